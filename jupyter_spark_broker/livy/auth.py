@@ -1,0 +1,57 @@
+"""Authentication for the Livy client, by sparkmagic's names.
+
+``None`` and ``Basic_Access`` are built in. Any other name is looked up in the ``authenticators`` map
+(name -> dotted path) or taken as a dotted path itself: it must name an ``httpx.Auth`` subclass or a
+factory returning one, called with the username, password and options. That is the plug-in point for
+Kerberos and site-specific schemes, so the client never changes shape for a new scheme.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+AUTH_NONE = "None"
+AUTH_BASIC = "Basic_Access"
+
+
+class AuthConfigError(ValueError):
+    """The auth name or its credentials are unusable."""
+
+
+def build_auth(
+    auth: str | None,
+    *,
+    username: str = "",
+    password: str = "",
+    options: Mapping[str, Any] | None = None,
+    authenticators: Mapping[str, str] | None = None,
+) -> httpx.Auth | None:
+    """Return the ``httpx.Auth`` for sparkmagic-style ``auth``; ``None`` means no authentication."""
+    if auth is None or auth == AUTH_NONE:
+        return None
+    if auth == AUTH_BASIC:
+        if not username or not password:
+            raise AuthConfigError("Basic_Access needs both a username and a password")
+        return httpx.BasicAuth(username, password)
+    dotted = (authenticators or {}).get(auth, auth)
+    factory = _import_dotted(dotted)
+    made = factory(username=username, password=password, **dict(options or {}))
+    if not isinstance(made, httpx.Auth):
+        raise AuthConfigError(f"authenticator {dotted!r} did not return an httpx.Auth")
+    return made
+
+
+def _import_dotted(dotted: str) -> Any:
+    module_name, _, attribute = dotted.replace(":", ".").rpartition(".")
+    if not module_name:
+        raise AuthConfigError(
+            f"unknown auth {dotted!r}: use None, Basic_Access or a dotted path to an httpx.Auth"
+        )
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise AuthConfigError(f"cannot load authenticator {dotted!r}: {error}") from error

@@ -1,0 +1,415 @@
+"""Async client for Livy's interactive-session REST API (``livy-rest-protocol.md`` §2).
+
+One client per Livy endpoint; it owns its ``httpx.AsyncClient`` and closes it in :meth:`aclose`.
+Every call names the statuses it accepts; anything else becomes a typed :mod:`.errors` exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .backoff import PollBackoff, RetryPolicy
+from .errors import (
+    LivyError,
+    LivyNotFound,
+    LivyProtocolError,
+    LivyRejected,
+    LivyServerError,
+    LivyTimeout,
+    LivyUnreachable,
+)
+from .models import (
+    CreateSessionRequest,
+    Session,
+    SessionList,
+    SessionLog,
+    SessionStateReply,
+    Statement,
+    StatementList,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+SessionRef = int | str  # Livy looks a session up by integer id or by its name.
+
+# Statuses after which an idempotent call may be repeated: the gateway or Livy itself is passing through
+# trouble, and repeating a read cannot create anything.
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+_MESSAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class LivyTimeouts:
+    """Seconds. ``delete`` is longer because Livy answers DELETE only once the session has stopped."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    write: float = 30.0
+    pool: float = 10.0
+    delete: float = 120.0
+
+    def for_httpx(self, read: float | None = None) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect, read=read or self.read, write=self.write, pool=self.pool
+        )
+
+
+class LivyClient:
+    """Talks to one Livy server. Use as ``async with LivyClient(url) as livy: ...``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str = True,
+        timeouts: LivyTimeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollBackoff | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        requested_by: str = "jupyter-spark-broker",
+    ):
+        self.url = url.rstrip("/")
+        self.timeouts = timeouts or LivyTimeouts()
+        self.retry = retry or RetryPolicy()
+        self.poll = poll or PollBackoff()
+        all_headers = {"Accept": "application/json", **dict(headers or {})}
+        # Livy's CSRF filter wants X-Requested-By on every non-GET call; sending it always costs nothing.
+        all_headers["X-Requested-By"] = requested_by
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            auth=auth,
+            headers=all_headers,
+            verify=verify,
+            timeout=self.timeouts.for_httpx(),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:  # never the auth or headers: they may hold secrets
+        return f"LivyClient({self.url!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> LivyClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def get_version(self) -> dict[str, Any]:
+        response = await self._call("GET", "/version", expect=(200,))
+        return _json_object(response, self._where("GET", "/version"))
+
+    async def list_sessions(self, *, from_: int = 0, size: int = 100) -> SessionList:
+        response = await self._call(
+            "GET", "/sessions", expect=(200,), params={"from": from_, "size": size}
+        )
+        return self._parse(response, SessionList)
+
+    async def iter_all_sessions(self, *, page_size: int = 100) -> list[Session]:
+        """Every session Livy holds, fetched page by page."""
+        sessions: list[Session] = []
+        while True:
+            page = await self.list_sessions(from_=len(sessions), size=page_size)
+            sessions.extend(page.sessions)
+            if not page.sessions or len(sessions) >= page.total:
+                return sessions
+
+    async def create_session(self, request: CreateSessionRequest | None = None) -> Session:
+        body = (request or CreateSessionRequest()).to_livy_json()
+        # Never re-sent after it reached Livy: a second POST would start a second Spark application.
+        response = await self._call("POST", "/sessions", expect=(201,), json=body, idempotent=False)
+        return self._parse(response, Session)
+
+    async def get_session(self, session: SessionRef) -> Session:
+        response = await self._call("GET", _session_path(session), expect=(200,))
+        return self._parse(response, Session)
+
+    async def get_session_state(self, session: SessionRef) -> SessionStateReply:
+        response = await self._call("GET", _session_path(session, "state"), expect=(200,))
+        return self._parse(response, SessionStateReply)
+
+    async def delete_session(self, session: SessionRef) -> None:
+        """Stop and forget the session. Raises :class:`LivyNotFound` if Livy no longer has it."""
+        await self._call(
+            "DELETE",
+            _session_path(session),
+            expect=(200,),
+            timeout=self.timeouts.for_httpx(read=self.timeouts.delete),
+        )
+
+    async def connect_session(self, session: SessionRef) -> Session:
+        """``POST /sessions/{id}/connect``: counts as activity, so it resets Livy's idle timeout."""
+        response = await self._call("POST", _session_path(session, "connect"), expect=(200,))
+        return self._parse(response, Session)
+
+    async def get_session_log(
+        self, session: SessionRef, *, from_: int | None = None, size: int | None = None
+    ) -> SessionLog:
+        params = _without_none({"from": from_, "size": size})
+        response = await self._call(
+            "GET", _session_path(session, "log"), expect=(200,), params=params
+        )
+        return self._parse(response, SessionLog)
+
+    async def wait_for_session(
+        self, session: SessionRef, *, timeout: float | None = None
+    ) -> Session:
+        """Poll until the session has left its starting states, or ``timeout`` runs out.
+
+        Returns the last session seen either way; check ``is_ready`` / ``is_finished``.
+        """
+        return await self._poll_until(
+            lambda: self.get_session(session), lambda s: not s.is_starting, timeout
+        )
+
+    # -- statements -----------------------------------------------------------------------------
+
+    async def create_statement(
+        self, session: SessionRef, code: str, *, kind: str | None = None
+    ) -> Statement:
+        body = _without_none({"code": code, "kind": kind})
+        response = await self._call(
+            "POST", _session_path(session, "statements"), expect=(201,), json=body, idempotent=False
+        )
+        return self._parse(response, Statement)
+
+    async def get_statement(self, session: SessionRef, statement_id: int) -> Statement:
+        response = await self._call(
+            "GET", _session_path(session, "statements", statement_id), expect=(200,)
+        )
+        return self._parse(response, Statement)
+
+    async def list_statements(
+        self,
+        session: SessionRef,
+        *,
+        from_: int | None = None,
+        size: int | None = None,
+        descending: bool = False,
+    ) -> StatementList:
+        params = _without_none(
+            {"from": from_, "size": size, "order": "desc" if descending else None}
+        )
+        response = await self._call(
+            "GET", _session_path(session, "statements"), expect=(200,), params=params
+        )
+        return self._parse(response, StatementList)
+
+    async def cancel_statement(self, session: SessionRef, statement_id: int) -> None:
+        """Ask Livy to cancel; repeating it is harmless, so it is retried like a read."""
+        await self._call(
+            "POST", _session_path(session, "statements", statement_id, "cancel"), expect=(200,)
+        )
+
+    async def complete(
+        self, session: SessionRef, code: str, *, kind: str, cursor: int
+    ) -> list[str]:
+        body = {"code": code, "kind": kind, "cursor": cursor}
+        response = await self._call(
+            "POST", _session_path(session, "completion"), expect=(200,), json=body
+        )
+        candidates = _json_object(response, self._where("POST", "completion")).get("candidates")
+        return [str(c) for c in candidates or []]
+
+    async def wait_for_statement(
+        self, session: SessionRef, statement_id: int, *, timeout: float | None = None
+    ) -> Statement:
+        """Poll with :class:`PollBackoff` until the statement is finished or ``timeout`` runs out.
+
+        Returns the last statement seen either way; check ``is_finished``.
+        """
+        return await self._poll_until(
+            lambda: self.get_statement(session, statement_id), lambda s: s.is_finished, timeout
+        )
+
+    async def run_statement(
+        self,
+        session: SessionRef,
+        code: str,
+        *,
+        kind: str | None = None,
+        timeout: float | None = None,
+    ) -> Statement:
+        statement = await self.create_statement(session, code, kind=kind)
+        if statement.is_finished:
+            return statement
+        return await self.wait_for_statement(session, statement.id, timeout=timeout)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    async def _poll_until(self, fetch, done, timeout: float | None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = self.poll.delays()
+        while True:
+            latest = await fetch()
+            if done(latest):
+                return latest
+            delay = next(delays)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return latest
+                delay = min(delay, remaining)
+            await asyncio.sleep(delay)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Iterable[int],
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        expected = tuple(expect)
+        where = self._where(method, path)
+        started = time.monotonic()
+        delays = self.retry.delays()
+        attempts = 0
+        while True:
+            attempts += 1
+            failure: LivyError
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                # The request never left this process, so even a create may be tried again.
+                failure = LivyUnreachable(
+                    f"cannot reach Livy at {self.url} ({_describe(error)}): is the server running "
+                    "and is the URL right?",
+                    **where,
+                )
+                retryable = True
+            except httpx.TimeoutException as error:
+                failure = LivyTimeout(
+                    f"Livy at {self.url} did not answer {method} {path} in time ({_describe(error)})",
+                    **where,
+                )
+                retryable = False
+            except httpx.TransportError as error:
+                # Sent, then the connection broke: only a call that is safe to repeat is repeated.
+                failure = LivyUnreachable(
+                    f"connection to Livy at {self.url} failed during {method} {path} "
+                    f"({_describe(error)})",
+                    **where,
+                )
+                retryable = idempotent
+            else:
+                if response.status_code in expected:
+                    return response
+                failure = _status_error(response, expected, where, self.url)
+                retryable = idempotent and response.status_code in RETRYABLE_STATUSES
+            delay = next(delays, None) if retryable else None
+            if delay is None or time.monotonic() - started + delay > self.retry.budget:
+                if attempts > 1:
+                    elapsed = time.monotonic() - started
+                    failure.message += f" (gave up after {attempts} attempts in {elapsed:.1f} s)"
+                    failure.args = (failure.message,)
+                raise failure
+            await asyncio.sleep(delay)
+
+    def _parse(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            first = error.errors()[0]
+            location = ".".join(str(part) for part in first["loc"]) or "body"
+            raise LivyProtocolError(
+                f"Livy at {self.url} sent an unexpected {model.__name__} for "
+                f"{response.request.method} {response.request.url.path}: {location}: {first['msg']}",
+                url=self.url,
+                method=response.request.method,
+                path=response.request.url.path,
+            ) from error
+
+    def _where(self, method: str, path: str) -> dict[str, str]:
+        return {"url": self.url, "method": method, "path": path}
+
+
+def _session_path(session: SessionRef, *rest: object) -> str:
+    parts = [quote(str(session), safe=""), *(quote(str(part), safe="") for part in rest)]
+    return "/sessions/" + "/".join(parts)
+
+
+def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _describe(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+def _json_object(response: httpx.Response, where: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise LivyProtocolError("Livy sent a body that is not JSON", **where) from error
+    if not isinstance(body, dict):
+        raise LivyProtocolError("Livy sent JSON that is not an object", **where)
+    return body
+
+
+def livy_message(response: httpx.Response) -> str:
+    """The human text of a Livy error body, whichever shape it came in.
+
+    Livy answers ``{"msg": ...}`` from its servlets, a bare JSON string from its JSON layer, and an HTML
+    page from Jetty filters (CSRF, authentication); Livy-compatible servers may send ``{"message": ...}``.
+    """
+    text = response.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("msg") or body.get("message") or text
+    elif isinstance(body, str):
+        message = body
+    elif text.lstrip().startswith("<"):
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        raw = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+        message = html.unescape(" ".join(raw.split()))
+    else:
+        message = text
+    message = str(message)
+    return message if len(message) <= _MESSAGE_LIMIT else message[:_MESSAGE_LIMIT] + "…"
+
+
+def _status_error(
+    response: httpx.Response, expected: tuple[int, ...], where: Mapping[str, str], url: str
+) -> LivyError:
+    status = response.status_code
+    said = livy_message(response)
+    what = f"Livy at {url} answered {status} to {where['method']} {where['path']}"
+    detail = f"{what}: {said}" if said else what
+    if status == 404:
+        return LivyNotFound(detail, status=status, livy_message=said, **where)
+    if status in (401, 403):
+        hint = " (check the endpoint's auth type and credentials)"
+        return LivyRejected(detail + hint, status=status, livy_message=said, **where)
+    if 400 <= status < 500:
+        return LivyRejected(detail, status=status, livy_message=said, **where)
+    if status >= 500:
+        return LivyServerError(detail, status=status, livy_message=said, **where)
+    return LivyProtocolError(f"{detail} (expected {', '.join(map(str, expected))})", **where)

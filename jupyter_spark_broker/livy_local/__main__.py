@@ -1,0 +1,107 @@
+"""``python -m jupyter_spark_broker.livy_local``: a Livy-compatible REST server on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .config import AUTH_BASIC_ENV, LocalLivyConfig
+from .server import run
+
+
+def parse_args(argv: list[str] | None = None) -> LocalLivyConfig:
+    defaults = LocalLivyConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_spark_broker.livy_local",
+        description="A Livy-compatible REST server whose sessions are local Python (and Spark) "
+        "processes. Prints LIVY_LOCAL_URL=<url> on stdout once it answers.",
+    )
+    parser.add_argument("--host", default=defaults.host)
+    parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port")
+    parser.add_argument(
+        "--auth-basic",
+        metavar="USER:PASSWORD",
+        help=f"require HTTP Basic auth (like livy.server.auth.type=ldap); prefer ${AUTH_BASIC_ENV}, "
+        "which keeps the password out of the process list",
+    )
+    parser.add_argument(
+        "--csrf", action="store_true", help="require X-Requested-By on every non-GET request"
+    )
+    parser.add_argument(
+        "--spark",
+        choices=("auto", "on", "off"),
+        default=defaults.spark,
+        help="bind spark/sc/sqlContext to a local[*] SparkSession: auto = when pyspark and Java "
+        "work (else plain Python, said in the session log); on = a session fails without it; "
+        "off = never (fast sessions for tests)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=defaults.max_sessions,
+        help="refuse new sessions beyond this many live ones",
+    )
+    parser.add_argument(
+        "--max-creation",
+        type=int,
+        default=defaults.max_creation,
+        help="livy.server.session.max-creation: sessions starting at once",
+    )
+    parser.add_argument(
+        "--session-timeout",
+        type=float,
+        default=defaults.session_timeout,
+        help="seconds without activity before a session is deleted; 0 = never",
+    )
+    parser.add_argument("--session-timeout-skip-busy", action="store_true")
+    parser.add_argument(
+        "--ttl-check",
+        action="store_true",
+        help="delete sessions older than their ttl (livy.server.session.ttl-check)",
+    )
+    parser.add_argument(
+        "--state-retain",
+        type=float,
+        default=defaults.state_retain,
+        help="seconds a finished session stays visible",
+    )
+    parser.add_argument("--gc-interval", type=float, default=defaults.gc_interval)
+    parser.add_argument(
+        "--heartbeat-watchdog-interval", type=float, default=defaults.heartbeat_watchdog_interval
+    )
+    parser.add_argument("--retained-statements", type=int, default=defaults.retained_statements)
+    parser.add_argument("--cancel-timeout", type=float, default=defaults.cancel_timeout)
+    options = parser.parse_args(argv)
+
+    basic = options.auth_basic or os.environ.get(AUTH_BASIC_ENV)
+    basic_auth = None
+    if basic:
+        user, sep, password = basic.partition(":")
+        if not sep or not user or not password:
+            parser.error("basic auth must be USER:PASSWORD, both non-empty")
+        basic_auth = (user, password)
+    return LocalLivyConfig(
+        host=options.host,
+        port=options.port,
+        basic_auth=basic_auth,
+        csrf=options.csrf,
+        spark=options.spark,
+        max_sessions=options.max_sessions,
+        max_creation=options.max_creation,
+        session_timeout=options.session_timeout,
+        session_timeout_skip_busy=options.session_timeout_skip_busy,
+        ttl_check=options.ttl_check,
+        state_retain=options.state_retain,
+        gc_interval=options.gc_interval,
+        heartbeat_watchdog_interval=options.heartbeat_watchdog_interval,
+        retained_statements=options.retained_statements,
+        cancel_timeout=options.cancel_timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

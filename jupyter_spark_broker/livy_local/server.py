@@ -1,0 +1,53 @@
+"""Running the local Livy: bind, serve, and stop every session on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import tornado.httpserver
+import tornado.netutil
+
+from .app import make_app
+from .config import LocalLivyConfig
+from .sessions import SessionManager
+
+log = logging.getLogger("livy_local")
+
+# The one line this process writes to stdout, once it answers: whoever started it reads the URL there.
+READY_PREFIX = "LIVY_LOCAL_URL="
+
+
+async def serve(config: LocalLivyConfig, *, announce: bool = True) -> None:
+    sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
+    port = sockets[0].getsockname()[1]
+    url = f"http://{config.host}:{port}"
+    manager = SessionManager(config, server_url=url)
+    server = tornado.httpserver.HTTPServer(make_app(manager, config))
+    server.add_sockets(sockets)
+    manager.start_timers()
+
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    log.info("local Livy listening on %s (spark: %s)", url, config.spark)
+    if announce:
+        print(f"{READY_PREFIX}{url}", flush=True)
+    try:
+        await stopped.wait()
+    finally:
+        server.stop()
+        await manager.shutdown()
+        log.info("local Livy stopped")
+
+
+def run(config: LocalLivyConfig) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    asyncio.run(serve(config))

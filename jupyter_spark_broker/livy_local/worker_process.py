@@ -1,0 +1,148 @@
+"""The server's handle on one session's worker process (:mod:`.worker`).
+
+The two talk JSON lines over a socketpair, so nothing the user's code prints can corrupt the channel.
+
+server -> worker: ``execute {id, code, kind}``, ``cancel {id}``, ``complete {req, code, cursor}``,
+``shutdown``.
+worker -> server: ``ready {spark, detail, app_id?, spark_ui_url?}``, ``failed {detail}``,
+``started {id}``, ``progress {id, progress}``, ``done {id, output, cancelled}``,
+``completion {req, candidates}``.
+
+The worker's stdout and stderr (its own prints outside statements, the JVM's log) arrive line by line as
+the session's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+MessageHandler = Callable[[dict[str, Any]], None]
+LineHandler = Callable[[str], None]
+ExitHandler = Callable[[int], Awaitable[None]]
+
+_WORKER_MODULE = f"{__package__}.worker"
+_MATPLOTLIB_BACKEND = f"module://{__package__}.matplotlib_backend"
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        *,
+        session_id: int,
+        spark: str,
+        spark_conf: dict[str, str],
+        on_message: MessageHandler,
+        on_log_line: LineHandler,
+        on_exit: ExitHandler,
+    ):
+        self.session_id = session_id
+        self._spark = spark
+        self._spark_conf = spark_conf
+        self._on_message = on_message
+        self._on_log_line = on_log_line
+        self._on_exit = on_exit
+        self._process: asyncio.subprocess.Process | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env.setdefault("MPLBACKEND", _MATPLOTLIB_BACKEND)
+        # A local SparkSession serves its UI and driver on loopback only, like the server itself.
+        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        env["PYTHONUNBUFFERED"] = "1"
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                _WORKER_MODULE,
+                "--fd",
+                str(theirs.fileno()),
+                "--session-id",
+                str(self.session_id),
+                "--spark",
+                self._spark,
+                "--conf",
+                json.dumps(self._spark_conf),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        self._tasks = [
+            asyncio.create_task(self._read_messages(reader)),
+            asyncio.create_task(self._read_log(self._process.stdout)),
+            asyncio.create_task(self._watch_exit()),
+        ]
+
+    async def send(self, **message: Any) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        self._writer.write((json.dumps(message) + "\n").encode("utf-8"))
+        with contextlib.suppress(ConnectionError):
+            await self._writer.drain()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Ask the worker to stop, then terminate, then kill: it is gone when this returns."""
+        self.stopping = True
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        await self.send(op="shutdown")
+        if self._writer is not None:
+            self._writer.close()
+        for send_signal in (None, process.terminate, process.kill):
+            if send_signal is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    send_signal()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), grace)
+                return
+
+    async def _read_messages(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self._on_log_line(f"livy-local: unreadable message from worker: {line[:200]!r}")
+                continue
+            self._on_message(message)
+
+    async def _read_log(self, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while line := await stream.readline():
+            self._on_log_line(line.decode("utf-8", errors="replace").rstrip("\n"))
+
+    async def _watch_exit(self) -> None:
+        assert self._process is not None
+        code = await self._process.wait()
+        # Let the pipes drain so the log ends with the worker's last words.
+        await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        await self._on_exit(code)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exited with code {code}"

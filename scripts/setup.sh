@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prepares this checkout: system packages the project needs, then .venv with the package installed.
+# Usage: scripts/setup.sh [EXTRAS]   (EXTRAS as in pyproject, default "spark")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-spark}"
+
+apt_packages=()
+# The shipped local Livy runs a real local SparkSession when Java 17+ is there.
+command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${apt_packages[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_packages[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+.venv/bin/pip install -q -e ".[${extras}]"

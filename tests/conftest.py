@@ -1,0 +1,68 @@
+"""Fixtures shared by every test: real local Livy servers on loopback, and clients for them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient, Session
+from jupyter_spark_broker.livy_local import LocalLivyProcess
+
+# Short timers so expiry tests finish quickly; sessions run plain Python unless a test asks for Spark.
+FAST_TIMERS = ["--gc-interval", "0.2", "--heartbeat-watchdog-interval", "0.2"]
+
+
+@pytest.fixture(scope="session")
+def start_local_livy(tmp_path_factory) -> Iterator[Callable[..., LocalLivyProcess]]:
+    """Start a local Livy with the given CLI options; every one started is stopped at the end."""
+    started: list[LocalLivyProcess] = []
+
+    def start(*args: str, basic_auth: tuple[str, str] | None = None) -> LocalLivyProcess:
+        log_path = tmp_path_factory.mktemp("livy") / "stderr.log"
+        server = LocalLivyProcess(args, basic_auth=basic_auth, stderr=log_path.open("wb"))
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def livy_url(start_local_livy) -> str:
+    """The shared plain-Python local Livy most tests talk to."""
+    return start_local_livy("--spark", "off", *FAST_TIMERS).url
+
+
+@pytest.fixture
+async def livy(livy_url) -> AsyncIterator[LivyClient]:
+    async with LivyClient(livy_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def make_session(livy) -> AsyncIterator[Callable[..., Session]]:
+    """Create a session and wait until it is ready.
+
+    Sessions on the shared server are deleted after the test; those on a server of the test's own go
+    with that server.
+    """
+    created: list[int] = []
+
+    async def make(client: LivyClient | None = None, **fields) -> Session:
+        fields.setdefault("kind", "pyspark")
+        session = await (client or livy).create_session(CreateSessionRequest(**fields))
+        if client is None:
+            created.append(session.id)
+        client = client or livy
+        ready = await client.wait_for_session(session.id, timeout=60)
+        assert ready.is_ready, f"session {session.id} did not start: {ready.state} {ready.log}"
+        return ready
+
+    yield make
+    for session_id in created:
+        with contextlib.suppress(Exception):
+            await livy.delete_session(session_id)

@@ -1,0 +1,334 @@
+"""The Livy client against the shipped local Livy over real HTTP: the protocol conformance check.
+
+There is no Apache Livy here, so these tests hold both sides to ``livy-rest-protocol.md``: the client's
+calls and models, and the local server's paths, states, statuses and bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+
+import pytest
+
+from jupyter_spark_broker.livy import (
+    LivyClient,
+    LivyNotFound,
+    LivyRejected,
+    LivyServerError,
+)
+from tests.helpers import eventually
+
+
+async def test_full_session_lifecycle(livy, make_session):
+    session = await make_session(name="lifecycle")
+    assert session.kind == "pyspark"
+    assert session.state == "idle"
+    assert session.owner is None and session.proxy_user is None  # no auth, no impersonation
+    assert session.app_info.driver_log_url.endswith(f"/sessions/{session.id}/log")
+    assert (await livy.get_session_state(session.id)).state == "idle"
+    assert (await livy.get_session("lifecycle")).id == session.id  # lookup by name
+
+    statement = await livy.run_statement(session.id, "1 + 2", timeout=30)
+    assert statement.state == "available"
+    assert statement.output.status == "ok"
+    assert statement.output.execution_count == statement.id
+    assert statement.output.data == {"text/plain": "3"}
+    assert statement.progress == 1.0
+    assert 0 < statement.started <= statement.completed
+
+    listed = await livy.list_statements(session.id)
+    assert listed.total_statements == 1
+    assert [s.id for s in listed.statements] == [statement.id]
+
+    await livy.cancel_statement(session.id, statement.id)  # finished: a no-op, still 200
+    assert (await livy.get_statement(session.id, statement.id)).state == "available"
+
+    connected = await livy.connect_session(session.id)
+    assert connected.id == session.id
+
+    await livy.delete_session(session.id)
+    with pytest.raises(LivyNotFound, match="not found"):
+        await livy.get_session(session.id)
+    with pytest.raises(LivyNotFound):
+        await livy.delete_session(session.id)
+
+
+async def test_create_answers_201_with_location(livy_url):
+    import httpx
+
+    async with httpx.AsyncClient(base_url=livy_url) as http:
+        reply = await http.post("/sessions", json={"kind": "python"})
+        try:
+            assert reply.status_code == 201
+            body = reply.json()
+            assert reply.headers["Location"] == f"/sessions/{body['id']}"
+            assert body["kind"] == "pyspark"  # the alias is normalised
+            assert body["appInfo"].keys() == {"driverLogUrl", "sparkUiUrl", "executorLogUrls"}
+            # Unset numbers are 0, not null (SessionInfo).
+            assert body["driverCores"] == body["executorCores"] == body["numExecutors"] == 0
+        finally:
+            await http.delete(f"/sessions/{reply.json()['id']}")
+
+
+async def test_error_output_matches_livy(livy, make_session):
+    session = await make_session()
+    statement = await livy.run_statement(session.id, "x", timeout=30)
+    assert statement.state == "available"  # no "error" statement state in Livy's code
+    assert statement.output.model_dump() == {
+        "status": "error",
+        "execution_count": statement.id,
+        "data": {},
+        "ename": "NameError",
+        "evalue": "name 'x' is not defined",
+        "traceback": [
+            "Traceback (most recent call last):\n",
+            "NameError: name 'x' is not defined\n",
+        ],
+    }
+
+
+async def test_output_is_stdout_plus_last_expression(livy, make_session):
+    session = await make_session()
+    code = (
+        "import sys\nprint('out')\nprint('err', file=sys.stderr)\nfor i in range(2):\n    i\n40 + 2"
+    )
+    statement = await livy.run_statement(session.id, code, timeout=30)
+    # As in fake_shell.py: all of stdout, then all of stderr, right-stripped.
+    assert statement.output.data == {"text/plain": "out\n42\nerr"}
+    blank = await livy.run_statement(session.id, "y = 1", timeout=30)
+    assert blank.output.data == {"text/plain": ""}
+
+
+async def test_livy_magics_json_and_table(livy, make_session):
+    session = await make_session()
+    await livy.run_statement(
+        session.id, "rows = [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}]", timeout=30
+    )
+    as_json = await livy.run_statement(session.id, "%json rows", timeout=30)
+    assert as_json.output.data["application/json"] == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    as_table = await livy.run_statement(session.id, "%table rows", timeout=30)
+    assert as_table.output.data["application/vnd.livy.table.v1+json"] == {
+        "headers": [{"name": "a", "type": "INT_TYPE"}, {"name": "b", "type": "STRING_TYPE"}],
+        "data": [[1, "x"], [2, "y"]],
+    }
+    unknown = await livy.run_statement(session.id, "%nope rows", timeout=30)
+    assert unknown.output.is_error
+    assert "unknown magic command 'nope'" in unknown.output.evalue
+
+
+async def test_shown_matplotlib_figure_is_image_png(livy, make_session):
+    pytest.importorskip("matplotlib", reason="matplotlib is in the test extra")
+    session = await make_session()
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()"
+    statement = await livy.run_statement(session.id, code, timeout=60)
+    assert statement.output.status == "ok", statement.output
+    assert statement.output.data["image/png"].startswith("iVBORw0KGgo")  # base64 of the PNG magic
+
+
+async def test_statements_of_one_session_run_in_order(livy, make_session):
+    session = await make_session()
+    await livy.run_statement(session.id, "order = []", timeout=30)
+    submitted = [
+        await livy.create_statement(session.id, f"import time; time.sleep(0.01); order.append({i})")
+        for i in range(5)
+    ]
+    assert (await livy.get_session(session.id)).state == "busy"
+    for statement in submitted:
+        finished = await livy.wait_for_statement(session.id, statement.id, timeout=30)
+        assert finished.state == "available"
+    result = await livy.run_statement(session.id, "order", timeout=30)
+    assert result.output.data["text/plain"] == "[0, 1, 2, 3, 4]"
+    assert (await livy.get_session(session.id)).state == "idle"
+
+
+async def test_two_sessions_run_statements_concurrently(livy, make_session):
+    first, second = await make_session(), await make_session()
+    flag = os.path.join(tempfile.mkdtemp(), "flag")
+    # The first statement can only finish once the second session has run its statement: if the
+    # server ran sessions one after another, it would give up after 30 s with an error.
+    waiter = await livy.create_statement(
+        first.id,
+        "import os, time\ndeadline = time.monotonic() + 30\n"
+        f"while not os.path.exists({flag!r}):\n"
+        "    assert time.monotonic() < deadline, 'the other session never ran'\n"
+        "    time.sleep(0.01)\n'seen'",
+    )
+    await eventually(
+        lambda: _state_is(livy, first.id, waiter.id, "running"), what="the waiter to run"
+    )
+    writer = await livy.run_statement(second.id, f"open({flag!r}, 'w').close()", timeout=30)
+    assert writer.output.status == "ok"
+    done = await livy.wait_for_statement(first.id, waiter.id, timeout=60)
+    assert done.output.data == {"text/plain": "'seen'"}
+
+
+async def test_cancel_interrupts_a_running_statement(livy, make_session):
+    session = await make_session()
+    sleeper = await livy.create_statement(session.id, "import time\ntime.sleep(60)")
+    await eventually(
+        lambda: _state_is(livy, session.id, sleeper.id, "running"), what="the sleep to start"
+    )
+    await livy.cancel_statement(session.id, sleeper.id)
+    cancelled = await livy.wait_for_statement(session.id, sleeper.id, timeout=20)
+    assert cancelled.state == "cancelled"
+    assert cancelled.progress == 1.0
+    # The session is still usable and kept its namespace.
+    after = await livy.run_statement(session.id, "time.time() > 0", timeout=30)
+    assert after.output.data == {"text/plain": "True"}
+    assert (await livy.get_session(session.id)).state == "idle"
+
+
+async def test_cancel_of_a_waiting_statement(livy, make_session):
+    session = await make_session()
+    blocker = await livy.create_statement(session.id, "import time\ntime.sleep(60)")
+    queued = await livy.create_statement(session.id, "'never runs'")
+    await livy.cancel_statement(session.id, queued.id)
+    assert (await livy.get_statement(session.id, queued.id)).state == "cancelled"
+    await livy.cancel_statement(session.id, blocker.id)
+    assert (await livy.wait_for_statement(session.id, blocker.id, timeout=20)).state == "cancelled"
+    statements = (await livy.list_statements(session.id)).statements
+    assert [s.state for s in statements] == ["cancelled", "cancelled"]
+
+
+async def test_killed_worker_makes_the_session_dead(livy, make_session):
+    session = await make_session()
+    pid = int(
+        (await livy.run_statement(session.id, "import os; os.getpid()")).output.data["text/plain"]
+    )
+    os.kill(pid, signal.SIGKILL)
+    dead = await eventually(lambda: _dead(livy, session.id), what="the session to be dead")
+    assert any("worker process killed by SIGKILL" in line for line in dead.log)
+    with pytest.raises(LivyServerError, match="Session is in state dead") as raised:
+        await livy.create_statement(session.id, "1")
+    assert raised.value.status == 500
+    with pytest.raises(LivyRejected, match="Session isn't active"):
+        await livy.list_statements(session.id)
+
+
+async def test_os_exit_in_a_statement_ends_the_session(livy, make_session):
+    session = await make_session()
+    statement = await livy.create_statement(session.id, "import os\nos._exit(3)")
+    finished = await livy.wait_for_statement(session.id, statement.id, timeout=30)
+    assert finished.state == "available"
+    assert finished.output.ename == "Error"
+    assert finished.output.evalue.startswith("Interpreter died:")
+    dead = await eventually(lambda: _dead(livy, session.id), what="the session to be dead")
+    assert any("exited with code 3" in line for line in dead.log)
+
+
+async def test_log_paging(livy, make_session):
+    session = await make_session()
+    code = "import sys\nfor i in range(5): print(f'line {i}', file=sys.__stderr__, flush=True)"
+    await livy.run_statement(session.id, code)
+    everything = await eventually(
+        lambda: _log_with(livy, session.id, "line 4"), what="the worker's stderr in the log"
+    )
+    assert everything.from_ == 0 and everything.total == len(everything.log)
+    head = await livy.get_session_log(session.id, from_=0, size=2)
+    assert head.log == everything.log[:2] and head.total == everything.total
+    tail = await livy.get_session_log(session.id, size=2)  # default: the last `size` lines
+    assert tail.from_ == everything.total - 2
+    assert tail.log == everything.log[-2:] == ["line 3", "line 4"]
+
+
+async def test_completion(livy, make_session):
+    session = await make_session()
+    await livy.run_statement(session.id, "import os")
+    candidates = await livy.complete(session.id, "os.pa", kind="pyspark", cursor=5)
+    assert "os.path" in candidates
+    assert await livy.complete(session.id, "x", kind="sql", cursor=1) == []
+
+
+async def test_heartbeat_expiry_deletes_the_session(livy, make_session):
+    session = await make_session(heartbeatTimeoutInSecond=1)
+    # GET /sessions does not refresh the heartbeat, so polling the list lets it expire.
+    await eventually(
+        lambda: _absent_from_list(livy, session.id), what="the watchdog to delete it", timeout=30
+    )
+    with pytest.raises(LivyNotFound):
+        await livy.get_session(session.id)
+
+
+async def test_idle_timeout_deletes_an_unused_session(start_local_livy, make_session):
+    server = start_local_livy("--spark", "off", "--session-timeout", "1", "--gc-interval", "0.2")
+    async with LivyClient(server.url) as client:
+        kept_alive = await make_session(client)
+        idle = await make_session(client)
+
+        async def idle_gone_while_other_kept():
+            await client.connect_session(kept_alive.id)  # activity resets its idle clock
+            return await _absent_from_list(client, idle.id)
+
+        await eventually(idle_gone_while_other_kept, what="the idle session to be collected")
+        assert (await client.get_session(kept_alive.id)).state == "idle"
+
+
+async def test_session_limits(start_local_livy, make_session):
+    server = start_local_livy("--spark", "off", "--max-sessions", "1")
+    async with LivyClient(server.url) as client:
+        await make_session(client)
+        with pytest.raises(LivyRejected, match="too many sessions") as raised:
+            await make_session(client)
+        assert raised.value.status == 400
+
+
+async def test_csrf_protection(start_local_livy, make_session):
+    import httpx
+
+    server = start_local_livy("--spark", "off", "--csrf")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        refused = await http.post("/sessions", json={"kind": "pyspark"})
+        assert refused.status_code == 400
+        assert refused.headers["Content-Type"].startswith("text/html")  # Jetty's filter page
+        assert "Missing Required Header for CSRF protection." in refused.text
+        assert (await http.get("/sessions")).json()["total"] == 0  # nothing was created
+    async with LivyClient(server.url) as client:  # the client always sends X-Requested-By
+        session = await make_session(client)
+        assert (await client.run_statement(session.id, "1")).output.data == {"text/plain": "1"}
+
+
+async def test_basic_auth(start_local_livy, make_session):
+    import httpx
+
+    server = start_local_livy("--spark", "off", basic_auth=("alice", "s3cret pass"))
+    async with LivyClient(server.url) as anonymous:
+        with pytest.raises(LivyRejected, match="credentials") as raised:
+            await anonymous.list_sessions()
+        assert raised.value.status == 401
+    async with LivyClient(server.url, auth=httpx.BasicAuth("alice", "wrong")) as wrong:
+        with pytest.raises(LivyRejected) as raised:
+            await wrong.create_session()
+        assert raised.value.status == 401
+    async with LivyClient(server.url, auth=httpx.BasicAuth("alice", "s3cret pass")) as alice:
+        session = await make_session(alice)
+        assert session.owner == "alice"
+
+
+async def _state_is(livy, session_id, statement_id, state):
+    return (await livy.get_statement(session_id, statement_id)).state == state
+
+
+async def _dead(livy, session_id):
+    session = await livy.get_session(session_id)
+    return session if session.state == "dead" else None
+
+
+async def _log_with(livy, session_id, line):
+    log = await livy.get_session_log(session_id, size=-1)
+    return log if line in log.log else None
+
+
+async def _absent_from_list(livy, session_id):
+    listed = await livy.list_sessions(size=-1)
+    return all(s.id != session_id for s in listed.sessions)
+
+
+async def test_many_statements_at_once_do_not_disturb_the_server(livy, make_session):
+    session = await make_session()
+    results = await asyncio.gather(
+        *(livy.run_statement(session.id, f"{i} * 2", timeout=60) for i in range(20))
+    )
+    assert sorted(int(r.output.data["text/plain"]) for r in results) == [i * 2 for i in range(20)]

@@ -1,0 +1,66 @@
+"""A real local pyspark SparkSession behind the local Livy (needs pyspark and Java 17; CI has both)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from jupyter_spark_broker.livy import LivyClient
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark_livy_url(start_local_livy):
+    pytest.importorskip("pyspark", reason="the spark extra is installed by scripts/test.sh")
+    return start_local_livy("--spark", "on").url
+
+
+async def test_pyspark_session_runs_spark_and_sql(spark_livy_url, make_session):
+    async with LivyClient(spark_livy_url) as livy:
+        session = await make_session(
+            livy, kind="pyspark", conf={"spark.sql.shuffle.partitions": "2"}
+        )
+        assert session.app_id and session.app_id.startswith("local-")
+        assert urlparse(session.app_info.spark_ui_url).hostname in ("127.0.0.1", "localhost")
+
+        count = await livy.run_statement(session.id, "spark.range(1000).count()", timeout=120)
+        assert count.output.data == {"text/plain": "1000"}
+        conf = await livy.run_statement(
+            session.id, "spark.conf.get('spark.sql.shuffle.partitions')", timeout=60
+        )
+        assert conf.output.data == {"text/plain": "'2'"}  # the session's conf reached Spark
+
+        sql = await livy.run_statement(
+            session.id, "SELECT id, id * 2 AS twice FROM range(3)", kind="sql", timeout=120
+        )
+        table = sql.output.data["application/json"]
+        assert [field["name"] for field in table["schema"]["fields"]] == ["id", "twice"]
+        assert table["data"] == [[0, 0], [1, 2], [2, 4]]
+
+        failing = await livy.run_statement(
+            session.id, "SELECT nope FROM range(1)", kind="sql", timeout=60
+        )
+        assert failing.output.is_error and "nope" in failing.output.evalue
+
+
+async def test_spark_job_progress_and_cancel(spark_livy_url, make_session):
+    async with LivyClient(spark_livy_url) as livy:
+        session = await make_session(livy, kind="pyspark")
+        job = await livy.create_statement(
+            session.id,
+            "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.5) or x).sum()",
+        )
+
+        async def partly_done():
+            statement = await livy.get_statement(session.id, job.id)
+            return statement.state == "running" and 0 < statement.progress < 1
+
+        await eventually(partly_done, what="task progress from the Spark job", timeout=120)
+        await livy.cancel_statement(session.id, job.id)
+        cancelled = await livy.wait_for_statement(session.id, job.id, timeout=60)
+        assert cancelled.state == "cancelled"
+        after = await livy.run_statement(session.id, "sc.parallelize(range(10)).sum()", timeout=120)
+        assert after.output.data == {"text/plain": "45"}
