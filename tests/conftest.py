@@ -1,14 +1,20 @@
-"""Fixtures shared by every test: real local Livy servers on loopback, and clients for them."""
+"""Fixtures shared by every test: real local Livy servers on loopback, and clients for them.
+
+Coroutine tests run on pytest-jupyter's event loop (``jp_asyncio_loop``), the loop the Jupyter server
+of the broker tests lives on; fixtures are synchronous and clean up on that loop.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
 from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient, Session
 from jupyter_spark_broker.livy_local import LocalLivyProcess
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 # Short timers so expiry tests finish quickly; sessions run plain Python unless a test asks for Spark.
 FAST_TIMERS = ["--gc-interval", "0.2", "--heartbeat-watchdog-interval", "0.2"]
@@ -38,13 +44,14 @@ def livy_url(start_local_livy) -> str:
 
 
 @pytest.fixture
-async def livy(livy_url) -> AsyncIterator[LivyClient]:
-    async with LivyClient(livy_url) as client:
-        yield client
+def livy(livy_url, jp_asyncio_loop) -> Iterator[LivyClient]:
+    client = LivyClient(livy_url)
+    yield client
+    jp_asyncio_loop.run_until_complete(client.aclose())
 
 
 @pytest.fixture
-async def make_session(livy) -> AsyncIterator[Callable[..., Session]]:
+def make_session(livy, jp_asyncio_loop) -> Iterator[Callable[..., Awaitable[Session]]]:
     """Create a session and wait until it is ready.
 
     Sessions on the shared server are deleted after the test; those on a server of the test's own go
@@ -63,6 +70,10 @@ async def make_session(livy) -> AsyncIterator[Callable[..., Session]]:
         return ready
 
     yield make
-    for session_id in created:
-        with contextlib.suppress(Exception):
-            await livy.delete_session(session_id)
+
+    async def delete_created() -> None:
+        for session_id in created:
+            with contextlib.suppress(Exception):
+                await livy.delete_session(session_id)
+
+    jp_asyncio_loop.run_until_complete(delete_created())

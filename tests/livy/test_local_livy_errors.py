@@ -11,14 +11,15 @@ import pytest
 
 
 @pytest.fixture
-async def http(livy_url):
-    async with httpx.AsyncClient(base_url=livy_url, timeout=30) as client:
-        yield client
+def http(livy_url, jp_asyncio_loop):
+    client = httpx.AsyncClient(base_url=livy_url, timeout=30)
+    yield client
+    jp_asyncio_loop.run_until_complete(client.aclose())
 
 
 @pytest.fixture
-async def ready_session(make_session):
-    return await make_session(name="errors-target")
+def ready_session(make_session, jp_asyncio_loop):
+    return jp_asyncio_loop.run_until_complete(make_session(name="errors-target"))
 
 
 @pytest.mark.parametrize(

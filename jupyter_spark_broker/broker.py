@@ -1,0 +1,682 @@
+"""The broker: owns Livy sessions, binds them to notebooks, keeps them alive and reaps the unused.
+
+No tornado here: handlers translate HTTP to these calls, and :mod:`.errors` back to HTTP. Every Livy
+failure is turned into a broker error in one place (:meth:`SparkBroker._livy_call`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from .endpoints import EndpointConfig, Endpoints
+from .errors import (
+    BrokerError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    LivyBadGateway,
+    LivyTimedOut,
+    LivyUnavailable,
+    NotFound,
+)
+from .livy import (
+    CreateSessionRequest,
+    LivyError,
+    LivyNotFound,
+    LivyRejected,
+    LivyTimeout,
+    LivyUnreachable,
+    PollBackoff,
+    Session,
+    SessionLog,
+    Statement,
+)
+from .orm import utcnow
+from .registry import (
+    AttachmentRecord,
+    Registry,
+    SessionRecord,
+    ShareKeyTaken,
+    new_id,
+)
+from .sealing import Sealer
+
+log = logging.getLogger("jupyter_spark_broker")
+
+STARTING_STATES = frozenset({"not_started", "starting", "recovering"})
+# A session whose Livy create call is still in flight is not "lost" for this long.
+CREATE_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    share_scope: str = "notebook"  # notebook | user
+    idle_timeout: float = 3600.0  # seconds a session may stay unattached before it is killed
+    livy_heartbeat_timeout: int = 900  # Livy's dead-man switch if the broker itself dies
+    keepalive_interval: float = 60.0
+    poll_interval: float = 5.0  # state polling while every session is quiet
+    busy_poll_interval: float = 0.5  # while any session starts or runs
+    reap_interval: float = 30.0
+    session_start_timeout: float = 300.0  # how long a statement waits for its session to start
+    max_statement_wait: float = 300.0
+    session_defaults: dict[str, Any] = field(default_factory=dict)
+    default_kind: str = "pyspark"
+    admin_users: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Attached:
+    attachment: AttachmentRecord
+    session: SessionRecord
+    created: bool
+
+
+class SparkBroker:
+    def __init__(
+        self,
+        registry: Registry,
+        endpoints: Endpoints,
+        sealer: Sealer,
+        settings: BrokerSettings,
+        *,
+        kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
+    ):
+        self.registry = registry
+        self.endpoints = endpoints
+        self.sealer = sealer
+        self.settings = settings
+        self.kernel_exists = kernel_exists
+        self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._watches: dict[tuple[str, int], _StatementWatch] = {}
+        self._loops: list[asyncio.Task] = []
+        self._unreachable: set[str] = set()  # endpoints whose failure was already logged
+        self._wake_poller = asyncio.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._load_saved_endpoints()
+        await self.refresh_states(adopting=True)
+        self._loops = [
+            asyncio.create_task(self._state_loop(), name="spark-broker-states"),
+            asyncio.create_task(self._every(self.settings.keepalive_interval, self.keep_alive)),
+            asyncio.create_task(self._every(self.settings.reap_interval, self.reap)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for watch in list(self._watches.values()):
+            watch.task.cancel()
+        # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
+        if self.endpoints.local_is_running():
+            for record in await self.registry.live_sessions():
+                if self.endpoints.config(record.endpoint).url is None:
+                    await self.registry.update_session(
+                        record.id,
+                        state="killed",
+                        message="the embedded local Livy stopped with Jupyter",
+                    )
+        await self.endpoints.close()
+
+    async def _every(self, interval: float, action: Callable) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await action()
+            except Exception:  # a background loop must outlive one bad round
+                log.exception("spark broker: %s failed", getattr(action, "__name__", action))
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def describe_endpoints(self) -> list[dict[str, Any]]:
+        return [self.endpoints.describe(name) for name in self.endpoints.names()]
+
+    async def put_endpoint(self, name: str, config: EndpointConfig) -> None:
+        """Add or replace a run-time endpoint, its credentials sealed in the registry."""
+        await self.endpoints.put_runtime(name, config)
+        secret = config.model_dump(mode="python")
+        secret["password"] = config.password.get_secret_value()
+        secret["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
+        await self.registry.save_endpoint(name, self.sealer.seal(secret))
+
+    async def _load_saved_endpoints(self) -> None:
+        for name, sealed in (await self.registry.saved_endpoints()).items():
+            values = self.sealer.unseal(sealed)
+            if values is None:
+                log.warning("spark broker: endpoint %r was sealed with another key; skipped", name)
+                continue
+            with contextlib.suppress(BrokerError, ValueError):
+                await self.endpoints.put_runtime(name, EndpointConfig.model_validate(values))
+
+    async def bind(self, path: str, endpoint: str) -> None:
+        self.endpoints.config(endpoint)  # NotFound for an unknown endpoint
+        await self.registry.bind(path, endpoint)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        user: str,
+        *,
+        endpoint: str | None,
+        kind: str | None,
+        name: str | None = None,
+        overrides: dict[str, Any],
+    ) -> SessionRecord:
+        """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it."""
+        endpoint = endpoint or self.endpoints.default
+        try:
+            return await self._create(
+                user,
+                endpoint,
+                kind,
+                share_key=f"name:{name}" if name else None,
+                overrides=overrides,
+                attached=False,
+            )
+        except ShareKeyTaken:
+            raise Conflict(
+                f"a live session named {name!r} already exists on endpoint {endpoint!r}",
+                reason="name_taken",
+            ) from None
+
+    async def _create(
+        self,
+        user: str,
+        endpoint: str,
+        kind: str | None,
+        *,
+        share_key: str | None,
+        overrides: dict[str, Any],
+        attached: bool,
+    ) -> SessionRecord:
+        config = self.endpoints.config(endpoint)
+        kind = kind or self.settings.default_kind
+        broker_id = new_id()
+        livy_name = f"jsb-{broker_id}"
+        fields = {**config.session_defaults, **self.settings.session_defaults, **overrides}
+        try:
+            request = CreateSessionRequest.model_validate(
+                {
+                    **fields,
+                    "kind": kind,
+                    "name": livy_name,
+                    "heartbeat_timeout_in_second": self.settings.livy_heartbeat_timeout or None,
+                }
+            )
+        except ValueError as error:
+            raise InvalidRequest(f"session settings: {error}") from None
+        # The row exists before the Livy call: a broker that dies mid-create finds the session again
+        # by its name instead of leaking it.
+        record = await self.registry.insert_session(
+            id=broker_id,
+            endpoint=endpoint,
+            livy_name=livy_name,
+            kind=kind,
+            state="not_started",
+            owner=user,
+            share_key=share_key,
+            config=fields,
+            # The reaper's clock starts now for a session nobody is attached to.
+            unattached_since=None if attached else utcnow(),
+        )
+        try:
+            livy = await self.endpoints.client(endpoint)
+            session = await self._livy_call(endpoint, livy.create_session(request))
+        except BrokerError as error:
+            await self.registry.update_session(record.id, state="error", message=error.message)
+            raise
+        self._wake_poller.set()
+        return await self._apply_livy_view(record, session)
+
+    async def _apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
+        changes: dict[str, Any] = {}
+        wanted = {
+            "livy_id": session.id,
+            "state": session.state,
+            "app_id": session.app_id,
+            "spark_ui_url": session.app_info.spark_ui_url,
+            "driver_log_url": session.app_info.driver_log_url,
+        }
+        for name, value in wanted.items():
+            if getattr(record, name) != value and (value is not None or name == "state"):
+                changes[name] = value
+        if not changes:
+            return record
+        updated = await self.registry.update_session(record.id, **changes)
+        return updated or record
+
+    async def list_sessions(self, user: str, **filters: Any) -> tuple[list[SessionRecord], int]:
+        owner = None if self.is_admin(user) else user
+        return await self.registry.list_sessions(owner=owner, **filters)
+
+    async def get_session(self, user: str, session_id: str) -> SessionRecord:
+        record = await self.registry.get_session(session_id)
+        if record is None:
+            raise NotFound(f"no Spark session {session_id!r}")
+        if record.owner != user and not self.is_admin(user):
+            raise Forbidden(f"Spark session {session_id!r} belongs to another user")
+        return record
+
+    async def attachments_of(self, session_id: str) -> list[AttachmentRecord]:
+        return (await self.registry.attachments(session_id=session_id))[0]
+
+    async def kill_session(
+        self, user: str, session_id: str, *, why: str = "killed through the API"
+    ) -> None:
+        record = await self.get_session(user, session_id)
+        await self._kill(record, why)
+
+    async def _kill(self, record: SessionRecord, why: str) -> None:
+        if record.livy_id is not None and not record.is_finished:
+            livy = await self.endpoints.client(record.endpoint)
+            # A session Livy already forgot is still marked killed: the goal is reached.
+            with contextlib.suppress(NotFound):
+                await self._livy_call(record.endpoint, livy.delete_session(record.livy_id))
+        state = record.state if record.is_finished else "killed"
+        await self.registry.update_session(record.id, state=state, message=why)
+        for watch_key in [key for key in self._watches if key[0] == record.id]:
+            self._watches.pop(watch_key).task.cancel()
+
+    async def session_log(
+        self, user: str, session_id: str, *, from_: int | None, size: int | None
+    ) -> SessionLog:
+        record = await self._live_session(user, session_id)
+        livy = await self.endpoints.client(record.endpoint)
+        return await self._livy_call(
+            record.endpoint, livy.get_session_log(record.livy_id, from_=from_, size=size), record
+        )
+
+    async def _live_session(self, user: str, session_id: str) -> SessionRecord:
+        record = await self.get_session(user, session_id)
+        if record.is_finished:
+            raise Conflict(
+                f"Spark session {session_id!r} is {record.state}"
+                + (f": {record.message}" if record.message else ""),
+                reason="session_finished",
+            )
+        if record.livy_id is None:
+            raise Conflict(
+                f"Spark session {session_id!r} is still being created", reason="starting"
+            )
+        return record
+
+    # -- statements -----------------------------------------------------------------------------
+
+    async def submit_statement(
+        self, user: str, session_id: str, *, code: str, kind: str | None
+    ) -> Statement:
+        record = await self._wait_until_ready(await self._live_session(user, session_id))
+        livy = await self.endpoints.client(record.endpoint)
+        statement = await self._livy_call(
+            record.endpoint, livy.create_statement(record.livy_id, code, kind=kind), record
+        )
+        await self.registry.touch(record.id)
+        self._wake_poller.set()
+        return statement
+
+    async def _wait_until_ready(self, record: SessionRecord) -> SessionRecord:
+        """A statement sent while the session starts waits for it instead of failing."""
+        if record.state not in STARTING_STATES:
+            return record
+        livy = await self.endpoints.client(record.endpoint)
+        session = await self._livy_call(
+            record.endpoint,
+            livy.wait_for_session(record.livy_id, timeout=self.settings.session_start_timeout),
+            record,
+        )
+        record = await self._apply_livy_view(record, session)
+        if session.is_starting:
+            raise LivyTimedOut(
+                f"Spark session {record.id!r} is still {session.state} after "
+                f"{self.settings.session_start_timeout:g} s",
+                reason="session_starting",
+            )
+        if session.is_finished:
+            raise Conflict(f"Spark session {record.id!r} ended while starting: {session.state}")
+        return record
+
+    async def get_statement(
+        self, user: str, session_id: str, statement_id: int, *, wait: float = 0.0
+    ) -> Statement:
+        record = await self._live_session(user, session_id)
+        livy = await self.endpoints.client(record.endpoint)
+        fetch = lambda: livy.get_statement(record.livy_id, statement_id)  # noqa: E731
+        wait = min(wait, self.settings.max_statement_wait)
+        if wait <= 0:
+            return await self._livy_call(record.endpoint, fetch(), record, statement_id)
+        key = (record.id, statement_id)
+        watch = self._watches.get(key)
+        if watch is None or watch.done:
+            forget = lambda: self._watches.pop(key, None)  # noqa: E731
+            watch = self._watches[key] = _StatementWatch(fetch, livy.poll, forget)
+        try:
+            statement = await watch.wait(wait)
+        except LivyError as error:
+            raise await self._livy_failure(record.endpoint, error, record, statement_id) from None
+        if statement.is_finished:
+            await self.registry.touch(record.id)
+        return statement
+
+    async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> None:
+        record = await self._live_session(user, session_id)
+        livy = await self.endpoints.client(record.endpoint)
+        await self._livy_call(
+            record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
+        )
+
+    # -- attachments ----------------------------------------------------------------------------
+
+    async def attach(
+        self,
+        user: str,
+        *,
+        path: str,
+        kernel_id: str | None = None,
+        endpoint: str | None = None,
+        kind: str | None = None,
+        session_id: str | None = None,
+        name: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> Attached:
+        """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
+
+        Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
+        ``active_key`` across processes, so concurrent attaches create exactly one Livy session.
+        """
+        if session_id is not None:
+            record = await self._live_session(user, session_id)
+            attachment = await self.registry.attach(record.id, path, kernel_id, user)
+            return Attached(attachment, record, created=False)
+        endpoint = endpoint or await self.registry.binding(path) or self.endpoints.default
+        self.endpoints.config(endpoint)
+        share_key = self._share_key(user, path, kind, name)
+        lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
+        async with lock:
+            created = False
+            record = await self.registry.find_live(endpoint, share_key)
+            if record is None:
+                try:
+                    record = await self._create(
+                        user,
+                        endpoint,
+                        kind,
+                        share_key=share_key,
+                        overrides=overrides or {},
+                        attached=True,
+                    )
+                    created = True
+                except ShareKeyTaken:  # another Jupyter server on this registry won the race
+                    record = await self.registry.find_live(endpoint, share_key)
+                    if record is None:
+                        raise Conflict(
+                            "the session for this notebook is being replaced; retry"
+                        ) from None
+            elif record.owner != user and not self.is_admin(user):
+                raise Forbidden(f"the session named {name!r} belongs to another user")
+            attachment = await self.registry.attach(record.id, path, kernel_id, user)
+        return Attached(attachment, record, created)
+
+    def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
+        if name:
+            return f"name:{name}"
+        if self.settings.share_scope == "user":
+            return f"user:{user}:{kind or self.settings.default_kind}"
+        return f"notebook:{path}"
+
+    async def detach(self, user: str, attachment_id: str) -> None:
+        attachment = await self.registry.get_attachment(attachment_id)
+        if attachment is None:
+            raise NotFound(f"no attachment {attachment_id!r}")
+        if attachment.owner != user and not self.is_admin(user):
+            raise Forbidden(f"attachment {attachment_id!r} belongs to another user")
+        await self.registry.detach(attachment_id)
+
+    async def list_attachments(
+        self, user: str, *, path: str | None, limit: int, offset: int
+    ) -> tuple[list[AttachmentRecord], int]:
+        owner = None if self.is_admin(user) else user
+        return await self.registry.attachments(path=path, owner=owner, limit=limit, offset=offset)
+
+    def is_admin(self, user: str) -> bool:
+        return "*" in self.settings.admin_users or user in self.settings.admin_users
+
+    # -- background work ------------------------------------------------------------------------
+
+    async def _state_loop(self) -> None:
+        while True:
+            interval = self.settings.poll_interval
+            try:
+                if await self.refresh_states():
+                    interval = self.settings.busy_poll_interval
+            except Exception:
+                log.exception("spark broker: refreshing session states failed")
+            self._wake_poller.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake_poller.wait(), interval)
+
+    async def refresh_states(self, *, adopting: bool = False) -> bool:
+        """Bring the registry in line with every endpoint; True while any session starts or runs.
+
+        One ``GET /sessions`` per endpoint. A live row is matched by the unique name the broker gave
+        (never by Livy's reusable integer id); a row Livy no longer has becomes ``lost``. Livy sessions
+        the registry does not know are strangers and are left alone.
+        """
+        by_endpoint: dict[str, list[SessionRecord]] = {}
+        for record in await self.registry.live_sessions():
+            by_endpoint.setdefault(record.endpoint, []).append(record)
+        active = False
+        for endpoint, records in by_endpoint.items():
+            sessions = await self._list_livy_sessions(endpoint, adopting)
+            if sessions is None:
+                continue
+            by_name = {s.name: s for s in sessions if s.name}
+            now = utcnow()
+            for record in records:
+                session = by_name.get(record.livy_name)
+                if session is None:
+                    if record.livy_id is None and now - record.created < CREATE_GRACE:
+                        active = True  # its create call is still in flight
+                        continue
+                    await self.registry.update_session(
+                        record.id, state="lost", message="Livy no longer has this session"
+                    )
+                    continue
+                if adopting and record.livy_id != session.id:
+                    log.info(
+                        "spark broker: re-adopted %s as Livy session %s", record.id, session.id
+                    )
+                updated = await self._apply_livy_view(record, session)
+                active = active or updated.state in STARTING_STATES or updated.state == "busy"
+        return active
+
+    async def _list_livy_sessions(self, endpoint: str, adopting: bool) -> list[Session] | None:
+        try:
+            if (
+                self.endpoints.config(endpoint).url is None
+                and not self.endpoints.local_is_running()
+            ):
+                if adopting:
+                    return []  # the embedded Livy of an earlier server is gone, with its sessions
+                return None
+            livy = await self.endpoints.client(endpoint)
+            sessions = await livy.iter_all_sessions()
+        except (LivyError, BrokerError) as error:
+            if endpoint not in self._unreachable:
+                log.warning("spark broker: cannot refresh endpoint %r: %s", endpoint, error)
+                self._unreachable.add(endpoint)
+            return None
+        self._unreachable.discard(endpoint)
+        return sessions
+
+    async def keep_alive(self) -> None:
+        """Attached sessions: ``connect`` (resets Livy's idle timeout and heartbeat). Others: heartbeat."""
+        for record in await self.registry.live_sessions():
+            if record.livy_id is None or record.endpoint in self._unreachable:
+                continue
+            with contextlib.suppress(LivyError, BrokerError):
+                livy = await self.endpoints.client(record.endpoint)
+                if record.unattached_since is None:
+                    await livy.connect_session(record.livy_id)
+                else:
+                    await livy.get_session_state(record.livy_id)
+
+    async def reap(self) -> None:
+        """Drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""
+        now = utcnow()
+        idle = timedelta(seconds=self.settings.idle_timeout)
+        attachments, _ = await self.registry.attachments()
+        for attachment in attachments:
+            gone = (
+                not self.kernel_exists(attachment.kernel_id)
+                if attachment.kernel_id
+                else now - attachment.last_seen > idle
+            )
+            if gone:
+                log.info(
+                    "spark broker: detaching %s (%s): its kernel is gone",
+                    attachment.path,
+                    attachment.id,
+                )
+                await self.registry.detach(attachment.id)
+        for record in await self.registry.live_sessions():
+            if record.unattached_since is None:
+                continue
+            quiet_since = max(record.unattached_since, record.last_activity)
+            if now - quiet_since > idle:
+                log.info(
+                    "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
+                )
+                with contextlib.suppress(BrokerError):
+                    await self._kill(
+                        record, f"reaped: no notebook attached for {self.settings.idle_timeout:g} s"
+                    )
+
+    # -- Livy errors, in one place --------------------------------------------------------------
+
+    async def _livy_call(
+        self,
+        endpoint: str,
+        call,
+        record: SessionRecord | None = None,
+        statement_id: int | None = None,
+    ):
+        try:
+            return await call
+        except LivyError as error:
+            raise await self._livy_failure(endpoint, error, record, statement_id) from None
+
+    async def _livy_failure(
+        self,
+        endpoint: str,
+        error: LivyError,
+        record: SessionRecord | None = None,
+        statement_id: int | None = None,
+    ) -> BrokerError:
+        where = f"Livy endpoint {endpoint!r}"
+        if isinstance(error, LivyUnreachable):
+            return LivyUnavailable(
+                f"{where} is unreachable: {error.message}. Check that Livy is up."
+            )
+        if isinstance(error, LivyTimeout):
+            return LivyTimedOut(f"{where} timed out: {error.message}")
+        if isinstance(error, LivyNotFound):
+            if statement_id is not None and "Statement" in error.livy_message:
+                return NotFound(f"no statement {statement_id} in Spark session {record.id!r}")
+            if record is not None:
+                # Livy forgot the session: record it, so the notebook's next attach makes a new one.
+                await self.registry.update_session(
+                    record.id, state="lost", message="Livy no longer has this session"
+                )
+                return Conflict(
+                    f"Livy no longer has Spark session {record.id!r}", reason="session_lost"
+                )
+            return NotFound(f"{where}: {error.livy_message}")
+        if isinstance(error, LivyRejected) and error.status == 400:
+            return InvalidRequest(
+                f"{where} refused the request: {error.livy_message}", reason="livy_rejected"
+            )
+        return LivyBadGateway(f"{where} failed: {error.message}")
+
+
+class _StatementWatch:
+    """One Livy poller for a statement, however many long-poll requests wait on it.
+
+    It polls with the client's adaptive backoff and stops when the statement is finished, when Livy
+    fails, or when nobody has waited on it for ``IDLE_AFTER`` seconds.
+    """
+
+    IDLE_AFTER = 30.0
+
+    def __init__(self, fetch: Callable, backoff: PollBackoff, forget: Callable[[], Any]):
+        self._fetch = fetch
+        self._backoff = backoff
+        self._forget = forget
+        self.latest: Statement | None = None
+        self.error: LivyError | None = None
+        self.done = False
+        self._waiters = 0
+        self._last_wait = time.monotonic()
+        self._updated = asyncio.Event()
+        self.task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        delays = self._backoff.delays()
+        try:
+            while True:
+                try:
+                    self.latest = await self._fetch()
+                except LivyError as error:
+                    self.error = error
+                    return
+                self._notify()
+                nobody_waits = (
+                    self._waiters == 0 and time.monotonic() - self._last_wait > self.IDLE_AFTER
+                )
+                if self.latest.is_finished or nobody_waits:
+                    return
+                await asyncio.sleep(next(delays))
+        finally:
+            self.done = True
+            self._forget()
+            self._notify()
+
+    def _notify(self) -> None:
+        self._updated.set()
+        self._updated = asyncio.Event()
+
+    async def wait(self, timeout: float) -> Statement:
+        """The statement once finished, or as it stands when ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        self._waiters += 1
+        try:
+            while True:
+                if self.error is not None:
+                    raise self.error
+                latest, remaining = self.latest, deadline - time.monotonic()
+                if latest is not None and (latest.is_finished or self.done or remaining <= 0):
+                    return latest
+                if self.done:  # stopped before its first answer (the session was killed)
+                    return await self._fetch()
+                updated = self._updated
+                # Until the first answer arrives there is nothing to return, so wait for it.
+                limit = remaining if latest is not None else None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(updated.wait(), limit)
+        finally:
+            self._waiters -= 1
+            self._last_wait = time.monotonic()

@@ -1,0 +1,220 @@
+"""Named Livy endpoints: their configuration, their clients, and the embedded local Livy.
+
+An endpoint comes from the ``SparkBrokerApp.endpoints`` config or, at run time, from
+``/reconnectsparkmagic``. The endpoint ``local`` with no URL is the shipped local Livy, started as a child
+process on a free loopback port the first time it is needed and stopped with the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import InvalidRequest, LivyUnavailable, NotFound
+from .livy import (
+    AuthConfigError,
+    CreateSessionRequest,
+    LivyClient,
+    LivyTimeouts,
+    RetryPolicy,
+    build_auth,
+)
+from .livy_local import LocalLivyProcess, LocalLivyStartError
+
+LOCAL = "local"
+log = logging.getLogger("jupyter_spark_broker")
+
+
+class EndpointConfig(BaseModel):
+    """One Livy endpoint. ``password`` never leaves the server: not in responses, logs or kernels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = Field(
+        None, description="Livy URL; None only for the embedded 'local' endpoint"
+    )
+    auth: str = "None"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    password_file: str | None = Field(None, description="file holding the password (read per use)")
+    auth_options: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    verify: bool | str = True
+    session_defaults: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("session_defaults")
+    @classmethod
+    def _known_session_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        CreateSessionRequest.model_validate(value)  # refuse what Livy would refuse, at start-up
+        return value
+
+    def password_value(self) -> str:
+        if self.password_file:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        return self.password.get_secret_value()
+
+    def build_auth(self, authenticators: Mapping[str, str]):
+        return build_auth(
+            self.auth,
+            username=self.username,
+            password=self.password_value(),
+            options=self.auth_options,
+            authenticators=authenticators,
+        )
+
+
+def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
+    """Validate the ``endpoints`` config; the error names the endpoint and the field."""
+    parsed = {}
+    for name, fields in raw.items():
+        try:
+            parsed[name] = EndpointConfig.model_validate(fields)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "endpoint"
+            raise ValueError(f"endpoint {name!r}: {where}: {first['msg']}") from None
+        if parsed[name].url is None and name != LOCAL:
+            raise ValueError(f"endpoint {name!r}: url is required")
+    return parsed
+
+
+class Endpoints:
+    """The broker's endpoints and one :class:`LivyClient` for each, created on first use."""
+
+    def __init__(
+        self,
+        configured: Mapping[str, EndpointConfig],
+        *,
+        default: str = LOCAL,
+        local_livy_args: list[str] | None = None,
+        timeouts: LivyTimeouts | None = None,
+        retry: RetryPolicy | None = None,
+        authenticators: Mapping[str, str] | None = None,
+    ):
+        self._configs: dict[str, EndpointConfig] = dict(configured)
+        self._configs.setdefault(LOCAL, EndpointConfig())
+        self._runtime: set[str] = set()
+        self.default = default
+        self._local_livy_args = list(local_livy_args or [])
+        self._timeouts = timeouts or LivyTimeouts()
+        self._retry = retry or RetryPolicy()
+        self._authenticators = dict(authenticators or {})
+        self._clients: dict[str, LivyClient] = {}
+        self._local: LocalLivyProcess | None = None
+        self._local_lock = asyncio.Lock()
+
+    # -- what exists ----------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return sorted(self._configs)
+
+    def config(self, name: str) -> EndpointConfig:
+        try:
+            return self._configs[name]
+        except KeyError:
+            raise NotFound(
+                f"no Livy endpoint named {name!r}; known: {', '.join(self.names())}",
+                reason="unknown_endpoint",
+            ) from None
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """What a user may see of an endpoint: no password, no header values."""
+        config = self.config(name)
+        embedded = name == LOCAL and config.url is None
+        return {
+            "name": name,
+            "url": self._local.url if embedded and self._local else config.url,
+            "embedded": embedded,
+            "auth": config.auth,
+            "username": config.username or None,
+            "header_names": sorted(config.headers),
+            "default": name == self.default,
+            "source": "reconnect" if name in self._runtime else "config",
+            "description": config.description,
+            "session_defaults": config.session_defaults,
+        }
+
+    def find_by_url(self, url: str) -> str | None:
+        url = url.rstrip("/")
+        return next((name for name, c in self._configs.items() if c.url == url), None)
+
+    async def put_runtime(self, name: str, config: EndpointConfig) -> None:
+        """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``)."""
+        try:
+            config.build_auth(self._authenticators)
+        except AuthConfigError as error:
+            raise InvalidRequest(str(error), reason="invalid_auth") from None
+        old = self._clients.pop(name, None)
+        if old is not None:
+            await old.aclose()
+        self._configs[name] = config
+        self._runtime.add(name)
+
+    # -- clients --------------------------------------------------------------------------------
+
+    async def client(self, name: str) -> LivyClient:
+        config = self.config(name)
+        if config.url is None and not self.local_is_running():
+            await self._start_local()  # first use, or the embedded Livy died: (re)start it
+        client = self._clients.get(name)
+        if client is not None:
+            return client
+        try:
+            auth = config.build_auth(self._authenticators)
+        except (AuthConfigError, OSError) as error:
+            raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
+        client = LivyClient(
+            config.url or self._local.url,  # type: ignore[union-attr]
+            auth=auth,
+            headers={k: v.get_secret_value() for k, v in config.headers.items()},
+            verify=config.verify,
+            timeouts=self._timeouts,
+            retry=self._retry,
+        )
+        kept = self._clients.setdefault(name, client)
+        if kept is not client:  # another request made one meanwhile
+            await client.aclose()
+        return kept
+
+    async def _start_local(self) -> None:
+        async with self._local_lock:
+            if self.local_is_running():
+                return
+            self._local = LocalLivyProcess(self._local_livy_args)
+            log.info("starting the embedded local Livy (%s)", " ".join(self._local_livy_args))
+            try:
+                await asyncio.to_thread(self._local.start)
+            except (LocalLivyStartError, OSError) as error:
+                self._local = None
+                raise LivyUnavailable(
+                    f"the embedded local Livy could not start: {error}", reason="local_livy"
+                ) from None
+            log.info("embedded local Livy at %s", self._local.url)
+            stale = self._clients.pop(LOCAL, None)
+            if stale is not None:
+                await stale.aclose()
+
+    def local_is_running(self) -> bool:
+        local = self._local
+        return local is not None and local.process is not None and local.process.poll() is None
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        if self._local is not None:
+            await asyncio.to_thread(self._local.stop)
+            self._local = None

@@ -1,0 +1,369 @@
+"""REST handlers: HTTP in and out only. Parse and validate, authorize, call the broker, map errors.
+
+Every verb is ``@web.authenticated`` + ``@authorized`` on ``auth_resource = "spark_broker"``. Every
+error is JSON ``{"message", "reason"}`` with the status of its :class:`~.errors.BrokerError`; bad input is
+a 400 naming the field, never a 500.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from http.client import responses
+from importlib.resources import files
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from .broker import SparkBroker
+from .errors import BrokerError, InvalidRequest
+from .models import (
+    RECONNECT_REQUIRED,
+    CreateAttachment,
+    CreateSession,
+    CreateStatement,
+    ListAttachmentsQuery,
+    ListSessionsQuery,
+    LogQuery,
+    Reconnect,
+    StatementQuery,
+    describe_attachment,
+    describe_session,
+    describe_statement,
+    notebook_path,
+    parse_json_body,
+    validate,
+)
+from .reconnect import NotebookReconnector
+
+AUTH_RESOURCE = "spark_broker"
+_SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
+_SERVER_OWNER = getpass.getuser()
+API = "spark-broker/api"
+
+
+class BrokerHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def broker(self) -> SparkBroker:
+        return self.extensionapp.broker
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        await self.extensionapp.ensure_started()
+
+    @property
+    def user(self) -> str:
+        """Who owns what this request creates.
+
+        jupyter_server's own identity providers (token or password) make up a new anonymous username
+        per browser or token request: every such user is the one person the server runs for, so the
+        owner is the server's OS user. Any other provider (JupyterHub's, for one) names real users.
+        """
+        if type(self.identity_provider) in _SINGLE_USER_PROVIDERS:
+            return _SERVER_OWNER
+        return self.current_user.username
+
+    @property
+    def root_dir(self) -> str | None:
+        return getattr(self.serverapp, "root_dir", None)
+
+    def body(self) -> dict[str, Any]:
+        return parse_json_body(self.request.body)
+
+    def query(self, model, names: tuple[str, ...]):
+        values = {}
+        for name in names:
+            value = self.get_query_argument(name, None)
+            if value is not None:
+                values[name] = value
+        return validate(model, values, what="query")
+
+    def api_url(self, *parts: str) -> str:
+        return "/".join([self.base_url.rstrip("/"), API, *parts])
+
+    def reply(self, status: int, body: Any = None) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(None if body is None else json.dumps(body))
+
+    # -- errors: one mapping for every handler ------------------------------------------------
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, BrokerError):
+            status_code = error.status
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, BrokerError):
+            body = {"message": error.message, "reason": error.reason}
+        elif isinstance(error, web.HTTPError):
+            message = error.log_message % error.args if error.args else error.log_message
+            body = {
+                "message": message or responses.get(status_code, "error"),
+                "reason": error.reason,
+            }
+        else:
+            body = {
+                "message": "internal error in the Spark broker; see the server log",
+                "reason": "internal",
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, BrokerError) and value.status < 500:
+            self.log.info(
+                "spark broker: %s %s: %s", self.request.method, self.request.path, value.message
+            )
+        elif isinstance(value, BrokerError):
+            self.log.warning(
+                "spark broker: %s %s: %s", self.request.method, self.request.path, value.message
+            )
+        else:
+            super().log_exception(typ, value, tb)
+
+
+class EndpointsHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        endpoints = self.broker.describe_endpoints()
+        self.reply(200, {"endpoints": endpoints, "default": self.broker.endpoints.default})
+
+
+class SessionsHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = self.query(ListSessionsQuery, ("state", "endpoint", "path", "limit", "offset"))
+        path = notebook_path(query.path, self.root_dir) if query.path else None
+        sessions, total = await self.broker.list_sessions(
+            self.user,
+            state=query.state,
+            endpoint=query.endpoint,
+            path=path,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        self.reply(
+            200,
+            {
+                "sessions": [describe_session(s) for s in sessions],
+                "total": total,
+                "limit": query.limit,
+                "offset": query.offset,
+            },
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = validate(CreateSession, self.body())
+        record = await self.broker.create_session(
+            self.user,
+            endpoint=request.endpoint,
+            kind=request.kind,
+            name=request.name,
+            overrides=request.settings.livy_fields(),
+        )
+        self.set_header("Location", self.api_url("sessions", record.id))
+        self.reply(201, describe_session(record, []))
+
+
+class SessionHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        record = await self.broker.get_session(self.user, session_id)
+        self.reply(200, describe_session(record, await self.broker.attachments_of(record.id)))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        await self.broker.kill_session(self.user, session_id)
+        self.set_status(204)
+        self.finish()
+
+
+class SessionLogHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        query = self.query(LogQuery, ("from", "size"))
+        log = await self.broker.session_log(
+            self.user, session_id, from_=query.from_, size=query.size
+        )
+        self.reply(200, {"id": session_id, "from": log.from_, "total": log.total, "log": log.log})
+
+
+class StatementsHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        request = validate(CreateStatement, self.body())
+        statement = await self.broker.submit_statement(
+            self.user, session_id, code=request.code, kind=request.kind
+        )
+        self.set_header(
+            "Location", self.api_url("sessions", session_id, "statements", str(statement.id))
+        )
+        self.reply(201, describe_statement(statement))
+
+
+def _statement_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise InvalidRequest(
+            f"statement id must be a whole number, not {raw!r}", reason="invalid_field"
+        )
+    return int(raw)
+
+
+class StatementHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str, statement_id: str) -> None:
+        query = self.query(StatementQuery, ("wait",))
+        statement = await self.broker.get_statement(
+            self.user, session_id, _statement_id(statement_id), wait=query.wait
+        )
+        self.reply(200, describe_statement(statement))
+
+
+class StatementCancelHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str, statement_id: str) -> None:
+        await self.broker.cancel_statement(self.user, session_id, _statement_id(statement_id))
+        self.reply(200, {"message": "cancel requested"})
+
+
+class AttachmentsHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = self.query(ListAttachmentsQuery, ("path", "limit", "offset"))
+        path = notebook_path(query.path, self.root_dir) if query.path else None
+        attachments, total = await self.broker.list_attachments(
+            self.user, path=path, limit=query.limit, offset=query.offset
+        )
+        self.reply(
+            200,
+            {
+                "attachments": [describe_attachment(a) for a in attachments],
+                "total": total,
+                "limit": query.limit,
+                "offset": query.offset,
+            },
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = validate(CreateAttachment, self.body())
+        attached = await self.broker.attach(
+            self.user,
+            path=notebook_path(request.path, self.root_dir),
+            kernel_id=request.kernel_id,
+            endpoint=request.endpoint,
+            kind=request.kind,
+            session_id=request.session,
+            name=request.name,
+            overrides=request.settings.livy_fields(),
+        )
+        body = describe_attachment(attached.attachment)
+        body["session"] = describe_session(attached.session)
+        self.reply(201 if attached.created else 200, body)
+
+
+class AttachmentHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, attachment_id: str) -> None:
+        await self.broker.detach(self.user, attachment_id)
+        self.set_status(204)
+        self.finish()
+
+
+class OpenAPIHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        document = (
+            files("jupyter_spark_broker").joinpath("openapi.yaml").read_text(encoding="utf-8")
+        )
+        self.finish(document, set_content_type="application/yaml")
+
+
+class ReconnectHandler(BrokerHandler):
+    """sparkmagic's endpoint: replies ``{"success", "error"}`` (plus the broker's own fields), always JSON."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        for key in RECONNECT_REQUIRED:
+            if key not in body:
+                raise InvalidRequest(f"Missing argument {key}", reason="missing_argument")
+        request = validate(Reconnect, body)
+        kernel_name = request.kernelname or self.extensionapp.default_kernel_name
+        reconnector = NotebookReconnector(
+            self.broker,
+            self.serverapp.session_manager,
+            self.serverapp.kernel_manager,
+            self.serverapp.kernel_spec_manager,
+        )
+        done = await reconnector.reconnect(
+            self.user,
+            request,
+            path=notebook_path(request.path, self.root_dir),
+            kernel_name=kernel_name,
+        )
+        self.reply(
+            200,
+            {
+                "success": True,
+                "error": None,
+                "endpoint": done.endpoint,
+                "session_id": done.session_id,
+                "kernel_id": done.kernel_id,
+                "kept_session": done.kept_session,
+            },
+        )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # sparkmagic's clients read {"success", "error"}; the broker's {"message", "reason"} comes too.
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        message = (
+            error.message if isinstance(error, BrokerError) else responses.get(status_code, "error")
+        )
+        reason = error.reason if isinstance(error, BrokerError) else None
+        self.set_header("Content-Type", "application/json")
+        self.finish(
+            json.dumps({"success": False, "error": message, "message": message, "reason": reason})
+        )
+
+
+def handlers() -> list[tuple[str, type]]:
+    session = rf"{API}/sessions/(?P<session_id>[^/]+)"
+    statement = rf"{session}/statements/(?P<statement_id>[^/]+)"
+    return [
+        (r"reconnectsparkmagic", ReconnectHandler),
+        (rf"{API}/endpoints", EndpointsHandler),
+        (rf"{API}/sessions", SessionsHandler),
+        (session, SessionHandler),
+        (rf"{session}/log", SessionLogHandler),
+        (rf"{session}/statements", StatementsHandler),
+        (statement, StatementHandler),
+        (rf"{statement}/cancel", StatementCancelHandler),
+        (rf"{API}/attachments", AttachmentsHandler),
+        (rf"{API}/attachments/(?P<attachment_id>[^/]+)", AttachmentHandler),
+        (rf"{API}/openapi.yaml", OpenAPIHandler),
+    ]

@@ -1,0 +1,106 @@
+"""``/reconnectsparkmagic``: point a notebook at a Livy endpoint, sparkmagic's contract done right.
+
+Unlike sparkmagic 0.23 it awaits jupyter_server 2's coroutines, keeps the credentials on the server (the
+kernel only ever learns the broker's URL), names the Jupyter session, and binds the notebook to a Livy
+session through the broker, so reconnecting to the endpoint already in use keeps the Spark state.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+
+from .broker import SparkBroker
+from .endpoints import EndpointConfig
+from .errors import InvalidRequest
+from .models import Reconnect
+
+
+@dataclass(frozen=True)
+class Reconnected:
+    endpoint: str
+    session_id: str
+    kernel_id: str
+    kept_session: bool
+
+
+class NotebookReconnector:
+    def __init__(
+        self,
+        broker: SparkBroker,
+        session_manager: Any,
+        kernel_manager: Any,
+        kernel_spec_manager: Any,
+    ):
+        self.broker = broker
+        self.session_manager = session_manager
+        self.kernel_manager = kernel_manager
+        self.kernel_spec_manager = kernel_spec_manager
+
+    async def reconnect(
+        self, user: str, request: Reconnect, *, path: str, kernel_name: str
+    ) -> Reconnected:
+        specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+        if kernel_name not in specs:
+            raise InvalidRequest(
+                f"kernelname: no kernel named {kernel_name!r}; installed: {', '.join(sorted(specs))}",
+                reason="invalid_field",
+            )
+        endpoint = await self._endpoint_for(request)
+        await self.broker.bind(path, endpoint)
+        attached = await self.broker.attach(user, path=path, endpoint=endpoint)
+        # The notebook now belongs to this endpoint: its attachments elsewhere end (and those sessions
+        # are reaped once nothing else uses them).
+        for other in (await self.broker.registry.attachments(path=path))[0]:
+            if other.session_id != attached.session.id:
+                await self.broker.registry.detach(other.id)
+        kernel_id = await self._start_or_restart_kernel(path, kernel_name)
+        return Reconnected(
+            endpoint, attached.session.id, kernel_id, kept_session=not attached.created
+        )
+
+    async def _endpoint_for(self, request: Reconnect) -> str:
+        """A configured endpoint with this URL and no other credentials, else a run-time one."""
+        configured = self.broker.endpoints.find_by_url(request.endpoint)
+        if configured is not None:
+            config = self.broker.endpoints.config(configured)
+            asks_other_credentials = (request.username or request.password) and (
+                request.auth_type != config.auth or request.username != config.username
+            )
+            if not asks_other_credentials:
+                return configured
+        name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
+        await self.broker.put_endpoint(
+            name,
+            EndpointConfig(
+                url=request.endpoint,
+                auth=request.auth_type,
+                username=request.username,
+                password=request.password,
+                description="added by /reconnectsparkmagic",
+            ),
+        )
+        return name
+
+    async def _start_or_restart_kernel(self, path: str, kernel_name: str) -> str:
+        """sparkmagic's rules: same kernel -> restart it; other kernel -> replace the session; none -> new."""
+        sessions = await ensure_async(self.session_manager.list_sessions())
+        current = next((s for s in sessions if _session_path(s) == path), None)
+        if current is not None and current["kernel"]["name"] == kernel_name:
+            await ensure_async(self.kernel_manager.restart_kernel(current["kernel"]["id"]))
+            return current["kernel"]["id"]
+        if current is not None:
+            await ensure_async(self.session_manager.delete_session(current["id"]))
+        model = await ensure_async(
+            self.session_manager.create_session(
+                path=path, name=posixpath.basename(path), type="notebook", kernel_name=kernel_name
+            )
+        )
+        return model["kernel"]["id"]
+
+
+def _session_path(session: dict[str, Any]) -> str | None:
+    return session.get("path") or (session.get("notebook") or {}).get("path")

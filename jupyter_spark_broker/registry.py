@@ -1,0 +1,448 @@
+"""The broker's registry: sessions, attachments, notebook bindings and run-time endpoints.
+
+Any SQLAlchemy URL works; SQLite is the default (its file created mode 0600). Every database call runs
+on one worker thread, never on the event loop, and returns plain frozen records, not ORM objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .orm import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    AttachmentRow,
+    Base,
+    BindingRow,
+    EndpointRow,
+    MetaRow,
+    SessionRow,
+    utcnow,
+)
+
+# States after which a session will never run code again.
+FINISHED_STATES = frozenset({"shutting_down", "error", "dead", "killed", "success", "lost"})
+
+
+class RegistryError(RuntimeError):
+    """The database cannot be used (for example: it was written by a newer release)."""
+
+
+class ShareKeyTaken(Exception):
+    """Another live session already holds this endpoint + share key."""
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    id: str
+    session_id: str
+    path: str
+    kernel_id: str | None
+    owner: str
+    attached: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    endpoint: str
+    livy_id: int | None
+    livy_name: str
+    kind: str
+    state: str
+    app_id: str | None
+    spark_ui_url: str | None
+    driver_log_url: str | None
+    owner: str
+    share_key: str | None
+    config: dict[str, Any]
+    message: str | None
+    created: datetime
+    last_activity: datetime
+    unattached_since: datetime | None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def active_key(endpoint: str, share_key: str | None) -> str | None:
+    return None if share_key is None else f"{endpoint}\n{share_key}"
+
+
+def _session_record(row: SessionRow) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        endpoint=row.endpoint,
+        livy_id=row.livy_id,
+        livy_name=row.livy_name,
+        kind=row.kind,
+        state=row.state,
+        app_id=row.app_id,
+        spark_ui_url=row.spark_ui_url,
+        driver_log_url=row.driver_log_url,
+        owner=row.owner,
+        share_key=row.share_key,
+        config=dict(row.config or {}),
+        message=row.message,
+        created=row.created,
+        last_activity=row.last_activity,
+        unattached_since=row.unattached_since,
+    )
+
+
+def _attachment_record(row: AttachmentRow) -> AttachmentRecord:
+    return AttachmentRecord(
+        id=row.id,
+        session_id=row.session_id,
+        path=row.path,
+        kernel_id=row.kernel_id,
+        owner=row.owner,
+        attached=row.attached,
+        last_seen=row.last_seen,
+    )
+
+
+class Registry:
+    def __init__(self, url: str):
+        self.url = url
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-broker-db")
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            _create_private_file(Path(url.database))
+        self._engine = create_engine(url, pool_pre_ping=True)
+        if url.get_backend_name() == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self._engine)
+        with self._engine.begin() as connection:
+            stored = connection.execute(
+                select(MetaRow.value).where(MetaRow.key == "schema_version")
+            ).scalar_one_or_none()
+            version = int(stored) if stored is not None else SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
+                raise RegistryError(
+                    f"the registry at {self.url} has schema version {version}, newer than this "
+                    f"release understands ({SCHEMA_VERSION}); upgrade jupyter-spark-broker"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[step](connection)
+            if stored is None:
+                connection.execute(
+                    MetaRow.__table__.insert().values(
+                        key="schema_version", value=str(SCHEMA_VERSION)
+                    )
+                )
+            elif version != SCHEMA_VERSION:
+                connection.execute(
+                    MetaRow.__table__.update()
+                    .where(MetaRow.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._run(self._engine.dispose)
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    def _session(self) -> Session:
+        assert self._sessions is not None, "Registry.open() was not awaited"
+        return self._sessions()
+
+    async def schema_version(self) -> int:
+        def read() -> int:
+            with self._session() as db:
+                return int(db.get(MetaRow, "schema_version").value)
+
+        return await self._run(read)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def insert_session(self, **fields: Any) -> SessionRecord:
+        """Insert a live session; :class:`ShareKeyTaken` if its share key is already held."""
+
+        def insert() -> SessionRecord:
+            now = utcnow()
+            row = SessionRow(
+                created=now,
+                last_activity=now,
+                active_key=active_key(fields["endpoint"], fields.get("share_key")),
+                **fields,
+            )
+            with self._session() as db:
+                db.add(row)
+                try:
+                    db.commit()
+                except IntegrityError as error:
+                    raise ShareKeyTaken(str(error.orig)) from None
+                return _session_record(row)
+
+        return await self._run(insert)
+
+    async def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
+        def update() -> SessionRecord | None:
+            with self._session() as db:
+                row = db.get(SessionRow, session_id)
+                if row is None:
+                    return None
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                if row.state in FINISHED_STATES:
+                    row.active_key = None  # frees the share key for a new session
+                db.commit()
+                return _session_record(row)
+
+        return await self._run(update)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        def get() -> SessionRecord | None:
+            with self._session() as db:
+                row = db.get(SessionRow, session_id)
+                return None if row is None else _session_record(row)
+
+        return await self._run(get)
+
+    async def find_live(self, endpoint: str, share_key: str) -> SessionRecord | None:
+        def find() -> SessionRecord | None:
+            with self._session() as db:
+                row = db.execute(
+                    select(SessionRow).where(
+                        SessionRow.active_key == active_key(endpoint, share_key)
+                    )
+                ).scalar_one_or_none()
+                return None if row is None else _session_record(row)
+
+        return await self._run(find)
+
+    async def live_sessions(self) -> list[SessionRecord]:
+        def live() -> list[SessionRecord]:
+            with self._session() as db:
+                rows = db.execute(
+                    select(SessionRow).where(SessionRow.state.not_in(FINISHED_STATES))
+                ).scalars()
+                return [_session_record(row) for row in rows]
+
+        return await self._run(live)
+
+    async def list_sessions(
+        self,
+        *,
+        owner: str | None = None,
+        state: str | None = None,
+        endpoint: str | None = None,
+        path: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[SessionRecord], int]:
+        """A page of sessions, newest first, and how many match in all."""
+
+        def page() -> tuple[list[SessionRecord], int]:
+            query = select(SessionRow)
+            if owner is not None:
+                query = query.where(SessionRow.owner == owner)
+            if state is not None:
+                query = query.where(SessionRow.state == state)
+            if endpoint is not None:
+                query = query.where(SessionRow.endpoint == endpoint)
+            if path is not None:
+                query = query.where(
+                    SessionRow.id.in_(
+                        select(AttachmentRow.session_id).where(AttachmentRow.path == path)
+                    )
+                )
+            with self._session() as db:
+                total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+                rows = db.execute(
+                    query.order_by(SessionRow.created.desc(), SessionRow.id)
+                    .limit(limit)
+                    .offset(offset)
+                ).scalars()
+                return [_session_record(row) for row in rows], total
+
+        return await self._run(page)
+
+    # -- attachments ----------------------------------------------------------------------------
+
+    async def attach(
+        self, session_id: str, path: str, kernel_id: str | None, owner: str
+    ) -> AttachmentRecord:
+        """The notebook's attachment to the session, created or refreshed (one per session and path)."""
+
+        def attach() -> AttachmentRecord:
+            now = utcnow()
+            with self._session() as db:
+                row = db.execute(
+                    select(AttachmentRow).where(
+                        AttachmentRow.session_id == session_id, AttachmentRow.path == path
+                    )
+                ).scalar_one_or_none()
+                if row is None:
+                    row = AttachmentRow(
+                        id=new_id(), session_id=session_id, path=path, owner=owner, attached=now
+                    )
+                    db.add(row)
+                row.kernel_id = kernel_id or row.kernel_id
+                row.last_seen = now
+                session = db.get(SessionRow, session_id)
+                session.unattached_since = None
+                session.last_activity = now
+                db.commit()
+                return _attachment_record(row)
+
+        return await self._run(attach)
+
+    async def detach(self, attachment_id: str) -> AttachmentRecord | None:
+        def detach() -> AttachmentRecord | None:
+            with self._session() as db:
+                row = db.get(AttachmentRow, attachment_id)
+                if row is None:
+                    return None
+                record = _attachment_record(row)
+                session = row.session
+                db.delete(row)
+                db.flush()
+                if not session.attachments:
+                    session.unattached_since = utcnow()
+                db.commit()
+                return record
+
+        return await self._run(detach)
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
+        def get() -> AttachmentRecord | None:
+            with self._session() as db:
+                row = db.get(AttachmentRow, attachment_id)
+                return None if row is None else _attachment_record(row)
+
+        return await self._run(get)
+
+    async def attachments(
+        self,
+        *,
+        session_id: str | None = None,
+        path: str | None = None,
+        owner: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[AttachmentRecord], int]:
+        def listing() -> tuple[list[AttachmentRecord], int]:
+            query = select(AttachmentRow)
+            if session_id is not None:
+                query = query.where(AttachmentRow.session_id == session_id)
+            if path is not None:
+                query = query.where(AttachmentRow.path == path)
+            if owner is not None:
+                query = query.where(AttachmentRow.owner == owner)
+            with self._session() as db:
+                total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+                query = query.order_by(AttachmentRow.attached, AttachmentRow.id).offset(offset)
+                if limit is not None:
+                    query = query.limit(limit)
+                return [_attachment_record(row) for row in db.execute(query).scalars()], total
+
+        return await self._run(listing)
+
+    async def touch(self, session_id: str) -> None:
+        """Record activity on a session and every attachment to it."""
+
+        def touch() -> None:
+            now = utcnow()
+            with self._session() as db:
+                row = db.get(SessionRow, session_id)
+                if row is not None:
+                    row.last_activity = now
+                    for attachment in row.attachments:
+                        attachment.last_seen = now
+                    db.commit()
+
+        await self._run(touch)
+
+    # -- bindings and run-time endpoints --------------------------------------------------------
+
+    async def bind(self, path: str, endpoint: str) -> None:
+        def bind() -> None:
+            with self._session() as db:
+                db.merge(BindingRow(path=path, endpoint=endpoint, updated=utcnow()))
+                db.commit()
+
+        await self._run(bind)
+
+    async def binding(self, path: str) -> str | None:
+        def get() -> str | None:
+            with self._session() as db:
+                row = db.get(BindingRow, path)
+                return None if row is None else row.endpoint
+
+        return await self._run(get)
+
+    async def save_endpoint(self, name: str, sealed_config: bytes) -> None:
+        def save() -> None:
+            with self._session() as db:
+                db.merge(EndpointRow(name=name, sealed_config=sealed_config, updated=utcnow()))
+                db.commit()
+
+        await self._run(save)
+
+    async def saved_endpoints(self) -> dict[str, bytes]:
+        def load() -> dict[str, bytes]:
+            with self._session() as db:
+                return {
+                    row.name: row.sealed_config for row in db.execute(select(EndpointRow)).scalars()
+                }
+
+        return await self._run(load)
+
+
+def _create_private_file(path: Path) -> None:
+    """The SQLite file holds session metadata of every user: readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.close()
+
+
+__all__ = [
+    "AttachmentRecord",
+    "FINISHED_STATES",
+    "Registry",
+    "RegistryError",
+    "SessionRecord",
+    "ShareKeyTaken",
+    "new_id",
+]

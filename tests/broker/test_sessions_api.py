@@ -1,0 +1,241 @@
+"""Sessions, statements and endpoints through the broker's REST API, on a real Jupyter server + local Livy.
+
+Every response is validated against openapi.yaml by the ``api`` client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+
+from jupyter_spark_broker import __version__
+from jupyter_spark_broker.livy import LivyClient
+
+
+async def create_ready_session(api, **body) -> dict:
+    created = await api.post("sessions", {"kind": "pyspark", **body})
+    assert created.status == 201, created.json
+    path = api.path_of(created.headers["Location"])
+    assert path == f"sessions/{created.json['id']}"
+    # The first statement waits for the session to start: no polling needed by the caller.
+    statement = await api.post(f"{path}/statements", {"code": "'ready'"})
+    assert statement.status == 201, statement.json
+    done = await api.get(f"{path}/statements/{statement.json['id']}", params={"wait": 30})
+    assert done.json["state"] == "available"
+    return (await api.get(path)).json
+
+
+async def test_session_lifecycle_through_the_api(api, livy_url):
+    session = await create_ready_session(api, settings={"conf": {"spark.app.tag": "lifecycle"}})
+    assert session["endpoint"] == "test"
+    assert session["state"] == "idle"
+    assert session["attachments"] == []
+    assert session["settings"] == {"conf": {"spark.app.tag": "lifecycle"}}
+    sid = session["id"]
+
+    async with LivyClient(livy_url) as livy:  # the broker named the session uniquely in Livy
+        in_livy = await livy.get_session(session["livy_id"])
+        assert in_livy.name == session["name"] == f"jsb-{sid}"
+        assert in_livy.conf == {"spark.app.tag": "lifecycle"}
+        assert in_livy.heartbeat_timeout_in_second == 900  # the dead-man switch
+
+    posted = await api.post(f"sessions/{sid}/statements", {"code": "21 * 2"})
+    assert posted.headers["Location"].endswith(f"sessions/{sid}/statements/{posted.json['id']}")
+    finished = await api.get(f"sessions/{sid}/statements/{posted.json['id']}", params={"wait": 30})
+    assert finished.json["output"] == {
+        "status": "ok",
+        "execution_count": posted.json["id"],
+        "data": {"text/plain": "42"},
+        "ename": None,
+        "evalue": None,
+        "traceback": [],
+    }
+
+    log = await api.get(f"sessions/{sid}/log", params={"from": 0, "size": -1})
+    assert log.status == 200 and log.json["total"] == len(log.json["log"]) > 0
+
+    listed = await api.get("sessions", params={"endpoint": "test", "state": "idle"})
+    assert sid in [s["id"] for s in listed.json["sessions"]]
+
+    assert (await api.delete(f"sessions/{sid}")).status == 204
+    killed = await api.get(f"sessions/{sid}")
+    assert killed.json["state"] == "killed"
+    async with LivyClient(livy_url) as livy:
+        assert all(s.name != session["name"] for s in await livy.iter_all_sessions())
+    assert (await api.delete(f"sessions/{sid}")).status == 204  # killing twice is harmless
+    gone = await api.post(f"sessions/{sid}/statements", {"code": "1"})
+    assert gone.status == 409 and gone.json["reason"] == "session_finished"
+
+
+async def test_long_poll_returns_when_finished_or_when_the_wait_runs_out(api):
+    session = await create_ready_session(api)
+    base = f"sessions/{session['id']}/statements"
+    slow = await api.post(base, {"code": "import time\ntime.sleep(2)\n'slept'"})
+    early = await api.get(f"{base}/{slow.json['id']}", params={"wait": 0.1})
+    assert early.json["state"] in ("waiting", "running")
+    # Several waiters share one Livy poller and all get the finished statement.
+    waits = [api.get(f"{base}/{slow.json['id']}", params={"wait": 30}) for _ in range(5)]
+    results = await asyncio.gather(*waits)
+    assert {r.json["output"]["data"]["text/plain"] for r in results} == {"'slept'"}
+    assert all(r.json["state"] == "available" for r in results)
+
+
+async def test_cancel_through_the_api(api):
+    session = await create_ready_session(api)
+    base = f"sessions/{session['id']}/statements"
+    sleeper = await api.post(base, {"code": "import time\ntime.sleep(60)"})
+    sid = sleeper.json["id"]
+
+    async def running():
+        return (await api.get(f"{base}/{sid}")).json["state"] == "running"
+
+    from tests.helpers import eventually
+
+    await eventually(running, what="the statement to run")
+    cancel = await api.post(f"{base}/{sid}/cancel")
+    assert cancel.status == 200
+    done = await api.get(f"{base}/{sid}", params={"wait": 20})
+    assert done.json["state"] == "cancelled"
+
+
+async def test_list_paging_and_filters(api):
+    ids = [(await api.post("sessions", {"kind": "pyspark"})).json["id"] for _ in range(3)]
+    page = await api.get("sessions", params={"limit": 2, "offset": 0, "endpoint": "test"})
+    assert page.json["limit"] == 2 and page.json["offset"] == 0
+    assert len(page.json["sessions"]) == 2 and page.json["total"] >= 3
+    assert [s["id"] for s in page.json["sessions"]] == list(reversed(ids))[:2]  # newest first
+    rest = await api.get("sessions", params={"limit": 2, "offset": 2, "endpoint": "test"})
+    assert rest.json["sessions"][0]["id"] == ids[0]
+    none = await api.get("sessions", params={"endpoint": "nowhere"})
+    assert none.json == {"sessions": [], "total": 0, "limit": 100, "offset": 0}
+    for sid in ids:
+        await api.delete(f"sessions/{sid}")
+
+
+async def test_named_session_is_unique_per_endpoint(api):
+    first = await api.post("sessions", {"name": "team-cache"})
+    assert first.status == 201
+    again = await api.post("sessions", {"name": "team-cache"})
+    assert again.status == 409 and again.json["reason"] == "name_taken"
+    await api.delete(f"sessions/{first.json['id']}")
+    after_kill = await api.post("sessions", {"name": "team-cache"})  # the name is free again
+    assert after_kill.status == 201
+    await api.delete(f"sessions/{after_kill.json['id']}")
+
+
+async def test_endpoints_are_listed_without_secrets(api):
+    reply = await api.get("endpoints")
+    assert reply.json["default"] == "test"
+    names = {e["name"]: e for e in reply.json["endpoints"]}
+    assert names["test"]["url"].startswith("http://127.0.0.1:")
+    assert names["local"]["embedded"] is True
+
+
+@pytest.fixture
+def broker_config(broker_config):
+    broker_config["endpoints"]["secured"] = {
+        "url": "http://127.0.0.1:9",
+        "auth": "Basic_Access",
+        "username": "svc",
+        "password": "Endpoint-Pass-123",
+        "headers": {"X-Api-Key": "Header-Token-456"},
+    }
+    return broker_config
+
+
+async def test_configured_secrets_never_leave_the_server(api):
+    reply = await api.get("endpoints")
+    secured = next(e for e in reply.json["endpoints"] if e["name"] == "secured")
+    assert secured["username"] == "svc" and secured["header_names"] == ["X-Api-Key"]
+    assert b"Endpoint-Pass-123" not in reply.body and b"Header-Token-456" not in reply.body
+
+
+async def test_openapi_document_is_served(api):
+    reply = await api.get("openapi.yaml")
+    assert reply.status == 200
+    document = yaml.safe_load(reply.body)
+    assert document["info"]["version"] == __version__
+    assert "/spark-broker/api/attachments" in document["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "fragment"),
+    [
+        ("POST", "sessions", b"{not json", 400, "not valid JSON"),
+        ("POST", "sessions", b"[1, 2]", 400, "must be a JSON object, not an array"),
+        ("POST", "sessions", b'{"kind": "cobol"}', 400, "kind"),
+        ("POST", "sessions", b'{"knid": "pyspark"}', 400, "knid"),
+        ("POST", "sessions", b'{"settings": {"driverCores": "two"}}', 400, "settings.driverCores"),
+        ("POST", "sessions", b'{"settings": {"numExecutors": 0}}', 400, "settings.numExecutors"),
+        ("POST", "sessions", b'{"endpoint": "nowhere"}', 404, "no Livy endpoint named 'nowhere'"),
+        ("POST", "attachments", b"{}", 400, "path"),
+        (
+            "POST",
+            "attachments",
+            b'{"path": "../../etc/passwd"}',
+            400,
+            "leaves the server's root dir",
+        ),
+        ("POST", "attachments", b'{"path": 7}', 400, "path"),
+        ("GET", "sessions?limit=0", None, 400, "limit"),
+        ("GET", "sessions?offset=-1", None, 400, "offset"),
+        ("GET", "sessions?limit=ten", None, 400, "limit"),
+        ("GET", "sessions/no-such-id", None, 404, "no Spark session 'no-such-id'"),
+        ("DELETE", "sessions/no-such-id", None, 404, "no-such-id"),
+        ("DELETE", "attachments/no-such-id", None, 404, "no-such-id"),
+        ("POST", "sessions/no-such-id/statements", b'{"code": "1"}', 404, "no-such-id"),
+    ],
+)
+async def test_bad_input_is_a_clear_4xx(api, livy_url, method, path, body, status, fragment):
+    async with LivyClient(livy_url) as livy:
+        before = len(await livy.iter_all_sessions())
+    base, _, query = path.partition("?")
+    params = dict(pair.split("=") for pair in query.split("&")) if query else None
+    reply = await api.request(method, base, raw=body, params=params)
+    assert reply.status == status, reply.body
+    assert reply.content_type.startswith("application/json")
+    assert fragment in reply.json["message"]
+    async with LivyClient(livy_url) as livy:  # nothing leaked into Livy
+        assert len(await livy.iter_all_sessions()) == before
+
+
+async def test_statement_errors(api):
+    session = await create_ready_session(api)
+    base = f"sessions/{session['id']}/statements"
+    assert (await api.post(base, {"code": 1})).status == 400
+    assert (await api.post(base, {"code": "1", "kind": "cobol"})).status == 400
+    bad_id = await api.get(f"{base}/abc")
+    assert bad_id.status == 400 and "whole number" in bad_id.json["message"]
+    unknown = await api.get(f"{base}/999")
+    assert unknown.status == 404 and "no statement 999" in unknown.json["message"]
+    wait_too_long = await api.get(f"{base}/0", params={"wait": 99999})
+    assert wait_too_long.status == 400 and "wait" in wait_too_long.json["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "spark-broker/api/endpoints"),
+        ("GET", "spark-broker/api/sessions"),
+        ("POST", "spark-broker/api/sessions"),
+        ("GET", "spark-broker/api/sessions/x"),
+        ("DELETE", "spark-broker/api/sessions/x"),
+        ("GET", "spark-broker/api/sessions/x/log"),
+        ("POST", "spark-broker/api/sessions/x/statements"),
+        ("GET", "spark-broker/api/sessions/x/statements/0"),
+        ("POST", "spark-broker/api/sessions/x/statements/0/cancel"),
+        ("GET", "spark-broker/api/attachments"),
+        ("POST", "spark-broker/api/attachments"),
+        ("DELETE", "spark-broker/api/attachments/x"),
+        ("GET", "spark-broker/api/openapi.yaml"),
+        ("POST", "reconnectsparkmagic"),
+    ],
+)
+async def test_every_endpoint_needs_authentication(api, method, path):
+    reply = await api.request(
+        method, path, api=False, authenticated=False, raw=b"{}" if method == "POST" else None
+    )
+    assert reply.status == 403
+    assert reply.content_type.startswith("application/json")
