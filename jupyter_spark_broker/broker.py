@@ -54,6 +54,8 @@ log = logging.getLogger("jupyter_spark_broker")
 STARTING_STATES = frozenset({"not_started", "starting", "recovering"})
 # A session whose Livy create call is still in flight is not "lost" for this long.
 CREATE_GRACE = timedelta(seconds=60)
+# Activity is written to the registry at most this often per session (the reaper counts in minutes).
+TOUCH_EVERY = 5.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class SparkBroker:
             weakref.WeakValueDictionary()
         )
         self._watches: dict[tuple[str, int], _StatementWatch] = {}
+        self._touched: dict[str, float] = {}  # session id -> monotonic time of the last touch
+        # Live sessions as last read or written here: the statement path skips a registry read.
+        # The state poller reloads them every round, so a change by another server shows within
+        # poll_interval (and Livy's 404 catches the rest).
+        self._live: dict[str, SessionRecord] = {}
         self._loops: list[asyncio.Task] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
         self._wake_poller = asyncio.Event()
@@ -125,7 +132,7 @@ class SparkBroker:
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
                 if self.endpoints.config(record.endpoint).url is None:
-                    await self.registry.update_session(
+                    await self._update(
                         record.id,
                         state="killed",
                         message="the embedded local Livy stopped with Jupyter",
@@ -222,7 +229,7 @@ class SparkBroker:
             raise InvalidRequest(f"session settings: {error}") from None
         # The row exists before the Livy call: a broker that dies mid-create finds the session again
         # by its name instead of leaking it.
-        record = await self.registry.insert_session(
+        record = await self._insert_session(
             id=broker_id,
             endpoint=endpoint,
             livy_name=livy_name,
@@ -238,10 +245,13 @@ class SparkBroker:
             livy = await self.endpoints.client(endpoint)
             session = await self._livy_call(endpoint, livy.create_session(request))
         except BrokerError as error:
-            await self.registry.update_session(record.id, state="error", message=error.message)
+            await self._update(record.id, state="error", message=error.message)
             raise
         self._wake_poller.set()
         return await self._apply_livy_view(record, session)
+
+    async def _insert_session(self, **fields: Any) -> SessionRecord:
+        return self._remember(await self.registry.insert_session(**fields))
 
     async def _apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
         changes: dict[str, Any] = {}
@@ -257,7 +267,8 @@ class SparkBroker:
                 changes[name] = value
         if not changes:
             return record
-        updated = await self.registry.update_session(record.id, **changes)
+        # Conditional on the state read: a kill that happened meanwhile wins.
+        updated = await self._update(record.id, expect_state=record.state, **changes)
         return updated or record
 
     async def list_sessions(self, user: str, **filters: Any) -> tuple[list[SessionRecord], int]:
@@ -288,7 +299,7 @@ class SparkBroker:
             with contextlib.suppress(NotFound):
                 await self._livy_call(record.endpoint, livy.delete_session(record.livy_id))
         state = record.state if record.is_finished else "killed"
-        await self.registry.update_session(record.id, state=state, message=why)
+        await self._update(record.id, state=state, message=why)
         for watch_key in [key for key in self._watches if key[0] == record.id]:
             self._watches.pop(watch_key).task.cancel()
 
@@ -302,7 +313,11 @@ class SparkBroker:
         )
 
     async def _live_session(self, user: str, session_id: str) -> SessionRecord:
-        record = await self.get_session(user, session_id)
+        record = self._live.get(session_id)
+        if record is None:
+            record = self._remember(await self.get_session(user, session_id))
+        elif record.owner != user and not self.is_admin(user):
+            raise Forbidden(f"Spark session {session_id!r} belongs to another user")
         if record.is_finished:
             raise Conflict(
                 f"Spark session {session_id!r} is {record.state}"
@@ -318,16 +333,25 @@ class SparkBroker:
     # -- statements -----------------------------------------------------------------------------
 
     async def submit_statement(
-        self, user: str, session_id: str, *, code: str, kind: str | None
+        self, user: str, session_id: str, *, code: str, kind: str | None, wait: float = 0.0
     ) -> Statement:
+        """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
         record = await self._wait_until_ready(await self._live_session(user, session_id))
         livy = await self.endpoints.client(record.endpoint)
         statement = await self._livy_call(
             record.endpoint, livy.create_statement(record.livy_id, code, kind=kind), record
         )
-        await self.registry.touch(record.id)
-        self._wake_poller.set()
+        await self._touch(record.id)
+        if wait > 0 and not statement.is_finished:
+            return await self.get_statement(user, session_id, statement.id, wait=wait)
         return statement
+
+    async def _touch(self, session_id: str) -> None:
+        """Record activity, at most every ``TOUCH_EVERY`` seconds per session: off the hot path."""
+        now = time.monotonic()
+        if now - self._touched.get(session_id, 0.0) >= TOUCH_EVERY:
+            self._touched[session_id] = now
+            await self.registry.touch(session_id)
 
     async def _wait_until_ready(self, record: SessionRecord) -> SessionRecord:
         """A statement sent while the session starts waits for it instead of failing."""
@@ -369,7 +393,7 @@ class SparkBroker:
         except LivyError as error:
             raise await self._livy_failure(record.endpoint, error, record, statement_id) from None
         if statement.is_finished:
-            await self.registry.touch(record.id)
+            await self._touch(record.id)
         return statement
 
     async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> None:
@@ -455,6 +479,17 @@ class SparkBroker:
     def is_admin(self, user: str) -> bool:
         return "*" in self.settings.admin_users or user in self.settings.admin_users
 
+    def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
+        if record is not None:
+            if record.is_finished:
+                self._live.pop(record.id, None)
+            else:
+                self._live[record.id] = record
+        return record
+
+    async def _update(self, session_id: str, **fields: Any) -> SessionRecord | None:
+        return self._remember(await self.registry.update_session(session_id, **fields))
+
     # -- background work ------------------------------------------------------------------------
 
     async def _state_loop(self) -> None:
@@ -477,7 +512,9 @@ class SparkBroker:
         the registry does not know are strangers and are left alone.
         """
         by_endpoint: dict[str, list[SessionRecord]] = {}
-        for record in await self.registry.live_sessions():
+        live = await self.registry.live_sessions()
+        self._live = {record.id: record for record in live}
+        for record in live:
             by_endpoint.setdefault(record.endpoint, []).append(record)
         active = False
         for endpoint, records in by_endpoint.items():
@@ -492,8 +529,11 @@ class SparkBroker:
                     if record.livy_id is None and now - record.created < CREATE_GRACE:
                         active = True  # its create call is still in flight
                         continue
-                    await self.registry.update_session(
-                        record.id, state="lost", message="Livy no longer has this session"
+                    await self._update(
+                        record.id,
+                        expect_state=record.state,
+                        state="lost",
+                        message="Livy no longer has this session",
                     )
                     continue
                 if adopting and record.livy_id != session.id:
@@ -599,7 +639,7 @@ class SparkBroker:
                 return NotFound(f"no statement {statement_id} in Spark session {record.id!r}")
             if record is not None:
                 # Livy forgot the session: record it, so the notebook's next attach makes a new one.
-                await self.registry.update_session(
+                await self._update(
                     record.id, state="lost", message="Livy no longer has this session"
                 )
                 return Conflict(

@@ -209,8 +209,9 @@ class StatementsHandler(BrokerHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         request = validate(CreateStatement, self.body())
+        query = self.query(StatementQuery, ("wait",))
         statement = await self.broker.submit_statement(
-            self.user, session_id, code=request.code, kind=request.kind
+            self.user, session_id, code=request.code, kind=request.kind, wait=query.wait
         )
         self.set_header(
             "Location", self.api_url("sessions", session_id, "statements", str(statement.id))

@@ -13,7 +13,11 @@ from pathlib import PurePosixPath
 
 
 def normalise_notebook_path(path: str, root_dir: str | None = None) -> str:
-    """``/srv/root/dir/k.ipynb`` (root ``/srv/root``), ``dir/k.ipynb`` and ``/dir/./k.ipynb`` -> ``dir/k.ipynb``."""
+    """The share-key form of a notebook path.
+
+    With root ``/srv/root``: ``/srv/root/dir/k.ipynb``, ``dir/k.ipynb`` and ``/dir/./k.ipynb`` all give
+    ``dir/k.ipynb``.
+    """
     raw = path.strip().replace("\\", "/")
     if not raw:
         raise ValueError("the notebook path is empty")

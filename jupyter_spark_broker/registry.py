@@ -130,7 +130,11 @@ class Registry:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._run(self._open)
+        try:
+            await self._run(self._open)
+        except BaseException:
+            await self.close()
+            raise
 
     def _open(self) -> None:
         url = make_url(self.url)
@@ -208,12 +212,26 @@ class Registry:
 
         return await self._run(insert)
 
-    async def update_session(self, session_id: str, **fields: Any) -> SessionRecord | None:
+    async def update_session(
+        self, session_id: str, *, expect_state: str | None = None, **fields: Any
+    ) -> SessionRecord | None:
+        """Change a session row; None if it does not exist or ``expect_state`` no longer holds.
+
+        ``expect_state`` makes the write conditional on the state the caller read (the state poller
+        must not overwrite a kill that happened while it talked to Livy). A finished session never
+        becomes live again, as in Livy.
+        """
+
         def update() -> SessionRecord | None:
             with self._session() as db:
                 row = db.get(SessionRow, session_id)
-                if row is None:
+                if row is None or (expect_state is not None and row.state != expect_state):
                     return None
+                if row.state in FINISHED_STATES and fields.get("state") not in (
+                    None,
+                    *FINISHED_STATES,
+                ):
+                    return _session_record(row)
                 for name, value in fields.items():
                     setattr(row, name, value)
                 if row.state in FINISHED_STATES:
@@ -434,6 +452,9 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    # With WAL, NORMAL cannot corrupt the file; a power cut may lose the last commits, which the
+    # next reconcile with Livy repairs.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -82,6 +82,21 @@ async def test_long_poll_returns_when_finished_or_when_the_wait_runs_out(api):
     assert all(r.json["state"] == "available" for r in results)
 
 
+async def test_post_with_wait_runs_a_cell_in_one_request(api):
+    session = await create_ready_session(api)
+    base = f"sessions/{session['id']}/statements"
+    reply = await api.request("POST", base, body={"code": "'one request'"}, params={"wait": 30})
+    assert reply.status == 201
+    assert reply.json["state"] == "available"
+    assert reply.json["output"]["data"] == {"text/plain": "'one request'"}
+    short = await api.request(
+        "POST", base, body={"code": "import time; time.sleep(2)"}, params={"wait": 0.05}
+    )
+    assert short.status == 201 and short.json["state"] in ("waiting", "running")
+    bad = await api.request("POST", base, body={"code": "1"}, params={"wait": "soon"})
+    assert bad.status == 400 and "wait" in bad.json["message"]
+
+
 async def test_cancel_through_the_api(api):
     session = await create_ready_session(api)
     base = f"sessions/{session['id']}/statements"
