@@ -196,7 +196,9 @@ class Endpoints:
             self._local = LocalLivyProcess(self._local_livy_args)
             log.info("starting the embedded local Livy (%s)", " ".join(self._local_livy_args))
             try:
-                await asyncio.to_thread(self._local.start)
+                # Spawned on the event-loop thread (it lives as long as Jupyter), waited on elsewhere.
+                self._local.spawn()
+                await asyncio.to_thread(self._local.wait_until_ready)
             except (LocalLivyStartError, OSError) as error:
                 self._local = None
                 raise LivyUnavailable(

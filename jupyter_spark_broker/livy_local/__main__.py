@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from .config import AUTH_BASIC_ENV, LocalLivyConfig
+from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, LocalLivyConfig
+from .lifeline import die_with_parent
 from .server import run
 
 
-def parse_args(argv: list[str] | None = None) -> LocalLivyConfig:
+def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
     defaults = LocalLivyConfig()
     parser = argparse.ArgumentParser(
         prog="python -m jupyter_spark_broker.livy_local",
@@ -71,6 +72,7 @@ def parse_args(argv: list[str] | None = None) -> LocalLivyConfig:
     )
     parser.add_argument("--retained-statements", type=int, default=defaults.retained_statements)
     parser.add_argument("--cancel-timeout", type=float, default=defaults.cancel_timeout)
+    parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
     options = parser.parse_args(argv)
 
     basic = options.auth_basic or os.environ.get(AUTH_BASIC_ENV)
@@ -80,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> LocalLivyConfig:
         if not sep or not user or not password:
             parser.error("basic auth must be USER:PASSWORD, both non-empty")
         basic_auth = (user, password)
-    return LocalLivyConfig(
+    config = LocalLivyConfig(
         host=options.host,
         port=options.port,
         basic_auth=basic_auth,
@@ -97,10 +99,14 @@ def parse_args(argv: list[str] | None = None) -> LocalLivyConfig:
         retained_statements=options.retained_statements,
         cancel_timeout=options.cancel_timeout,
     )
+    return config, options.access_log
 
 
 def main(argv: list[str] | None = None) -> None:
-    run(parse_args(argv))
+    config, access_log = parse_args(argv)
+    if os.environ.get(EMBEDDED_ENV):
+        die_with_parent()  # SIGTERM: stop every session on the way out, as on a normal stop
+    run(config, access_log=access_log)
 
 
 if __name__ == "__main__":

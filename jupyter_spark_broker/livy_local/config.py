@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 AUTH_BASIC_ENV = "LIVY_LOCAL_AUTH_BASIC"  # USER:PASSWORD, kept out of the process's argv
+EMBEDDED_ENV = "LIVY_LOCAL_EMBEDDED"  # set by LocalLivyProcess: the server ends with its parent
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from .config import AUTH_BASIC_ENV
+from .config import AUTH_BASIC_ENV, EMBEDDED_ENV
 from .server import READY_PREFIX
 
 
@@ -36,7 +36,13 @@ class LocalLivyProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> str:
+        self.spawn()
+        return self.wait_until_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the process. Call it from a long-lived thread: the child ends when that thread does."""
         env = dict(self.env if self.env is not None else os.environ)
+        env[EMBEDDED_ENV] = "1"
         if self.basic_auth is not None:
             env[AUTH_BASIC_ENV] = ":".join(self.basic_auth)  # not argv: `ps` would show it
         command = [
@@ -52,6 +58,9 @@ class LocalLivyProcess:
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL, env=env
         )
+
+    def wait_until_ready(self, timeout: float = 60.0) -> str:
+        """Block until the server announces its URL (safe to call from a worker thread)."""
         self.url = self._read_url(timeout)
         return self.url
 

@@ -44,10 +44,12 @@ async def serve(config: LocalLivyConfig, *, announce: bool = True) -> None:
         log.info("local Livy stopped")
 
 
-def run(config: LocalLivyConfig) -> None:
+def run(config: LocalLivyConfig, *, access_log: bool = False) -> None:
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    # Embedded, this process writes to Jupyter's terminal: one line per poll would drown it.
+    logging.getLogger("tornado.access").setLevel(logging.INFO if access_log else logging.WARNING)
     asyncio.run(serve(config))

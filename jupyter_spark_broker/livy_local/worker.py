@@ -16,7 +16,6 @@ import argparse
 import ast
 import base64
 import contextlib
-import ctypes
 import datetime
 import decimal
 import io
@@ -31,6 +30,8 @@ import sys
 import threading
 import traceback
 from typing import Any
+
+from .lifeline import die_with_parent
 
 SQL_ROW_LIMIT = 1000  # livy.rsc.sql.num-rows
 _TOP_FRAME = re.compile(r'\s*File "<stdin>".*in <module>')
@@ -449,15 +450,6 @@ def _reader(channel: Channel, interpreter: Interpreter, work: queue.Queue) -> No
     work.put(None)  # the server closed the channel or asked us to stop
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this worker when the server process dies, however it dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere the closed channel still ends the worker after its current statement
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fd", type=int, required=True)
@@ -466,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
     options = parser.parse_args(argv)
 
-    _die_with_parent()
+    die_with_parent(signal.SIGKILL)  # the server is gone: so is every session
     channel = Channel(options.fd)
     interpreter = Interpreter(channel, options.session_id)
     signal.signal(signal.SIGINT, interpreter.on_sigint)
