@@ -23,10 +23,7 @@ import getpass
 import json
 import os
 import platform
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,11 +38,8 @@ from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.livy_local import LocalLivyProcess
 from jupyter_spark_broker.orm import Base, SessionRow
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
+from tests.live_server import LiveJupyter  # noqa: E402
 
 
 def fill_registry(db_path: Path, count: int) -> None:
@@ -57,7 +51,7 @@ def fill_registry(db_path: Path, count: int) -> None:
         db.add_all(
             SessionRow(
                 id=f"{i:032x}",
-                endpoint="bench",
+                endpoint="live",
                 livy_id=i,
                 livy_name=f"jsb-old-{i}",
                 kind="pyspark",
@@ -71,48 +65,6 @@ def fill_registry(db_path: Path, count: int) -> None:
         )
         db.commit()
     engine.dispose()
-
-
-def start_jupyter(
-    workdir: Path, livy_url: str, db_path: Path, token: str, port: int
-) -> subprocess.Popen:
-    config_dir = workdir / "config"
-    config_dir.mkdir()
-    (config_dir / "jupyter_server_config.json").write_text(
-        json.dumps(
-            {
-                "ServerApp": {"jpserver_extensions": {"jupyter_spark_broker": True}},
-                "SparkBrokerApp": {
-                    "endpoints": {"bench": {"url": livy_url}},
-                    "default_endpoint": "bench",
-                    "db_url": f"sqlite:///{db_path}",
-                },
-            }
-        )
-    )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(config_dir),
-        "JUPYTER_DATA_DIR": str(workdir / "data"),
-    }
-    command = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={workdir}",
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def wait_until_up(http: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if (await http.get("/api/status")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the Jupyter server did not come up within 60 s")
 
 
 async def timed(action, runs: int) -> list[float]:
@@ -131,7 +83,6 @@ def summary(samples: list[float]) -> dict[str, float]:
 async def measure(base: str, token: str, livy_url: str, runs: int) -> dict[str, object]:
     headers = {"Authorization": f"token {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as http:
-        await wait_until_up(http)
         attached = (
             await http.post("/spark-broker/api/attachments", json={"path": "bench.ipynb"})
         ).json()
@@ -194,18 +145,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--registry-size", type=int, default=10_000)
     options = parser.parse_args()
-    token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp, LocalLivyProcess(["--spark", "off"]) as livy:
         workdir = Path(tmp)
-        db_path = workdir / "registry.sqlite"
-        fill_registry(db_path, options.registry_size)
-        port = free_port()
-        jupyter = start_jupyter(workdir, livy.url, db_path, token, port)
-        try:
-            result = asyncio.run(measure(f"http://127.0.0.1:{port}", token, livy.url, options.runs))
-        finally:
-            jupyter.terminate()
-            jupyter.wait(30)
+        fill_registry(workdir / "registry.sqlite", options.registry_size)
+        with LiveJupyter(workdir, livy.url) as jupyter:
+            result = asyncio.run(measure(jupyter.url, jupyter.token, livy.url, options.runs))
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),

@@ -215,7 +215,9 @@ class SparkBroker:
         kind = kind or self.settings.default_kind
         broker_id = new_id()
         livy_name = f"jsb-{broker_id}"
-        fields = {**config.session_defaults, **self.settings.session_defaults, **overrides}
+        fields = _merge_session_settings(
+            config.session_defaults, self.settings.session_defaults, overrides
+        )
         try:
             request = CreateSessionRequest.model_validate(
                 {
@@ -396,12 +398,21 @@ class SparkBroker:
             await self._touch(record.id)
         return statement
 
-    async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> None:
+    async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> bool:
+        """Cancel; False when there was nothing to cancel because the session is still starting."""
         record = await self._live_session(user, session_id)
         livy = await self.endpoints.client(record.endpoint)
+        if record.state in STARTING_STATES:
+            # Livy refuses cancel (500) before the session runs, and no statement can run yet.
+            reply = await self._livy_call(
+                record.endpoint, livy.get_session_state(record.livy_id), record
+            )
+            if reply.state in STARTING_STATES:
+                return False
         await self._livy_call(
             record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
         )
+        return True
 
     # -- attachments ----------------------------------------------------------------------------
 
@@ -651,6 +662,25 @@ class SparkBroker:
                 f"{where} refused the request: {error.livy_message}", reason="livy_rejected"
             )
         return LivyBadGateway(f"{where} failed: {error.message}")
+
+
+def _merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Endpoint defaults, then broker defaults, then the request; ``conf`` merges key by key.
+
+    Each layer may use Livy's names (driverMemory) or the client's (driver_memory).
+    """
+    merged: dict[str, Any] = {}
+    conf: dict[str, str] = {}
+    for layer in layers:
+        try:
+            values = CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
+        except ValueError as error:
+            raise InvalidRequest(f"session settings: {error}") from None
+        conf.update(values.pop("conf", {}))
+        merged.update(values)
+    if conf:
+        merged["conf"] = conf
+    return merged
 
 
 class _StatementWatch:

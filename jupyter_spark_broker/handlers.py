@@ -242,8 +242,11 @@ class StatementCancelHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str, statement_id: str) -> None:
-        await self.broker.cancel_statement(self.user, session_id, _statement_id(statement_id))
-        self.reply(200, {"message": "cancel requested"})
+        sent = await self.broker.cancel_statement(
+            self.user, session_id, _statement_id(statement_id)
+        )
+        message = "cancel requested" if sent else "nothing to cancel: the session is still starting"
+        self.reply(200, {"message": message})
 
 
 class AttachmentsHandler(BrokerHandler):

@@ -115,6 +115,13 @@ async def test_cancel_through_the_api(api):
     assert done.json["state"] == "cancelled"
 
 
+async def test_cancel_right_after_create_is_harmless(api):
+    created = await api.post("sessions", {})
+    # Livy answers 500 to a cancel before its session runs; the broker knows nothing can run yet.
+    reply = await api.post(f"sessions/{created.json['id']}/statements/0/cancel")
+    assert reply.status == 200
+
+
 async def test_list_paging_and_filters(api):
     ids = [(await api.post("sessions", {"kind": "pyspark"})).json["id"] for _ in range(3)]
     page = await api.get("sessions", params={"limit": 2, "offset": 0, "endpoint": "test"})
@@ -138,6 +145,32 @@ async def test_named_session_is_unique_per_endpoint(api):
     after_kill = await api.post("sessions", {"name": "team-cache"})  # the name is free again
     assert after_kill.status == 201
     await api.delete(f"sessions/{after_kill.json['id']}")
+
+
+async def test_session_settings_merge_endpoint_defaults_and_request(api, broker_app, livy_url):
+    from tests.broker.conftest import restart_broker
+
+    await restart_broker(
+        broker_app,
+        endpoints={
+            "test": {
+                "url": livy_url,
+                "session_defaults": {
+                    "driverMemory": "1g",
+                    "conf": {"a": "endpoint", "b": "endpoint"},
+                },
+            }
+        },
+        session_defaults={"executor_memory": "2g"},
+    )
+    reply = await api.post(
+        "sessions", {"settings": {"driverMemory": "3g", "conf": {"b": "request", "c": "request"}}}
+    )
+    assert reply.status == 201
+    async with LivyClient(livy_url) as livy:
+        in_livy = await livy.get_session(reply.json["livy_id"])
+    assert in_livy.driver_memory == "3g" and in_livy.executor_memory == "2g"
+    assert in_livy.conf == {"a": "endpoint", "b": "request", "c": "request"}
 
 
 async def test_endpoints_are_listed_without_secrets(api):

@@ -1,0 +1,49 @@
+"""Schemathesis over openapi.yaml against a live Jupyter server with the broker: no 5xx, no response
+outside the contract. Bounded: a fixed seed and a fixed number of examples per operation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import LiveJupyter
+
+SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
+
+
+@pytest.mark.timeout(900)
+def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy_url):
+    st = Path(sys.executable).with_name("st")  # the venv's, whether or not it is activated
+    assert st.exists(), "schemathesis is in the test extra; scripts/test.sh installs it"
+    # No retries: generated bodies point at Livy URLs that do not exist, and each would be retried.
+    with LiveJupyter(tmp_path, livy_url, livy_retries=0, livy_connect_timeout=1.0) as server:
+        result = subprocess.run(
+            [
+                st,
+                "run",
+                str(SPEC),
+                "--url",
+                server.url,
+                "--header",
+                f"Authorization: token {server.token}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                "15",
+                "--seed",
+                "20261122",
+                "--request-timeout",
+                "60",
+                "--no-color",
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=840,
+        )
+        log = (tmp_path / "jupyter.log").read_text(errors="replace")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "Traceback" not in log, log[-4000:]
