@@ -69,6 +69,14 @@ async def test_session_lifecycle_through_the_api(api, livy_url):
     assert gone.status == 409 and gone.json["reason"] == "session_finished"
 
 
+async def test_killing_a_session_livy_already_forgot(api, livy_url):
+    session = await create_ready_session(api)
+    async with LivyClient(livy_url) as livy:
+        await livy.delete_session(session["livy_id"])
+    assert (await api.delete(f"sessions/{session['id']}")).status == 204
+    assert (await api.get(f"sessions/{session['id']}")).json["state"] in ("killed", "lost")
+
+
 async def test_long_poll_returns_when_finished_or_when_the_wait_runs_out(api):
     session = await create_ready_session(api)
     base = f"sessions/{session['id']}/statements"
