@@ -131,7 +131,7 @@ class SparkBroker:
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
-                if self.endpoints.config(record.endpoint).url is None:
+                if self.endpoints.is_embedded(record.endpoint):
                     await self._update(
                         record.id,
                         state="killed",
@@ -250,23 +250,23 @@ class SparkBroker:
             await self._update(record.id, state="error", message=error.message)
             raise
         self._wake_poller.set()
-        return await self._apply_livy_view(record, session)
+        created = await self._update(record.id, expect_state=record.state, **_livy_view(session))
+        if created is None:
+            # Killed while Livy was creating it: finish that kill rather than leak the session.
+            with contextlib.suppress(BrokerError):
+                await self._livy_call(endpoint, livy.delete_session(session.id))
+            raise Conflict(f"Spark session {record.id!r} was killed while it was being created")
+        return created
 
     async def _insert_session(self, **fields: Any) -> SessionRecord:
         return self._remember(await self.registry.insert_session(**fields))
 
     async def _apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
-        changes: dict[str, Any] = {}
-        wanted = {
-            "livy_id": session.id,
-            "state": session.state,
-            "app_id": session.app_id,
-            "spark_ui_url": session.app_info.spark_ui_url,
-            "driver_log_url": session.app_info.driver_log_url,
+        changes = {
+            name: value
+            for name, value in _livy_view(session).items()
+            if getattr(record, name) != value and (value is not None or name == "state")
         }
-        for name, value in wanted.items():
-            if getattr(record, name) != value and (value is not None or name == "state"):
-                changes[name] = value
         if not changes:
             return record
         # Conditional on the state read: a kill that happened meanwhile wins.
@@ -529,6 +529,15 @@ class SparkBroker:
             by_endpoint.setdefault(record.endpoint, []).append(record)
         active = False
         for endpoint, records in by_endpoint.items():
+            if endpoint not in self.endpoints.names():
+                for record in records:
+                    await self._update(
+                        record.id,
+                        expect_state=record.state,
+                        state="lost",
+                        message=f"endpoint {endpoint!r} is no longer configured",
+                    )
+                continue
             sessions = await self._list_livy_sessions(endpoint, adopting)
             if sessions is None:
                 continue
@@ -557,10 +566,7 @@ class SparkBroker:
 
     async def _list_livy_sessions(self, endpoint: str, adopting: bool) -> list[Session] | None:
         try:
-            if (
-                self.endpoints.config(endpoint).url is None
-                and not self.endpoints.local_is_running()
-            ):
+            if self.endpoints.is_embedded(endpoint) and not self.endpoints.local_is_running():
                 if adopting:
                     return []  # the embedded Livy of an earlier server is gone, with its sessions
                 return None
@@ -662,6 +668,17 @@ class SparkBroker:
                 f"{where} refused the request: {error.livy_message}", reason="livy_rejected"
             )
         return LivyBadGateway(f"{where} failed: {error.message}")
+
+
+def _livy_view(session: Session) -> dict[str, Any]:
+    """The registry columns that follow Livy's view of a session."""
+    return {
+        "livy_id": session.id,
+        "state": session.state,
+        "app_id": session.app_id,
+        "spark_ui_url": session.app_info.spark_ui_url,
+        "driver_log_url": session.app_info.driver_log_url,
+    }
 
 
 def _merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:

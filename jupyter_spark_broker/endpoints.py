@@ -133,7 +133,7 @@ class Endpoints:
     def describe(self, name: str) -> dict[str, Any]:
         """What a user may see of an endpoint: no password, no header values."""
         config = self.config(name)
-        embedded = name == LOCAL and config.url is None
+        embedded = self.is_embedded(name)
         return {
             "name": name,
             "url": self._local.url if embedded and self._local else config.url,
@@ -146,6 +146,11 @@ class Endpoints:
             "description": config.description,
             "session_defaults": config.session_defaults,
         }
+
+    def is_embedded(self, name: str) -> bool:
+        """True for the shipped local Livy (an endpoint without URL); False for unknown names too."""
+        config = self._configs.get(name)
+        return config is not None and config.url is None
 
     def find_by_url(self, url: str) -> str | None:
         url = url.rstrip("/")

@@ -87,6 +87,10 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def api_url(self, *parts: str) -> str:
         return "/".join([self.base_url.rstrip("/"), API, *parts])
 
+    def reply_page(self, key: str, items: list[dict], total: int, query: Any) -> None:
+        """A list: ``{key: [...], "total", "limit", "offset"}``."""
+        self.reply(200, {key: items, "total": total, "limit": query.limit, "offset": query.offset})
+
     def reply(self, status: int, body: Any = None) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -153,15 +157,7 @@ class SessionsHandler(BrokerHandler):
             limit=query.limit,
             offset=query.offset,
         )
-        self.reply(
-            200,
-            {
-                "sessions": [describe_session(s) for s in sessions],
-                "total": total,
-                "limit": query.limit,
-                "offset": query.offset,
-            },
-        )
+        self.reply_page("sessions", [describe_session(s) for s in sessions], total, query)
 
     @web.authenticated
     @authorized
@@ -258,15 +254,7 @@ class AttachmentsHandler(BrokerHandler):
         attachments, total = await self.broker.list_attachments(
             self.user, path=path, limit=query.limit, offset=query.offset
         )
-        self.reply(
-            200,
-            {
-                "attachments": [describe_attachment(a) for a in attachments],
-                "total": total,
-                "limit": query.limit,
-                "offset": query.offset,
-            },
-        )
+        self.reply_page("attachments", [describe_attachment(a) for a in attachments], total, query)
 
     @web.authenticated
     @authorized

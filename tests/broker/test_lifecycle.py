@@ -188,3 +188,12 @@ async def test_embedded_local_livy_starts_on_first_use_and_stops_with_the_server
     ended = await api.get(f"sessions/{attached.json['session_id']}")
     assert ended.json["state"] == "killed"
     assert "stopped with Jupyter" in ended.json["message"]
+
+
+async def test_sessions_of_an_endpoint_removed_from_config_become_lost(api, broker_app, livy_url):
+    attached = await api.post("attachments", {"path": "gone/a.ipynb", "endpoint": "flaky"})
+    assert attached.status == 201
+    await restart_broker(broker_app, endpoints={"test": {"url": livy_url}})
+    session = await api.get(f"sessions/{attached.json['session_id']}")
+    assert session.json["state"] == "lost"
+    assert "'flaky' is no longer configured" in session.json["message"]
