@@ -250,8 +250,10 @@ class SparkBroker:
             await self._update(record.id, state="error", message=error.message)
             raise
         self._wake_poller.set()
-        created = await self._update(record.id, expect_state=record.state, **_livy_view(session))
-        if created is None:
+        # Not conditional on "not_started": the state poller may already have seen the new session.
+        # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
+        created = await self._update(record.id, **_livy_view(session))
+        if created is None or (created.is_finished and created.state != session.state):
             # Killed while Livy was creating it: finish that kill rather than leak the session.
             with contextlib.suppress(BrokerError):
                 await self._livy_call(endpoint, livy.delete_session(session.id))
