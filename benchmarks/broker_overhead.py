@@ -5,8 +5,8 @@
 Starts a local Livy and a real Jupyter server with the broker (as subprocesses, on loopback), then:
 
 1. a trivial statement (``1 + 1``), POST until finished: through the broker's long-poll, in one
-   request (``POST ...statements?wait=30``, what kernels do) and in two (POST, then
-   ``GET ...?wait=30``), vs directly with ``LivyClient.run_statement`` on the same Livy session;
+   request (``POST ...statements?wait=30``) and in two (POST, then ``GET ...?wait=30``, what kernels
+   do, so that an interrupt can cancel), vs directly with ``LivyClient.run_statement``;
    target: broker median <= 1.25 x direct + 3 ms;
 2. ``POST attachments`` for a notebook whose session is live (a kernel restart's re-attach);
    target: median <= 20 ms;

@@ -18,6 +18,7 @@ from ._version import __version__
 from .broker import BrokerSettings, SparkBroker
 from .endpoints import LOCAL, Endpoints, parse_endpoints
 from .handlers import handlers
+from .kernel.settings import TOKEN_ENV, URL_ENV
 from .livy import LivyTimeouts, RetryPolicy
 from .registry import Registry
 from .sealing import Sealer
@@ -194,6 +195,9 @@ class SparkBrokerApp(ExtensionApp):
         return make_url(self.db_url).render_as_string(hide_password=True)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Kernels inherit the server's environment: this is how they find the broker unconfigured.
+        os.environ.setdefault(URL_ENV, serverapp.connection_url)
+        os.environ.setdefault(TOKEN_ENV, serverapp.identity_provider.token or "")
         await self.ensure_started()
 
     async def stop_extension(self) -> None:

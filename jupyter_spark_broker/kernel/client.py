@@ -1,0 +1,114 @@
+"""The thin client: this kernel's view of the broker's REST API. Never talks to Livy, never holds
+Livy credentials, imports nothing server-side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .settings import KernelSettings
+
+API = "spark-broker/api/"
+# Each long-poll asks the broker to wait this long; the client repeats it until the statement ends.
+LONG_POLL = 30.0
+
+
+class BrokerUnavailable(RuntimeError):
+    pass
+
+
+class BrokerRefused(RuntimeError):
+    def __init__(self, status: int, message: str, reason: str | None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class BrokerClient:
+    def __init__(self, settings: KernelSettings, *, transport: httpx.BaseTransport | None = None):
+        self.settings = settings
+        headers = {"Authorization": f"token {settings.token}"} if settings.token else {}
+        self._http = httpx.Client(
+            base_url=settings.url + API,
+            headers=headers,
+            timeout=httpx.Timeout(10.0, read=LONG_POLL + 30.0),
+            transport=transport,
+        )
+        self.session: dict[str, Any] | None = (
+            None  # the broker session this notebook is attached to
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def attach(
+        self, *, name: str | None = None, session_id: str | None = None, **settings: Any
+    ) -> dict:
+        body: dict[str, Any] = {"path": self.settings.notebook_path}
+        if self.settings.kernel_id:
+            body["kernel_id"] = self.settings.kernel_id
+        if self.settings.endpoint:
+            body["endpoint"] = self.settings.endpoint
+        if name:
+            body["name"] = name
+        if session_id:
+            body["session"] = session_id
+        if settings:
+            body["settings"] = settings
+        reply = self._request("POST", "attachments", json=body)
+        self.session = reply["session"]
+        self.attachment_id = reply["id"]
+        return reply
+
+    def detach(self) -> None:
+        if self.session is not None and getattr(self, "attachment_id", None):
+            self._request("DELETE", f"attachments/{self.attachment_id}")
+        self.session = None
+
+    def sessions(self) -> list[dict]:
+        return self._request("GET", "sessions", params={"limit": 100})["sessions"]
+
+    def describe(self, session_id: str) -> dict:
+        return self._request("GET", f"sessions/{session_id}")
+
+    def kill(self, session_id: str) -> None:
+        self._request("DELETE", f"sessions/{session_id}")
+
+    def log(self, session_id: str, size: int = 100) -> list[str]:
+        return self._request("GET", f"sessions/{session_id}/log", params={"size": size})["log"]
+
+    # -- statements -----------------------------------------------------------------------------
+
+    def submit(self, session_id: str, code: str, kind: str | None = None) -> dict:
+        """Returns at once (no ``?wait``): an interrupt must find the statement id in hand to cancel."""
+        body = {"code": code} | ({"kind": kind} if kind else {})
+        return self._request("POST", f"sessions/{session_id}/statements", json=body)
+
+    def wait(self, session_id: str, statement_id: int) -> dict:
+        return self._request(
+            "GET", f"sessions/{session_id}/statements/{statement_id}", params={"wait": LONG_POLL}
+        )
+
+    def cancel(self, session_id: str, statement_id: int) -> None:
+        self._request("POST", f"sessions/{session_id}/statements/{statement_id}/cancel")
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise BrokerUnavailable(
+                f"The Spark broker at {self.settings.url} does not answer ({error}). "
+                "Is the Jupyter server running?"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"message": response.text[:300], "reason": None}
+            raise BrokerRefused(response.status_code, body.get("message", ""), body.get("reason"))
+        return response.json() if response.content else None

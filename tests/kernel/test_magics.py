@@ -1,0 +1,166 @@
+"""Real IPython kernels, started by the Jupyter server, running ``%%spark`` cells through the broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import eventually
+
+
+@pytest.fixture
+def kernel_env(jp_serverapp, http_server_client, jp_base_url, jp_root_dir) -> dict[str, str]:
+    """What the extension hands kernels in a real server (its start hook does not run under pytest)."""
+    return {
+        **os.environ,
+        "SPARK_BROKER_URL": f"http://127.0.0.1:{http_server_client.get_http_port()}{jp_base_url}",
+        "SPARK_BROKER_TOKEN": jp_serverapp.identity_provider.token,
+        "JPY_SESSION_NAME": str(jp_root_dir / "work" / "spark.ipynb"),
+    }
+
+
+class Kernel:
+    def __init__(self, server, kernel_id: str):
+        self.server, self.id = server, kernel_id
+
+    async def connect(self) -> None:
+        self.client = self.server.kernel_manager.get_kernel(self.id).client()
+        self.client.start_channels()
+        await self.client.wait_for_ready(timeout=60)
+
+    async def run(self, code: str, timeout: float = 120) -> tuple[dict, str, list[dict]]:
+        """The execute_reply content, the text shown, and any error outputs."""
+        shown: list[str] = []
+        errors: list[dict] = []
+
+        def collect(message: dict) -> None:
+            kind, content = message["header"]["msg_type"], message["content"]
+            if kind == "stream":
+                shown.append(content["text"])
+            elif kind in ("display_data", "execute_result"):
+                shown.append(content["data"].get("text/plain", ""))
+            elif kind == "error":
+                errors.append(content)
+
+        reply = await self.client.execute_interactive(code, output_hook=collect, timeout=timeout)
+        return reply["content"], "".join(shown), errors
+
+    async def shutdown(self) -> None:
+        self.client.stop_channels()
+        await self.server.kernel_manager.shutdown_kernel(self.id)
+
+
+async def start_kernel(server, env: dict[str, str], *, load: bool = True) -> Kernel:
+    started = Kernel(
+        server, await server.kernel_manager.start_kernel(kernel_name="python3", env=env)
+    )
+    await started.connect()
+    if load:
+        reply, _, _ = await started.run("%load_ext jupyter_spark_broker.kernel")
+        assert reply["status"] == "ok"
+    return started
+
+
+@pytest.fixture
+def kernel(jp_serverapp, kernel_env, jp_asyncio_loop):
+    started = jp_asyncio_loop.run_until_complete(start_kernel(jp_serverapp, kernel_env))
+    yield started
+    jp_asyncio_loop.run_until_complete(started.shutdown())
+
+
+async def test_a_cell_runs_remotely(kernel):
+    reply, shown, _ = await kernel.run("%%spark\nimport os\nx = 21 * 2\nx")
+    assert reply["status"] == "ok", reply
+    assert "42" in shown
+    assert "Spark session" in shown  # the first cell says where it runs
+
+
+async def test_remote_state_survives_a_kernel_restart(kernel, jp_serverapp, api):
+    await kernel.run("%%spark\nremembered = 'across restarts'")
+    before = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    assert len(before) == 1
+
+    await jp_serverapp.kernel_manager.restart_kernel(kernel.id)
+    kernel.client.stop_channels()
+    await kernel.connect()
+    await kernel.run("%load_ext jupyter_spark_broker.kernel")
+    reply, shown, _ = await kernel.run("%%spark\nremembered")
+    assert reply["status"] == "ok" and "'across restarts'" in shown
+
+    after = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    assert [s["id"] for s in after] == [before[0]["id"]]  # the same Livy session, no new one
+    assert after[0]["livy_id"] == before[0]["livy_id"]
+    attachments = (await api.get("attachments", params={"path": "work/spark.ipynb"})).json
+    assert [a["kernel_id"] for a in attachments["attachments"]] == [kernel.id]
+
+
+async def test_a_remote_error_fails_the_cell_with_its_name_first(kernel):
+    reply, _, errors = await kernel.run("%%spark\n1 / 0")
+    assert reply["status"] == "error"  # so "run all" and Papermill stop here
+    assert reply["ename"] == "ZeroDivisionError"
+    assert errors[0]["traceback"][0] == "ZeroDivisionError: division by zero"
+    after, shown, _ = await kernel.run("%%spark\n'next cell fine'")
+    assert after["status"] == "ok" and "'next cell fine'" in shown
+
+
+async def test_interrupt_cancels_the_remote_statement(kernel, jp_serverapp, api):
+    await kernel.run("%%spark\n'warm'")
+    message_id = kernel.client.execute("%%spark\nimport time\ntime.sleep(60)")
+    session = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"][0]
+
+    async def running():
+        reply = await api.get(f"sessions/{session['id']}/statements/1")
+        return reply.status == 200 and reply.json["state"] == "running"
+
+    await eventually(running, what="the remote sleep to run")
+    await jp_serverapp.kernel_manager.interrupt_kernel(kernel.id)
+    reply = await kernel.client.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != message_id:
+        reply = await kernel.client.get_shell_msg(timeout=30)
+    assert (
+        reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    )
+    cancelled = await api.get(f"sessions/{session['id']}/statements/1", params={"wait": 20})
+    assert cancelled.json["state"] == "cancelled"
+    again, shown, _ = await kernel.run("%%spark\n'usable'")
+    assert again["status"] == "ok" and "'usable'" in shown
+
+
+async def test_two_notebooks_share_a_named_session(kernel, jp_serverapp, kernel_env):
+    await kernel.run("%spark attach team")
+    await kernel.run("%%spark\nshared_value = 'from the first notebook'")
+    path = kernel_env["JPY_SESSION_NAME"].replace("spark.ipynb", "other.ipynb")
+    other = await start_kernel(jp_serverapp, {**kernel_env, "JPY_SESSION_NAME": path})
+    try:
+        await other.run("%spark attach team")
+        reply, shown, _ = await other.run("%%spark\nshared_value")
+        assert reply["status"] == "ok" and "'from the first notebook'" in shown
+        _, info, _ = await other.run("%spark info")
+        assert "work/spark.ipynb" in info and "work/other.ipynb" in info
+    finally:
+        await other.shutdown()
+
+
+async def test_unconfigured_kernel_says_what_is_missing(jp_serverapp):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARK_BROKER")}
+    kernel = await start_kernel(jp_serverapp, env)
+    try:
+        reply, _, errors = await kernel.run("%%spark\n1")
+        assert reply["status"] == "error"
+        assert "SPARK_BROKER_URL is not set" in "".join(errors[0]["traceback"]) + reply["evalue"]
+    finally:
+        await kernel.shutdown()
+
+
+def test_the_kernel_side_imports_nothing_server_side():
+    probe = (
+        "import sys, jupyter_spark_broker.kernel.magics; "
+        "print(sorted({'tornado', 'sqlalchemy', 'jupyter_server'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
