@@ -43,6 +43,13 @@ def livy_url(start_local_livy) -> str:
     return start_local_livy("--spark", "off", *FAST_TIMERS).url
 
 
+@pytest.fixture(scope="session")
+def spark_livy_url(start_local_livy) -> str:
+    """One local Livy with real local SparkSessions, shared by every test marked ``spark``."""
+    pytest.importorskip("pyspark", reason="the spark extra is installed by scripts/test.sh")
+    return start_local_livy("--spark", "on").url
+
+
 @pytest.fixture
 def livy(livy_url, jp_asyncio_loop) -> Iterator[LivyClient]:
     client = LivyClient(livy_url)

@@ -58,7 +58,9 @@ class BrokerClient:
             body["session"] = session_id
         if settings:
             body["settings"] = settings
-        reply = self._request("POST", "attachments", json=body)
+        response = self._send("POST", "attachments", json=body)
+        reply = response.json()
+        reply["created"] = response.status_code == 201  # 200: a live session was re-used
         self.session = reply["session"]
         self.attachment_id = reply["id"]
         return reply
@@ -68,8 +70,9 @@ class BrokerClient:
             self._request("DELETE", f"attachments/{self.attachment_id}")
         self.session = None
 
-    def sessions(self) -> list[dict]:
-        return self._request("GET", "sessions", params={"limit": 100})["sessions"]
+    def sessions(self, path: str | None = None) -> list[dict]:
+        params: dict[str, Any] = {"limit": 100} | ({"path": path} if path else {})
+        return self._request("GET", "sessions", params=params)["sessions"]
 
     def describe(self, session_id: str) -> dict:
         return self._request("GET", f"sessions/{session_id}")
@@ -87,9 +90,10 @@ class BrokerClient:
         body = {"code": code} | ({"kind": kind} if kind else {})
         return self._request("POST", f"sessions/{session_id}/statements", json=body)
 
-    def wait(self, session_id: str, statement_id: int) -> dict:
+    def wait(self, session_id: str, statement_id: int, wait: float = LONG_POLL) -> dict:
+        """The statement once finished, or as it stands after ``wait`` seconds."""
         return self._request(
-            "GET", f"sessions/{session_id}/statements/{statement_id}", params={"wait": LONG_POLL}
+            "GET", f"sessions/{session_id}/statements/{statement_id}", params={"wait": wait}
         )
 
     def cancel(self, session_id: str, statement_id: int) -> None:
@@ -98,6 +102,10 @@ class BrokerClient:
     # -- transport ------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
@@ -111,4 +119,4 @@ class BrokerClient:
             except ValueError:
                 body = {"message": response.text[:300], "reason": None}
             raise BrokerRefused(response.status_code, body.get("message", ""), body.get("reason"))
-        return response.json() if response.content else None
+        return response

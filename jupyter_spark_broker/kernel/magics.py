@@ -1,22 +1,50 @@
 """IPython magics that run cells in this notebook's Spark session, through the broker.
 
-``%%spark`` runs a cell remotely. ``%spark attach NAME | --session ID``, ``%spark detach``,
-``%spark sessions`` and ``%spark info`` manage the attachment. Names follow sparkmagic.
+Names follow sparkmagic so users can switch: ``%%spark``, ``%%sql``, ``%%configure``, ``%%info``,
+``%%logs``, ``%%delete``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
+``%spark attach|detach|sessions|info|logs``.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import shlex
+import time
 from typing import Any
 
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
 from .settings import KernelSettings, NotConfigured
 
+STARTING = ("not_started", "starting", "recovering")
+STATEMENT_DONE = ("available", "cancelled", "error")
+# While a statement runs, each long-poll returns after this long at most, to refresh the progress bar.
+PROGRESS_EVERY = 1.0
 # Traceback lines of the JVM and py4j plumbing, hidden from the first view of an error.
 _NOISE = ("py4j/", "pyspark/errors/", "at org.apache.", "at java.", "at scala.", "at sun.")
+
+# IPython refuses a cell magic with an empty body, so the commands without a body are also line
+# magics: %info, %logs, %delete, %help, %send_to_spark.
+HELP = """\
+%%spark                 run the cell in this notebook's Spark session
+%%sql [-o VAR] [--maxrows N] [-q]
+                        run Spark SQL; show the result as a table; -o keeps it as a pandas DataFrame
+%%configure [-f]        session settings as JSON (driverMemory, executorMemory, conf, ...);
+                        -f recreates a running session with them
+%info                   session, state, application id, Spark UI, driver log, attached notebooks
+%logs                   the driver log
+%delete                 kill this notebook's Spark session
+%%local                 run the cell here, in the kernel
+%send_to_spark -i VAR [-t str|df] [-n NAME]
+                        send a local string or pandas DataFrame to the Spark side
+%spark attach NAME | --session ID   share a named session, or attach to a given one
+%spark detach | sessions | info | logs
+%help                   this list
+"""
 
 
 class SparkStatementError(Exception):
@@ -35,10 +63,15 @@ class SparkStatementError(Exception):
         hidden = len(self.remote_traceback) - len(kept)
         lines = [f"{self.ename}: {self.evalue}", *kept]
         if hidden:
-            lines.append(
-                f"({hidden} lines of JVM/py4j frames hidden; %spark logs shows the driver log)"
-            )
+            lines.append(f"({hidden} lines of JVM/py4j frames hidden; %%logs shows the driver log)")
         return lines
+
+
+class SparkUnavailable(Exception):
+    """The broker or the session cannot be used: one clear sentence, and what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"SparkUnavailable: {self}"]
 
 
 def _remote_error(output: dict[str, Any]) -> SparkStatementError:
@@ -47,13 +80,33 @@ def _remote_error(output: dict[str, Any]) -> SparkStatementError:
     return cls(ename, str(output.get("evalue") or ""), list(output.get("traceback") or []))
 
 
+def _friendly(method):
+    """Broker failures become one sentence; a session that ended is forgotten, so the next cell
+    attaches again instead of hanging on a dead one."""
+
+    @functools.wraps(method)
+    def wrapper(self: SparkMagics, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BrokerRefused as error:
+            if error.reason in ("session_finished", "session_lost"):
+                self.client.session = None
+                raise SparkUnavailable(
+                    f"{error} The next Spark cell starts or attaches a new session."
+                ) from None
+            raise SparkUnavailable(f"the Spark broker refused: {error}") from None
+        except (BrokerUnavailable, NotConfigured) as error:
+            raise SparkUnavailable(str(error)) from None
+
+    return wrapper
+
+
 @magics_class
 class SparkMagics(Magics):
     def __init__(self, shell: Any, client: BrokerClient | None = None):
         super().__init__(shell)
         self._client = client
-
-    # -- the client, made on first use --------------------------------------------------------
+        self._pending_settings: dict[str, Any] = {}  # from %%configure, for the next new session
 
     @property
     def client(self) -> BrokerClient:
@@ -61,47 +114,213 @@ class SparkMagics(Magics):
             self._client = BrokerClient(KernelSettings.from_environment())
         return self._client
 
-    def _session_id(self) -> str:
-        if self.client.session is None:
-            attached = self.client.attach()
-            session = attached["session"]
-            starting = session["state"] in ("not_started", "starting")
-            note = " (the first cell waits for it to start)" if starting else ""
-            where = f"Spark session {session['id'][:8]} on endpoint {session['endpoint']!r}"
-            print(f"{where}: {session['state']}{note}")
-        return self.client.session["id"]
+    # -- attach and start-up --------------------------------------------------------------------
 
-    # -- magics ---------------------------------------------------------------------------------
+    def _session(self) -> dict[str, Any]:
+        """This notebook's session, attached on first use, waited for while Spark starts."""
+        if self.client.session is None:
+            attached = self.client.attach(**self._pending_settings)
+            self._pending_settings = {}
+            session = attached["session"]
+            verb = "Starting a new" if attached["created"] else "Attached to the"
+            print(f"{verb} Spark session {session['id'][:8]} on endpoint {session['endpoint']!r}")
+            self._wait_for_start(session)
+        return self.client.session
+
+    def _wait_for_start(self, session: dict[str, Any]) -> None:
+        started, stage = time.monotonic(), None
+        while session["state"] in STARTING or session["livy_id"] is None:
+            text = f"Starting Spark ({time.monotonic() - started:.0f} s) …"
+            stage = stage or display({"text/plain": text}, raw=True, display_id=True)
+            stage.update({"text/plain": text}, raw=True)
+            time.sleep(1.0)
+            session = self.client.describe(session["id"])
+        if stage is not None:
+            stage.update({"text/plain": ""}, raw=True)
+        if session["state"] not in ("idle", "busy"):
+            self.client.session = None
+            raise SparkUnavailable(
+                f"the Spark session ended while starting ({session['state']}: "
+                f"{session['message'] or 'no reason given'}). %%logs shows the driver log; "
+                "the next Spark cell tries again."
+            )
+        self.client.session = session
+        links = (
+            f"application {session['app_id'] or '-'}, Spark UI {session['spark_ui_url'] or '-'}, "
+            f"driver log {session['driver_log_url'] or '-'}"
+        )
+        print(f"Spark ready: {links}")
+
+    # -- running code ---------------------------------------------------------------------------
+
+    def _execute(self, code: str, kind: str | None = None) -> dict[str, Any]:
+        """Run code remotely and return the finished statement; an interrupt cancels it."""
+        session_id = self._session()["id"]
+        statement = self.client.submit(session_id, code, kind)
+        bar = None
+        try:
+            while statement["state"] not in STATEMENT_DONE:
+                statement = self.client.wait(session_id, statement["id"], wait=PROGRESS_EVERY)
+                if statement["state"] == "running" and statement["progress"] > 0:
+                    bar = bar or display({"text/plain": ""}, raw=True, display_id=True)
+                    bar.update({"text/plain": _progress_bar(statement["progress"])}, raw=True)
+        except KeyboardInterrupt:
+            self.client.cancel(session_id, statement["id"])
+            print("Spark statement cancelled.")
+            raise
+        finally:
+            if bar is not None:
+                bar.update({"text/plain": ""}, raw=True)  # the bar disappears when done
+        return statement
+
+    def _run(self, code: str, kind: str | None = None) -> None:
+        self._show(self._execute(code, kind))
+
+    def _show(self, statement: dict[str, Any]) -> None:
+        output = statement.get("output")
+        if statement["state"] == "cancelled" or output is None:
+            print("Spark statement cancelled.")
+            return
+        if output["status"] == "error":
+            raise _remote_error(output)
+        data = dict(output.get("data") or {})
+        if "application/json" in data and _is_table(data["application/json"]):
+            display(_table(data.pop("application/json")))
+        if data:
+            display(data, raw=True)
+
+    # -- cell magics ----------------------------------------------------------------------------
 
     @cell_magic
+    @_friendly
     def spark(self, line: str, cell: str) -> None:
         """Run the cell in this notebook's Spark session."""
-        self._run(cell, kind=None)
+        self._run(cell)
+
+    @magic_arguments()
+    @argument("-o", "--output", help="keep the result in this local variable (a pandas DataFrame)")
+    @argument("--maxrows", type=int, default=2500, help="rows to bring back (default 2500)")
+    @argument("-q", "--quiet", action="store_true", help="do not display the result")
+    @cell_magic
+    @_friendly
+    def sql(self, line: str, cell: str) -> Any:
+        """Run Spark SQL remotely; the rows come back as a pandas DataFrame."""
+        options = parse_argstring(self.sql, line)
+        # Livy's %json magic sends the rows as JSON; toJSON() keeps Spark's own rendering of types.
+        code = (
+            f"_jsb_sql = spark.sql({cell.strip()!r})\n"
+            f"_jsb_rows = {{'columns': _jsb_sql.columns, "
+            f"'rows': _jsb_sql.limit({int(options.maxrows)}).toJSON().collect()}}\n"
+            "%json _jsb_rows"
+        )
+        statement = self._execute(code, "pyspark")
+        output = statement.get("output") or {}
+        if output.get("status") == "error":
+            raise _remote_error(output)
+        result = output.get("data", {}).get("application/json") or {"columns": [], "rows": []}
+        frame = _frame(result["columns"], [json.loads(row) for row in result["rows"]])
+        if options.output:
+            self.shell.user_ns[options.output] = frame
+        if not options.quiet:
+            display(frame)
+
+    @cell_magic
+    @_friendly
+    def configure(self, line: str, cell: str) -> None:
+        """Session settings as JSON; ``-f`` recreates a running session with them."""
+        try:
+            settings = json.loads(cell or "{}")
+        except ValueError as error:
+            raise SparkUnavailable(f"%%configure needs a JSON object: {error}") from None
+        if not isinstance(settings, dict):
+            raise SparkUnavailable(
+                '%%configure needs a JSON object, such as {"driverMemory": "2g"}'
+            )
+        force = "-f" in line.split()
+        live = self._notebook_sessions()
+        if live and not force:
+            print(
+                f"A Spark session is running for this notebook ({live[0]['id'][:8]}); its settings "
+                "stay as they are. Use %%configure -f to recreate it with these settings."
+            )
+            return
+        for session in live:
+            self.client.kill(session["id"])
+        self.client.session = None
+        self._pending_settings = settings
+        self._session()
+
+    @line_cell_magic
+    @_friendly
+    def info(self, line: str, cell: str | None = None) -> None:
+        self._info()
+
+    @line_cell_magic
+    @_friendly
+    def logs(self, line: str, cell: str | None = None) -> None:
+        print("\n".join(self.client.log(self._session()["id"], size=-1)))
+
+    @line_cell_magic
+    @_friendly
+    def delete(self, line: str, cell: str | None = None) -> None:
+        """Kill this notebook's Spark session (never another notebook's or user's)."""
+        killed = self._notebook_sessions()
+        for session in killed:
+            self.client.kill(session["id"])
+        self.client.session = None
+        print(f"Killed {len(killed)} Spark session(s)." if killed else "No Spark session to kill.")
+
+    @cell_magic
+    def local(self, line: str, cell: str) -> None:
+        """Run the cell here, in the kernel (the default of a plain IPython kernel)."""
+        self.shell.run_cell(cell)
+
+    @magic_arguments()
+    @argument("-i", "--input", required=True, help="the local variable to send")
+    @argument("-t", "--type", choices=("str", "df"), default="str")
+    @argument("-n", "--name", help="its name on the Spark side (default: the same)")
+    @line_cell_magic
+    @_friendly
+    def send_to_spark(self, line: str, cell: str | None = None) -> None:
+        options = parse_argstring(self.send_to_spark, line)
+        if options.input not in self.shell.user_ns:
+            raise SparkUnavailable(f"there is no local variable {options.input!r} to send")
+        value, name = self.shell.user_ns[options.input], options.name or options.input
+        if not name.isidentifier():
+            raise SparkUnavailable(f"{name!r} is not a valid Python name")
+        if options.type == "str":
+            code = f"{name} = {str(value)!r}"
+        else:
+            lines = [row for row in value.to_json(orient="records", lines=True).splitlines() if row]
+            code = f"{name} = spark.read.json(sc.parallelize({lines!r}))"
+        self._show(self._execute(code))
+        print(f"Sent {options.input!r} to the Spark side as {name!r}.")
+
+    @line_cell_magic
+    def help(self, line: str, cell: str | None = None) -> None:
+        print(HELP)
+
+    # -- %spark line magic ----------------------------------------------------------------------
 
     @line_magic("spark")
-    def spark_line(self, line: str) -> Any:
-        """%spark attach NAME | --session ID · %spark detach · %spark sessions · %spark info · %spark logs"""
+    @_friendly
+    def spark_line(self, line: str) -> None:
+        """%spark attach NAME | --session ID · detach · sessions · info · logs"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
-        try:
-            if command == "attach":
-                return self._attach(args)
-            if command == "detach":
-                self.client.detach()
-                print("Detached; the next Spark cell attaches this notebook's own session again.")
-                return None
-            if command == "sessions":
-                return self._sessions()
-            if command == "info":
-                return self._info()
-            if command == "logs":
-                print("\n".join(self.client.log(self._session_id())))
-                return None
-        except (BrokerRefused, BrokerUnavailable, NotConfigured) as error:
-            print(f"Spark: {error}")
-            return None
-        print(f"Unknown %spark command {command!r}: attach, detach, sessions, info or logs.")
-        return None
+        if command == "attach":
+            self._attach(args)
+        elif command == "detach":
+            self.client.detach()
+            print("Detached; the next Spark cell attaches this notebook's own session again.")
+        elif command == "sessions":
+            self._sessions()
+        elif command == "info":
+            self._info()
+        elif command == "logs":
+            print("\n".join(self.client.log(self._session()["id"], size=-1)))
+        else:
+            print(f"Unknown %spark command {command!r}: attach, detach, sessions, info or logs.")
 
     def _attach(self, args: list[str]) -> None:
         if args[:1] == ["--session"] and len(args) == 2:
@@ -124,7 +343,7 @@ class SparkMagics(Magics):
             )
 
     def _info(self) -> None:
-        session = self.client.describe(self._session_id())
+        session = self.client.describe(self._session()["id"])
         attached = ", ".join(a["path"] for a in session["attachments"]) or "none"
         print(
             f"Spark session {session['id']} ({session['state']}) on endpoint {session['endpoint']!r}\n"
@@ -134,43 +353,15 @@ class SparkMagics(Magics):
             f"  notebooks:      {attached}"
         )
 
-    # -- running code ---------------------------------------------------------------------------
+    def _notebook_sessions(self) -> list[dict[str, Any]]:
+        """Live sessions this notebook is attached to."""
+        sessions = self.client.sessions(path=self.client.settings.notebook_path)
+        return [s for s in sessions if s["state"] not in ("dead", "killed", "lost", "error")]
 
-    def _run(self, code: str, kind: str | None) -> None:
-        try:
-            session_id = self._session_id()
-            statement = self.client.submit(session_id, code, kind)
-            try:
-                while statement["state"] not in ("available", "cancelled", "error"):
-                    statement = self.client.wait(session_id, statement["id"])
-            except KeyboardInterrupt:
-                # Interrupting the kernel cancels the remote statement; the session stays usable.
-                self.client.cancel(session_id, statement["id"])
-                print("Spark statement cancelled.")
-                raise
-        except BrokerRefused as error:
-            if error.reason in ("session_finished", "session_lost"):
-                self.client.session = None
-                raise RuntimeError(
-                    f"{error} The next Spark cell starts or attaches a new session."
-                ) from None
-            raise RuntimeError(f"Spark broker: {error}") from None
-        except (BrokerUnavailable, NotConfigured) as error:
-            raise RuntimeError(str(error)) from None
-        self._show(statement)
 
-    def _show(self, statement: dict[str, Any]) -> None:
-        output = statement.get("output")
-        if statement["state"] == "cancelled" or output is None:
-            print("Spark statement cancelled." if statement["state"] == "cancelled" else "")
-            return
-        if output["status"] == "error":
-            raise _remote_error(output)
-        data = dict(output.get("data") or {})
-        if "application/json" in data and _is_table(data["application/json"]):
-            display(_table(data.pop("application/json")))
-        if data:
-            display(data, raw=True)
+def _progress_bar(progress: float, width: int = 30) -> str:
+    done = round(progress * width)
+    return f"[{'#' * done}{'.' * (width - done)}] {progress:4.0%}"
 
 
 def _is_table(value: Any) -> bool:
@@ -178,10 +369,18 @@ def _is_table(value: Any) -> bool:
 
 
 def _table(value: dict[str, Any]) -> Any:
-    """A Spark SQL result as a pandas DataFrame when pandas is there, else as its JSON."""
+    """A Spark SQL (``sql`` kind) result as a pandas DataFrame when pandas is there, else as JSON."""
+    columns = [field["name"] for field in value["schema"].get("fields", [])]
     try:
         import pandas
     except ImportError:
         return value
-    columns = [field["name"] for field in value["schema"].get("fields", [])]
-    return pandas.DataFrame(value["data"], columns=columns or None)
+    return pandas.DataFrame(value["data"], columns=columns)
+
+
+def _frame(columns: list[str], records: list[dict[str, Any]]) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise SparkUnavailable("%%sql needs pandas in the kernel's environment") from None
+    return pandas.DataFrame.from_records(records, columns=columns)

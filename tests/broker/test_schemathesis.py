@@ -43,6 +43,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy
             capture_output=True,
             text=True,
             timeout=840,
+            cwd=tmp_path,  # schemathesis keeps a cache in its working directory
         )
         log = (tmp_path / "jupyter.log").read_text(errors="replace")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

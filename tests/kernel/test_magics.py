@@ -6,69 +6,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.helpers import eventually
-
-
-@pytest.fixture
-def kernel_env(jp_serverapp, http_server_client, jp_base_url, jp_root_dir) -> dict[str, str]:
-    """What the extension hands kernels in a real server (its start hook does not run under pytest)."""
-    return {
-        **os.environ,
-        "SPARK_BROKER_URL": f"http://127.0.0.1:{http_server_client.get_http_port()}{jp_base_url}",
-        "SPARK_BROKER_TOKEN": jp_serverapp.identity_provider.token,
-        "JPY_SESSION_NAME": str(jp_root_dir / "work" / "spark.ipynb"),
-    }
-
-
-class Kernel:
-    def __init__(self, server, kernel_id: str):
-        self.server, self.id = server, kernel_id
-
-    async def connect(self) -> None:
-        self.client = self.server.kernel_manager.get_kernel(self.id).client()
-        self.client.start_channels()
-        await self.client.wait_for_ready(timeout=60)
-
-    async def run(self, code: str, timeout: float = 120) -> tuple[dict, str, list[dict]]:
-        """The execute_reply content, the text shown, and any error outputs."""
-        shown: list[str] = []
-        errors: list[dict] = []
-
-        def collect(message: dict) -> None:
-            kind, content = message["header"]["msg_type"], message["content"]
-            if kind == "stream":
-                shown.append(content["text"])
-            elif kind in ("display_data", "execute_result"):
-                shown.append(content["data"].get("text/plain", ""))
-            elif kind == "error":
-                errors.append(content)
-
-        reply = await self.client.execute_interactive(code, output_hook=collect, timeout=timeout)
-        return reply["content"], "".join(shown), errors
-
-    async def shutdown(self) -> None:
-        self.client.stop_channels()
-        await self.server.kernel_manager.shutdown_kernel(self.id)
-
-
-async def start_kernel(server, env: dict[str, str], *, load: bool = True) -> Kernel:
-    started = Kernel(
-        server, await server.kernel_manager.start_kernel(kernel_name="python3", env=env)
-    )
-    await started.connect()
-    if load:
-        reply, _, _ = await started.run("%load_ext jupyter_spark_broker.kernel")
-        assert reply["status"] == "ok"
-    return started
-
-
-@pytest.fixture
-def kernel(jp_serverapp, kernel_env, jp_asyncio_loop):
-    started = jp_asyncio_loop.run_until_complete(start_kernel(jp_serverapp, kernel_env))
-    yield started
-    jp_asyncio_loop.run_until_complete(started.shutdown())
+from tests.kernel.conftest import start_kernel
 
 
 async def test_a_cell_runs_remotely(kernel):

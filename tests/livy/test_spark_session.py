@@ -12,12 +12,6 @@ from tests.helpers import eventually
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark_livy_url(start_local_livy):
-    pytest.importorskip("pyspark", reason="the spark extra is installed by scripts/test.sh")
-    return start_local_livy("--spark", "on").url
-
-
 async def test_pyspark_session_runs_spark_and_sql(spark_livy_url, make_session):
     async with LivyClient(spark_livy_url) as livy:
         session = await make_session(

@@ -1,0 +1,71 @@
+"""The sparkmagic-named magics around %%spark: configure, delete, info, logs, local, help, send_to_spark."""
+
+from __future__ import annotations
+
+
+async def test_first_cell_shows_the_start_up_stages(kernel):
+    reply, shown, _ = await kernel.run("%%spark\n1")
+    assert reply["status"] == "ok"
+    assert "Starting a new Spark session" in shown and "Spark ready: application" in shown
+
+
+async def test_configure_before_the_first_cell_and_with_f(kernel, api):
+    await kernel.run('%%configure\n{"conf": {"spark.app.tag": "first"}}')
+    listed = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    assert listed[0]["settings"]["conf"] == {"spark.app.tag": "first"}
+
+    _, shown, _ = await kernel.run('%%configure\n{"conf": {"spark.app.tag": "second"}}')
+    assert "Use %%configure -f" in shown  # a running session is not replaced silently
+
+    reply, _, _ = await kernel.run('%%configure -f\n{"conf": {"spark.app.tag": "second"}}')
+    assert reply["status"] == "ok"
+    again = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    live = [s for s in again if s["state"] not in ("killed", "lost", "dead")]
+    assert len(live) == 1 and live[0]["id"] != listed[0]["id"]
+    assert live[0]["settings"]["conf"] == {"spark.app.tag": "second"}
+
+    bad, _, errors = await kernel.run("%%configure -f\n[1, 2]")
+    assert bad["status"] == "error" and "JSON object" in "".join(errors[0]["traceback"])
+
+
+async def test_delete_kills_only_this_notebooks_session(kernel, api):
+    other = (await api.post("attachments", {"path": "someone/else.ipynb"})).json["session_id"]
+    await kernel.run("%%spark\nx = 1")
+    mine = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"][0]
+    _, shown, _ = await kernel.run("%delete")
+    assert "Killed 1 Spark session" in shown
+    assert (await api.get(f"sessions/{mine['id']}")).json["state"] == "killed"
+    assert (await api.get(f"sessions/{other}")).json["state"] not in ("killed", "lost")
+    reply, shown, _ = await kernel.run("%%spark\n'fresh'")  # the next cell gets a new session
+    assert reply["status"] == "ok" and "Starting a new Spark session" in shown
+
+
+async def test_info_logs_help_and_local(kernel):
+    await kernel.run("%%spark\nimport sys; print('to the log', file=sys.__stderr__, flush=True)")
+    _, info, _ = await kernel.run("%info")
+    assert "application id" in info and "work/spark.ipynb" in info
+    _, logs, _ = await kernel.run("%logs")
+    assert "to the log" in logs
+    _, help_text, _ = await kernel.run("%help")
+    assert "%send_to_spark" in help_text and "%%configure" in help_text
+    reply, shown, _ = await kernel.run("%%local\nimport os\nprint('local pid', os.getpid() > 0)")
+    assert reply["status"] == "ok" and "local pid True" in shown
+
+
+async def test_send_a_string_to_spark(kernel):
+    await kernel.run("greeting = 'hello from the notebook'")
+    reply, shown, _ = await kernel.run("%send_to_spark -i greeting -n remote_greeting")
+    assert reply["status"] == "ok", shown
+    _, shown, _ = await kernel.run("%%spark\nremote_greeting.upper()")
+    assert "'HELLO FROM THE NOTEBOOK'" in shown
+    missing, _, errors = await kernel.run("%send_to_spark -i nothing_here")
+    assert missing["status"] == "error" and "no local variable 'nothing_here'" in "".join(
+        errors[0]["traceback"]
+    )
+
+
+async def test_sql_without_spark_fails_the_cell_clearly(kernel):
+    reply, _, errors = await kernel.run("%%sql\nSELECT 1")
+    assert (
+        reply["status"] == "error" and reply["ename"] == "NameError"
+    )  # no `spark` on this endpoint

@@ -1,0 +1,60 @@
+"""A real kernel against a real local SparkSession: %%sql -o, DataFrames both ways, progress."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.kernel.conftest import Kernel, start_kernel
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture
+def broker_config(broker_config, spark_livy_url):
+    broker_config["endpoints"]["spark"] = {"url": spark_livy_url}
+    return broker_config
+
+
+@pytest.fixture
+def spark_kernel(jp_serverapp, kernel_env, jp_asyncio_loop):
+    env = {**kernel_env, "SPARK_BROKER_ENDPOINT": "spark"}
+    started: Kernel = jp_asyncio_loop.run_until_complete(start_kernel(jp_serverapp, env))
+    yield started
+    jp_asyncio_loop.run_until_complete(started.shutdown())
+
+
+async def test_sql_dataframes_and_progress(spark_kernel: Kernel):
+    reply, shown, _ = await spark_kernel.run(
+        "%%sql -o df\nSELECT id, id * 2 AS twice FROM range(5)", timeout=300
+    )
+    assert reply["status"] == "ok", shown
+    check, shown, _ = await spark_kernel.run(
+        "print(type(df).__name__, df.shape, list(df.columns), int(df.twice.sum()))"
+    )
+    assert "DataFrame (5, 2) ['id', 'twice'] 20" in shown
+
+    await spark_kernel.run("import pandas as pd\nlocal_df = pd.DataFrame({'n': [1, 2, 3]})")
+    sent, shown, _ = await spark_kernel.run("%send_to_spark -i local_df -t df -n remote_df")
+    assert sent["status"] == "ok", shown
+    counted, shown, _ = await spark_kernel.run(
+        "%%spark\nremote_df.groupBy().sum('n').collect()[0][0]"
+    )
+    assert counted["status"] == "ok" and "6" in shown
+
+    updates: list[str] = []
+    original = spark_kernel.client.execute_interactive
+
+    async def watch_updates(code, **kwargs):
+        def hook(message):
+            if message["header"]["msg_type"] == "update_display_data":
+                updates.append(message["content"]["data"].get("text/plain", ""))
+            kwargs["output_hook"](message)
+
+        return await original(code, **{**kwargs, "output_hook": hook})
+
+    spark_kernel.client.execute_interactive = watch_updates
+    job = "%%spark\nimport time\nsc.parallelize(range(16), 16).map(lambda x: time.sleep(0.5) or x).sum()"
+    reply, shown, _ = await spark_kernel.run(job, timeout=300)
+    assert reply["status"] == "ok" and "120" in shown
+    assert any("%" in update and "#" in update for update in updates), updates  # the bar moved
+    assert updates[-1] == ""  # and disappeared when done
