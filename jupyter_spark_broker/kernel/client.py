@@ -35,9 +35,9 @@ class BrokerClient:
             timeout=httpx.Timeout(10.0, read=LONG_POLL + 30.0),
             transport=transport,
         )
-        self.session: dict[str, Any] | None = (
-            None  # the broker session this notebook is attached to
-        )
+        # The broker session this notebook is attached to, and the attachment that binds them.
+        self.session: dict[str, Any] | None = None
+        self.attachment_id: str | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -66,9 +66,9 @@ class BrokerClient:
         return reply
 
     def detach(self) -> None:
-        if self.session is not None and getattr(self, "attachment_id", None):
+        if self.attachment_id is not None:
             self._request("DELETE", f"attachments/{self.attachment_id}")
-        self.session = None
+        self.session = self.attachment_id = None
 
     def sessions(self, path: str | None = None) -> list[dict]:
         params: dict[str, Any] = {"limit": 100} | ({"path": path} if path else {})
