@@ -142,3 +142,14 @@ async def test_reconnect_then_the_kernels_first_cell_runs_on_that_endpoint(
         assert reply.json["session_id"] in info  # the session reconnect bound, not a new one
     finally:
         await kernel.shutdown()
+
+
+async def test_a_session_killed_by_an_admin_is_said_plainly_then_replaced(kernel, api):
+    await kernel.run("%%spark\n1")
+    session = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"][0]
+    assert (await api.delete(f"sessions/{session['id']}")).status == 204
+    failed, _, errors = await kernel.run("%%spark\n2")
+    assert failed["status"] == "error" and failed["ename"] == "SparkUnavailable"
+    assert "next Spark cell starts or attaches a new session" in errors[0]["traceback"][0]
+    again, shown, _ = await kernel.run("%%spark\n'new session'")
+    assert again["status"] == "ok" and "Starting a new Spark session" in shown
