@@ -496,6 +496,7 @@ class SparkBroker:
         if record is not None:
             if record.is_finished:
                 self._live.pop(record.id, None)
+                self._touched.pop(record.id, None)
             else:
                 self._live[record.id] = record
         return record

@@ -39,8 +39,8 @@ _SECURITY_HEADERS = {
 }
 
 
-class LivyHTTPError(Exception):
-    """An answer other than success: ``body`` is sent as JSON (a dict or a bare string)."""
+class ErrorReply(Exception):
+    """An error answer this server sends: ``body`` goes out as JSON (a dict or a bare string)."""
 
     def __init__(self, status: int, body: Any):
         super().__init__(str(body))
@@ -48,8 +48,8 @@ class LivyHTTPError(Exception):
         self.body = body
 
 
-def _msg(status: int, text: str) -> LivyHTTPError:
-    return LivyHTTPError(status, {"msg": text})
+def _msg(status: int, text: str) -> ErrorReply:
+    return ErrorReply(status, {"msg": text})
 
 
 class LivyHandler(tornado.web.RequestHandler):
@@ -120,7 +120,7 @@ class LivyHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, LivyHTTPError):
+        if isinstance(error, ErrorReply):
             self.set_status(error.status)
             self.finish(json.dumps(error.body))
         elif isinstance(error, tornado.web.HTTPError):
@@ -130,7 +130,7 @@ class LivyHandler(tornado.web.RequestHandler):
             self.finish(json.dumps(f"{type(error).__name__}: {error}" if error else self._reason))
 
     def log_exception(self, typ, value, tb) -> None:  # expected answers are not server errors
-        if not isinstance(value, LivyHTTPError):
+        if not isinstance(value, ErrorReply):
             super().log_exception(typ, value, tb)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class LivyHandler(tornado.web.RequestHandler):
         try:
             return parse_body(self.request.body, model)
         except BadRequestBody as error:
-            raise LivyHTTPError(400, str(error)) from None
+            raise ErrorReply(400, str(error)) from None
 
 
 class VersionHandler(LivyHandler):
@@ -191,7 +191,7 @@ class SessionsHandler(LivyHandler):
             try:
                 normalise_kind(request.kind)
             except BadRequestBody as error:
-                raise LivyHTTPError(400, str(error)) from None
+                raise ErrorReply(400, str(error)) from None
         try:
             session = await self.manager.create(request, owner=self.user)
         except Rejected as error:
@@ -250,11 +250,11 @@ class StatementsHandler(LivyHandler):
             try:
                 kind = normalise_kind(request.kind)
             except BadRequestBody as error:
-                raise LivyHTTPError(400, str(error)) from None
+                raise ErrorReply(400, str(error)) from None
         try:
             statement = session.submit(request.code, kind)
         except NotRunning as error:
-            raise LivyHTTPError(500, str(error)) from None
+            raise ErrorReply(500, str(error)) from None
         self.set_header("Location", f"/sessions/{session.id}/statements/{statement.id}")
         self.reply(201, statement.view())
 
@@ -264,7 +264,7 @@ class StatementHandler(LivyHandler):
         session = self.session(ref)
         statement = session.statements.get(self._statement_id(statement_id))
         if statement is None:
-            raise LivyHTTPError(404, "Statement not found")
+            raise ErrorReply(404, "Statement not found")
         self.reply(200, statement.view())
 
     def _statement_id(self, raw: str) -> int:
@@ -278,7 +278,7 @@ class StatementCancelHandler(StatementHandler):
     async def post(self, ref: str, statement_id: str) -> None:
         session = self.session(ref)
         if session.state not in ("idle", "busy"):
-            raise LivyHTTPError(
+            raise ErrorReply(
                 500, f"java.lang.IllegalStateException: Session is in state {session.state}"
             )
         await session.cancel(self._statement_id(statement_id))
@@ -292,9 +292,9 @@ class CompletionHandler(LivyHandler):
         try:
             candidates = await session.complete(request.code, request.kind, request.cursor)
         except BadRequestBody as error:
-            raise LivyHTTPError(400, str(error)) from None
+            raise ErrorReply(400, str(error)) from None
         except NotRunning as error:
-            raise LivyHTTPError(500, str(error)) from None
+            raise ErrorReply(500, str(error)) from None
         self.reply(200, {"candidates": candidates})
 
 
