@@ -275,8 +275,10 @@ class SparkBroker:
         updated = await self._update(record.id, expect_state=record.state, **changes)
         return updated or record
 
-    async def list_sessions(self, user: str, **filters: Any) -> tuple[list[SessionRecord], int]:
-        owner = None if self.is_admin(user) else user
+    async def list_sessions(
+        self, user: str, *, mine: bool = False, **filters: Any
+    ) -> tuple[list[SessionRecord], int]:
+        owner = None if self.is_admin(user) and not mine else user
         return await self.registry.list_sessions(owner=owner, **filters)
 
     async def get_session(self, user: str, session_id: str) -> SessionRecord:
@@ -473,7 +475,8 @@ class SparkBroker:
             return f"name:{name}"
         if self.settings.share_scope == "user":
             return f"user:{user}:{kind or self.settings.default_kind}"
-        return f"notebook:{path}"
+        # The owner is part of the key: two users' notebooks at one path never share a session.
+        return f"notebook:{user}:{path}"
 
     async def detach(self, user: str, attachment_id: str) -> None:
         attachment = await self.registry.get_attachment(attachment_id)

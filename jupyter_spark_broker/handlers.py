@@ -147,10 +147,13 @@ class SessionsHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        query = self.query(ListSessionsQuery, ("state", "endpoint", "path", "limit", "offset"))
+        query = self.query(
+            ListSessionsQuery, ("mine", "state", "endpoint", "path", "limit", "offset")
+        )
         path = notebook_path(query.path, self.root_dir) if query.path else None
         sessions, total = await self.broker.list_sessions(
             self.user,
+            mine=query.mine,
             state=query.state,
             endpoint=query.endpoint,
             path=path,

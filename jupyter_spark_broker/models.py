@@ -82,6 +82,7 @@ class CreateAttachment(_Request):
 
 
 class ListSessionsQuery(_Request):
+    mine: bool = False  # only the caller's own sessions, also for admin users
     state: str | None = None
     endpoint: str | None = None
     path: str | None = None

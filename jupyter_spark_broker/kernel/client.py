@@ -45,13 +45,20 @@ class BrokerClient:
     # -- sessions -------------------------------------------------------------------------------
 
     def attach(
-        self, *, name: str | None = None, session_id: str | None = None, **settings: Any
+        self,
+        *,
+        kind: str | None = None,
+        name: str | None = None,
+        session_id: str | None = None,
+        **settings: Any,
     ) -> dict:
         body: dict[str, Any] = {"path": self.settings.notebook_path}
         if self.settings.kernel_id:
             body["kernel_id"] = self.settings.kernel_id
         if self.settings.endpoint:
             body["endpoint"] = self.settings.endpoint
+        if kind:
+            body["kind"] = kind
         if name:
             body["name"] = name
         if session_id:
@@ -70,8 +77,8 @@ class BrokerClient:
             self._request("DELETE", f"attachments/{self.attachment_id}")
         self.session = self.attachment_id = None
 
-    def sessions(self, path: str | None = None) -> list[dict]:
-        params: dict[str, Any] = {"limit": 100} | ({"path": path} if path else {})
+    def sessions(self, path: str | None = None, *, mine: bool = False) -> list[dict]:
+        params: dict[str, Any] = {"limit": 1000, "mine": mine} | ({"path": path} if path else {})
         return self._request("GET", "sessions", params=params)["sessions"]
 
     def describe(self, session_id: str) -> dict:

@@ -1,7 +1,7 @@
 """IPython magics that run cells in this notebook's Spark session, through the broker.
 
 Names follow sparkmagic so users can switch: ``%%spark``, ``%%sql``, ``%%configure``, ``%%info``,
-``%%logs``, ``%%delete``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
+``%%logs``, ``%%delete``, ``%%cleanup``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
 ``%spark attach|detach|sessions|info|logs``.
 """
 
@@ -22,13 +22,15 @@ from .settings import KernelSettings, NotConfigured
 
 STARTING = ("not_started", "starting", "recovering")
 STATEMENT_DONE = ("available", "cancelled", "error")
+FINISHED = ("dead", "killed", "lost", "error")
 # While a statement runs, each long-poll returns after this long at most, to refresh the progress bar.
 PROGRESS_EVERY = 1.0
 # Traceback lines of the JVM and py4j plumbing, hidden from the first view of an error.
 _NOISE = ("py4j/", "pyspark/errors/", "at org.apache.", "at java.", "at scala.", "at sun.")
 
-# IPython refuses a cell magic with an empty body, so the commands without a body are also line
-# magics: %info, %logs, %delete, %help, %send_to_spark.
+# IPython refuses a cell magic with an empty body, so the commands without a body are line magics
+# too, and ``bodiless_cell_magics`` turns sparkmagic's bare ``%%info`` into ``%info``.
+BODILESS = ("info", "logs", "delete", "cleanup", "help", "send_to_spark")
 HELP = """\
 %%spark                 run the cell in this notebook's Spark session
 %%sql [-o VAR] [--maxrows N] [-q]
@@ -38,6 +40,7 @@ HELP = """\
 %info                   session, state, application id, Spark UI, driver log, attached notebooks
 %logs                   the driver log
 %delete                 kill this notebook's Spark session
+%cleanup [-f]           kill every Spark session of yours (-f to do it; without, lists them)
 %%local                 run the cell here, in the kernel
 %send_to_spark -i VAR [-t str|df] [-n NAME]
                         send a local string or pandas DataFrame to the Spark side
@@ -103,9 +106,11 @@ def _friendly(method):
 
 @magics_class
 class SparkMagics(Magics):
-    def __init__(self, shell: Any, client: BrokerClient | None = None):
+    def __init__(self, shell: Any, client: BrokerClient | None = None, kind: str | None = None):
         super().__init__(shell)
         self._client = client
+        # The Livy kind of %%spark cells and of new sessions; None leaves it to the broker (pyspark).
+        self.kind = kind
         self._pending_settings: dict[str, Any] = {}  # from %%configure, for the next new session
 
     @property
@@ -119,7 +124,8 @@ class SparkMagics(Magics):
     def _session(self) -> dict[str, Any]:
         """This notebook's session, attached on first use, waited for while Spark starts."""
         if self.client.session is None:
-            attached = self.client.attach(**self._pending_settings)
+            settings = dict(self._pending_settings)
+            attached = self.client.attach(kind=settings.pop("kind", self.kind), **settings)
             self._pending_settings = {}
             session = attached["session"]
             verb = "Starting a new" if attached["created"] else "Attached to the"
@@ -195,7 +201,7 @@ class SparkMagics(Magics):
     @_friendly
     def spark(self, line: str, cell: str) -> None:
         """Run the cell in this notebook's Spark session."""
-        self._run(cell)
+        self._run(cell, self.kind)
 
     @magic_arguments()
     @argument("-o", "--output", help="keep the result in this local variable (a pandas DataFrame)")
@@ -269,6 +275,24 @@ class SparkMagics(Magics):
             self.client.kill(session["id"])
         self.client.session = None
         print(f"Killed {len(killed)} Spark session(s)." if killed else "No Spark session to kill.")
+
+    @magic_arguments()
+    @argument("-f", "--force", action="store_true", help="kill them; without it, only list them")
+    @line_cell_magic
+    @_friendly
+    def cleanup(self, line: str, cell: str | None = None) -> None:
+        """Kill every live Spark session of this user (never another user's, even for an admin)."""
+        force = parse_argstring(self.cleanup, line).force
+        live = [s for s in self.client.sessions(mine=True) if s["state"] not in FINISHED]
+        if not force:
+            for session in live:
+                print(f"  {session['id'][:8]}  {session['state']:<9} {session['endpoint']}")
+            print(f"{len(live)} live Spark session(s) of yours; %cleanup -f kills them all.")
+            return
+        for session in live:
+            self.client.kill(session["id"])
+        self.client.session = None
+        print(f"Killed {len(live)} Spark session(s) of yours.")
 
     @cell_magic
     def local(self, line: str, cell: str) -> None:
@@ -356,7 +380,16 @@ class SparkMagics(Magics):
     def _notebook_sessions(self) -> list[dict[str, Any]]:
         """Live sessions this notebook is attached to."""
         sessions = self.client.sessions(path=self.client.settings.notebook_path)
-        return [s for s in sessions if s["state"] not in ("dead", "killed", "lost", "error")]
+        return [s for s in sessions if s["state"] not in FINISHED]
+
+
+def bodiless_cell_magics(lines: list[str]) -> list[str]:
+    """An IPython input transformer: a cell that is only ``%%info`` (sparkmagic's spelling) becomes
+    the line magic ``%info``, since IPython refuses a cell magic with an empty body."""
+    text = "".join(lines).strip()
+    if text.startswith("%%") and "\n" not in text and text[2:].split(" ", 1)[0] in BODILESS:
+        return [text[1:] + "\n"]
+    return lines
 
 
 def _progress_bar(progress: float, width: int = 30) -> str:

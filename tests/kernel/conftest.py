@@ -52,10 +52,10 @@ class Kernel:
         await self.server.kernel_manager.shutdown_kernel(self.id)
 
 
-async def start_kernel(server, env: dict[str, str], *, load: bool = True) -> Kernel:
-    started = Kernel(
-        server, await server.kernel_manager.start_kernel(kernel_name="python3", env=env)
-    )
+async def start_kernel(
+    server, env: dict[str, str], *, load: bool = True, name: str = "python3"
+) -> Kernel:
+    started = Kernel(server, await server.kernel_manager.start_kernel(kernel_name=name, env=env))
     await started.connect()
     if load:
         reply, _, _ = await started.run("%load_ext jupyter_spark_broker.kernel")

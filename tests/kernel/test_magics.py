@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.helpers import eventually
-from tests.kernel.conftest import Kernel, start_kernel
+from tests.kernel.conftest import start_kernel
 
 
 async def test_a_cell_runs_remotely(kernel):
@@ -103,45 +103,6 @@ def test_the_kernel_side_imports_nothing_server_side():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
-
-
-async def test_reconnect_then_the_kernels_first_cell_runs_on_that_endpoint(
-    jp_serverapp, api, kernel_env, start_local_livy, monkeypatch, jp_root_dir
-):
-    other_livy = start_local_livy("--spark", "off")
-    # The notebook exists: jupyter_server derives JPY_SESSION_NAME from its directory.
-    (jp_root_dir / "work").mkdir(exist_ok=True)
-    (jp_root_dir / "work" / "reconnected.ipynb").write_text(
-        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
-    )
-    # Under pytest the extension's start hook does not run: give the server's environment what it
-    # would, so the kernel that /reconnectsparkmagic starts inherits it.
-    for name in ("SPARK_BROKER_URL", "SPARK_BROKER_TOKEN"):
-        monkeypatch.setenv(name, kernel_env[name])
-    reply = await api.request(
-        "POST",
-        "reconnectsparkmagic",
-        api=False,
-        body={
-            "path": "work/reconnected.ipynb",
-            "username": "",
-            "password": "",
-            "endpoint": other_livy.url,
-            "kernelname": "python3",
-        },
-    )
-    assert reply.status == 200, reply.json
-    kernel = Kernel(jp_serverapp, reply.json["kernel_id"])
-    await kernel.connect()
-    try:
-        await kernel.run("%load_ext jupyter_spark_broker.kernel")
-        ran, shown, _ = await kernel.run("%%spark\n'on the reconnected endpoint'")
-        assert ran["status"] == "ok", shown
-        _, info, _ = await kernel.run("%info")
-        assert f"endpoint {other_livy.url!r}" in info
-        assert reply.json["session_id"] in info  # the session reconnect bound, not a new one
-    finally:
-        await kernel.shutdown()
 
 
 async def test_a_session_killed_by_an_admin_is_said_plainly_then_replaced(kernel, api):

@@ -1,0 +1,70 @@
+"""The wrapper kernels "PySpark (broker)", "Spark (broker)" and "SparkR (broker)".
+
+Each is an IPython kernel with the Spark magics loaded, whose cells run in the notebook's Spark session
+by default: a cell that does not start with a magic is run as ``%%spark``. ``%%local`` runs a cell in
+the kernel itself, and every other magic (``%%sql``, ``%%info``, ``%spark attach`` ...) works as in
+``%load_ext jupyter_spark_broker.kernel``. Started by ``python -m ipykernel_launcher
+--IPKernelApp.kernel_class=jupyter_spark_broker.kernel.wrapper.PySparkKernel`` (see ``kernelspecs/``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipykernel.ipkernel import IPythonKernel
+
+from . import load_ipython_extension
+
+
+def remote_by_default(code: str) -> str:
+    """The cell as IPython should run it: Spark code unless it starts with a magic."""
+    stripped = code.lstrip()
+    if not stripped or stripped.startswith("%"):
+        return code
+    return "%%spark\n" + code
+
+
+class _BrokerKernel(IPythonKernel):
+    implementation = "spark_broker"
+    kind: str  # the Livy kind of this kernel's cells and of the sessions it starts
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        load_ipython_extension(self.shell, kind=self.kind)
+
+    async def do_execute(self, code: str, silent: bool, *args: Any, **kwargs: Any) -> dict:
+        return await super().do_execute(remote_by_default(code), silent, *args, **kwargs)
+
+    @property
+    def banner(self) -> str:
+        return (
+            f"{self.language_info['name']} cells run in this notebook's Spark session, through the "
+            "Jupyter server's Spark broker. %%local runs a cell here; %help lists the magics."
+        )
+
+
+class PySparkKernel(_BrokerKernel):
+    kind = "pyspark"
+    # Python's language_info: highlighting, nbconvert and Papermill's parameter cells all apply.
+
+
+class SparkKernel(_BrokerKernel):
+    kind = "spark"
+    language_info = {
+        "name": "scala",
+        "mimetype": "text/x-scala",
+        "codemirror_mode": "text/x-scala",
+        "pygments_lexer": "scala",
+        "file_extension": ".sc",
+    }
+
+
+class SparkRKernel(_BrokerKernel):
+    kind = "sparkr"
+    language_info = {
+        "name": "R",
+        "mimetype": "text/x-rsrc",
+        "codemirror_mode": "text/x-rsrc",
+        "pygments_lexer": "r",
+        "file_extension": ".r",
+    }

@@ -1,0 +1,73 @@
+"""Several users on one server (as under JupyterHub): each sees and kills only their own sessions,
+admin users see every session, and ``mine`` narrows an admin's list to their own."""
+
+from __future__ import annotations
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+
+from tests.broker.api_client import BrokerAPI
+
+
+class TokenNamesUser(IdentityProvider):
+    """``Authorization: token alice`` is user alice: the plug-in point JupyterHub also uses."""
+
+    def get_user(self, handler):
+        scheme, _, name = handler.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "token" or not name:
+            return None
+        handler._token_authenticated = True  # an API client, as with a real token: no XSRF check
+        return User(username=name, name=name)
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    return {
+        **jp_server_config,
+        "ServerApp": {
+            **jp_server_config["ServerApp"],
+            "identity_provider_class": f"{__name__}.TokenNamesUser",
+        },
+        "SparkBrokerApp": {**jp_server_config["SparkBrokerApp"], "admin_users": ["root-admin"]},
+    }
+
+
+@pytest.fixture
+def as_user(http_server_client, jp_base_url):
+    return lambda name: BrokerAPI(http_server_client, jp_base_url, name)
+
+
+async def test_users_see_and_kill_only_their_own_sessions(as_user):
+    alice, bob, admin = as_user("alice"), as_user("bob"), as_user("root-admin")
+    alices = (await alice.post("attachments", {"path": "a.ipynb"})).json["session"]
+    bobs = (await bob.post("attachments", {"path": "b.ipynb"})).json["session"]
+    admins = (await admin.post("attachments", {"path": "c.ipynb"})).json["session"]
+    assert (alices["owner"], bobs["owner"]) == ("alice", "bob")
+
+    listed = (await alice.get("sessions")).json
+    assert [s["id"] for s in listed["sessions"]] == [alices["id"]]
+    assert (await alice.get(f"sessions/{bobs['id']}")).status == 403
+    refused = await alice.delete(f"sessions/{bobs['id']}")
+    assert refused.status == 403 and "another user" in refused.json["message"]
+    assert (await bob.get(f"sessions/{bobs['id']}")).json["state"] != "killed"
+
+    everyone = (await admin.get("sessions")).json["sessions"]
+    assert {s["id"] for s in everyone} == {alices["id"], bobs["id"], admins["id"]}
+    own = (await admin.get("sessions", params={"mine": "true"})).json["sessions"]
+    assert [s["id"] for s in own] == [admins["id"]]
+    assert (await alice.get("sessions", params={"mine": "true"})).json["total"] == 1
+
+    assert (await admin.delete(f"sessions/{bobs['id']}")).status == 204  # an admin kills any
+    assert (await bob.get(f"sessions/{bobs['id']}")).json["state"] == "killed"
+
+
+async def test_a_bad_mine_flag_is_a_400_naming_it(as_user):
+    reply = await as_user("alice").get("sessions", params={"mine": "perhaps"})
+    assert reply.status == 400 and "mine" in reply.json["message"]
+
+
+async def test_two_users_notebooks_at_one_path_get_their_own_sessions(as_user):
+    alices = await as_user("alice").post("attachments", {"path": "Untitled.ipynb"})
+    bobs = await as_user("bob").post("attachments", {"path": "Untitled.ipynb"})
+    assert (alices.status, bobs.status) == (201, 201)
+    assert alices.json["session_id"] != bobs.json["session_id"]
