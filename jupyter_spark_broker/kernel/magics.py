@@ -312,12 +312,7 @@ class SparkMagics(Magics):
         value, name = self.shell.user_ns[options.input], options.name or options.input
         if not name.isidentifier():
             raise SparkUnavailable(f"{name!r} is not a valid Python name")
-        if options.type == "str":
-            code = f"{name} = {str(value)!r}"
-        else:
-            lines = [row for row in value.to_json(orient="records", lines=True).splitlines() if row]
-            code = f"{name} = spark.read.json(sc.parallelize({lines!r}))"
-        self._show(self._execute(code))
+        self._show(self._execute(_assignment(self.kind, name, options.type, value), self.kind))
         print(f"Sent {options.input!r} to the Spark side as {name!r}.")
 
     @line_cell_magic
@@ -381,6 +376,29 @@ class SparkMagics(Magics):
         """Live sessions this notebook is attached to."""
         sessions = self.client.sessions(path=self.client.settings.notebook_path)
         return [s for s in sessions if s["state"] not in FINISHED]
+
+
+def _assignment(kind: str | None, name: str, type_: str, value: Any) -> str:
+    """Code that binds ``name`` to a local string or pandas DataFrame in the remote interpreter."""
+    if type_ == "str":
+        text = str(value)
+        if kind == "spark":
+            return f"val {name} = {json.dumps(text, ensure_ascii=False)}"
+        if kind == "sparkr":
+            return f"{name} <- {json.dumps(text, ensure_ascii=False)}"
+        return f"{name} = {text!r}"
+    rows = [row for row in value.to_json(orient="records", lines=True).splitlines() if row]
+    if kind == "spark":
+        literals = ", ".join(json.dumps(row, ensure_ascii=False) for row in rows)
+        return (
+            f"val {name} = spark.read.json(spark.createDataset(Seq[String]({literals}))"
+            "(org.apache.spark.sql.Encoders.STRING))"
+        )
+    if kind == "sparkr":
+        raise SparkUnavailable(
+            "%send_to_spark -t df is not supported for R; send strings, or use a Python notebook"
+        )
+    return f"{name} = spark.read.json(sc.parallelize({rows!r}))"
 
 
 def bodiless_cell_magics(lines: list[str]) -> list[str]:
