@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import InvalidRequest, LivyUnavailable, NotFound
@@ -28,6 +29,17 @@ from .livy_local import LocalLivyProcess, LocalLivyStartError
 
 LOCAL = "local"
 log = logging.getLogger("jupyter_spark_broker")
+
+
+def livy_url(value: str) -> str:
+    """An http(s) URL with a host, without a trailing slash; ValueError says what is wrong."""
+    try:
+        parsed = httpx.URL(value)  # the client that will use it must accept it, host and all
+    except httpx.InvalidURL as error:
+        raise ValueError(f"not a usable URL ({error})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.rstrip("/")
 
 
 class EndpointConfig(BaseModel):
@@ -51,9 +63,7 @@ class EndpointConfig(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/") if value else value
+        return None if value is None else livy_url(value)
 
     @field_validator("session_defaults")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .endpoints import livy_url
 from .errors import InvalidRequest
 from .livy import Statement
 from .paths import normalise_notebook_path
@@ -20,6 +21,9 @@ from .registry import AttachmentRecord, SessionRecord
 StatementKind = Literal["pyspark", "python", "spark", "scala", "sparkr", "r", "sql"]
 SessionKind = Literal["pyspark", "python", "spark", "scala", "sparkr", "r", "sql", "shared"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Livy reads paging numbers as Java ints; the registry's SQL integers are no smaller.
+MAX_INT32 = 2**31 - 1
 
 
 class _Request(BaseModel):
@@ -87,18 +91,18 @@ class ListSessionsQuery(_Request):
     endpoint: str | None = None
     path: str | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_INT32)
 
 
 class ListAttachmentsQuery(_Request):
     path: str | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_INT32)
 
 
 class LogQuery(_Request):
-    from_: int | None = Field(None, alias="from", ge=0)
-    size: int | None = Field(None, ge=-1)
+    from_: int | None = Field(None, alias="from", ge=0, le=MAX_INT32)
+    size: int | None = Field(None, ge=-1, le=MAX_INT32)
 
 
 class StatementQuery(_Request):
@@ -119,9 +123,7 @@ class Reconnect(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// Livy URL")
-        return value.rstrip("/")
+        return livy_url(value)
 
     @property
     def auth_type(self) -> str:

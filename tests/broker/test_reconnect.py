@@ -59,6 +59,7 @@ async def test_missing_keys_are_named_in_sparkmagic_order(api, livy_url):
         (b"[]", "must be a JSON object, not an array"),
         (b'{"path": 1, "username": "", "password": "", "endpoint": "http://x"}', "path"),
         (b'{"path": "a", "username": "", "password": "", "endpoint": "ftp://x"}', "endpoint"),
+        (b'{"path": "a", "username": "", "password": "", "endpoint": "http://"}', "with a host"),
         (
             b'{"path": "a", "username": "", "password": "", "endpoint": "http://x", "kernelname": "nope"}',
             "no kernel named 'nope'",
