@@ -31,10 +31,7 @@ STATEMENT_DONE = frozenset({"available", "cancelled"})
 # Livy's default spark-blacklist.conf: settings a session may not choose.
 BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
-UNSUPPORTED_KINDS = {
-    "spark": "a spark (Scala) session needs a Scala interpreter",
-    "sparkr": "a sparkr session needs an R interpreter",
-}
+UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
 
 
 class Rejected(Exception):
@@ -118,8 +115,9 @@ class LocalSession:
         self.idle_timeout = parse_duration(request.idleTimeout) if request.idleTimeout else None
         self.worker = WorkerProcess(
             session_id=session_id,
-            spark=config.spark,
+            spark="on" if kind == "spark" else config.spark,  # Scala runs in Spark's JVM
             spark_conf=spark_conf_of(request),
+            scala=kind == "spark",
             on_message=self._on_worker_message,
             on_log_line=self.log.append,
             on_exit=self._on_worker_exit,
@@ -433,7 +431,12 @@ class SessionManager:
         if kind in UNSUPPORTED_KINDS:
             reasons.append(
                 f"{UNSUPPORTED_KINDS[kind]}, which this local Livy does not have; "
-                "use pyspark, sql or shared"
+                "use pyspark, spark, sql or shared"
+            )
+        if kind == "spark" and self.config.spark == "off":
+            reasons.append(
+                "a spark (Scala) session runs in the local SparkSession's JVM, and this local Livy "
+                "runs with --spark off"
             )
         if request.name is not None:
             if request.name.isdigit():

@@ -24,9 +24,11 @@ import os
 import queue
 import re
 import rlcompleter
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import traceback
 from typing import Any
@@ -64,6 +66,9 @@ class Interpreter:
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         self.spark = None
         self.spark_reason = "Spark was not requested for this session"
+        self.scala = None  # started with the session (kind spark) or on its first Scala statement
+        # Classes compiled by the Scala REPL, served to executors (spark.repl.class.outputDir).
+        self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{session_id}-classes-")
         # Cancel bookkeeping, shared with the reader thread.
         self._lock = threading.Lock()
         self._running_id: int | None = None
@@ -77,12 +82,28 @@ class Interpreter:
 
         builder = SparkSession.builder.master("local[*]").appName(f"livy-session-{self.session_id}")
         # The console progress bar would fill the session log; progress is reported per statement.
-        for key, value in {"spark.ui.showConsoleProgress": "false", **conf}.items():
+        defaults = {
+            "spark.ui.showConsoleProgress": "false",
+            "spark.repl.class.outputDir": self.class_dir,
+        }
+        for key, value in {**defaults, **conf}.items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         self.spark = spark
         self.namespace.update(spark=spark, sc=spark.sparkContext, sqlContext=_sql_context(spark))
+
+    def start_scala(self) -> None:
+        from .scala import ScalaInterpreter
+
+        self.scala = ScalaInterpreter(self.spark, self.class_dir)
+
+    def close(self) -> None:
+        if self.scala is not None:
+            self.scala.close()
+        if self.spark is not None:
+            self.spark.stop()
+        shutil.rmtree(self.class_dir, ignore_errors=True)
 
     def ready_message(self) -> dict[str, Any]:
         if self.spark is None:
@@ -128,12 +149,14 @@ class Interpreter:
     def _run(self, statement_id: int, code: str, kind: str) -> dict[str, Any]:
         if kind == "sql":
             return self._run_sql(statement_id, code)
+        if kind == "spark":
+            return self._run_scala(statement_id, code)
         if kind != "pyspark":
             return _error_reply(
                 statement_id,
                 "InterpreterError",
                 f"Fail to start interpreter: this local Livy has no {kind} interpreter "
-                "(only pyspark and sql run here)",
+                "(pyspark, spark and sql run here)",
             )
         return self._run_python(statement_id, code)
 
@@ -210,6 +233,27 @@ class Interpreter:
             "execution_count": statement_id,
             "data": {"application/json": {"schema": schema, "data": data}},
         }
+
+    def _run_scala(self, statement_id: int, code: str) -> dict[str, Any]:
+        from .scala import livy_reply
+
+        if self.spark is None:
+            return _error_reply(
+                statement_id,
+                "InterpreterError",
+                f"Fail to start interpreter: Scala runs in the local SparkSession's JVM, and "
+                f"{self.spark_reason}",
+            )
+        if self.scala is None:
+            try:
+                self.start_scala()
+            except Exception as error:  # noqa: BLE001 - reported as Livy reports it
+                return _error_reply(
+                    statement_id, "InterpreterError", f"Fail to start interpreter: {error}"
+                )
+        # Not inside _user_code: as in Livy, cancel stops the statement's Spark jobs, and a JVM
+        # thread is not interrupted.
+        return livy_reply(statement_id, self.scala.run(code))
 
     @contextlib.contextmanager
     def _user_code(self):
@@ -456,6 +500,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--session-id", type=int, required=True)
     parser.add_argument("--spark", choices=("auto", "on", "off"), default="off")
     parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
+    parser.add_argument("--scala", action="store_true", help="start the Scala REPL (kind spark)")
     options = parser.parse_args(argv)
 
     die_with_parent(signal.SIGKILL)  # the server is gone: so is every session
@@ -475,14 +520,19 @@ def main(argv: list[str] | None = None) -> None:
             if options.spark == "on":
                 channel.send(op="failed", detail=interpreter.spark_reason)
                 return
+    if options.scala:
+        try:
+            interpreter.start_scala()
+        except Exception as error:  # noqa: BLE001 - Livy: the interpreter could not start
+            channel.send(op="failed", detail=f"the Scala interpreter could not start: {error!r}")
+            return
     channel.send(op="ready", **interpreter.ready_message())
 
     work: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(channel, interpreter, work), daemon=True).start()
     while (message := work.get()) is not None:
         interpreter.execute(int(message["id"]), message["code"], message["kind"])
-    if interpreter.spark is not None:
-        interpreter.spark.stop()
+    interpreter.close()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ class WorkerProcess:
         session_id: int,
         spark: str,
         spark_conf: dict[str, str],
+        scala: bool = False,
         on_message: MessageHandler,
         on_log_line: LineHandler,
         on_exit: ExitHandler,
@@ -46,6 +47,7 @@ class WorkerProcess:
         self.session_id = session_id
         self._spark = spark
         self._spark_conf = spark_conf
+        self._scala = scala
         self._on_message = on_message
         self._on_log_line = on_log_line
         self._on_exit = on_exit
@@ -78,6 +80,7 @@ class WorkerProcess:
                 self._spark,
                 "--conf",
                 json.dumps(self._spark_conf),
+                *(["--scala"] if self._scala else []),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,

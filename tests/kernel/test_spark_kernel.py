@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.kernel.conftest import Kernel, start_kernel
+from tests.kernel.test_wrapper_kernels import installed_kernels  # noqa: F401
 
 pytestmark = pytest.mark.spark
 
@@ -58,3 +59,37 @@ async def test_sql_dataframes_and_progress(spark_kernel: Kernel):
     assert reply["status"] == "ok" and "120" in shown
     assert any("%" in update and "#" in update for update in updates), updates  # the bar moved
     assert updates[-1] == ""  # and disappeared when done
+
+
+async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, kernel_env, api):  # noqa: F811
+    env = {
+        **kernel_env,
+        "SPARK_BROKER_ENDPOINT": "spark",
+        "JPY_SESSION_NAME": kernel_env["JPY_SESSION_NAME"].replace(".ipynb", "-scala.ipynb"),
+    }
+    kernel = await start_kernel(jp_serverapp, env, load=False, name="spark_broker")
+    try:
+        reply, shown, _ = await kernel.run("val x = 21 * 2", timeout=300)
+        assert reply["status"] == "ok" and "val x: Int = 42" in shown, shown
+        sessions = (await api.get("sessions", params={"path": "work/spark-scala.ipynb"})).json
+        assert [s["kind"] for s in sessions["sessions"]] == ["spark"]
+
+        reply, shown, _ = await kernel.run("sc.parallelize(1 to 100).map(_ * x).sum()")
+        assert reply["status"] == "ok" and "= 212100.0" in shown, (shown, _)
+
+        await kernel.run("%%local\nimport pandas as pd\ngreeting = 'hé \"quoted\"'")
+        await kernel.run("%%local\nlocal_df = pd.DataFrame({'n': [1, 2, 3]})")
+        sent, shown, _ = await kernel.run("%send_to_spark -i greeting")
+        assert sent["status"] == "ok", shown
+        _, shown, _ = await kernel.run("greeting.toUpperCase")
+        assert 'HÉ "QUOTED"' in shown
+        sent, shown, _ = await kernel.run("%send_to_spark -i local_df -t df -n remote_df")
+        assert sent["status"] == "ok", shown
+        _, shown, _ = await kernel.run('remote_df.agg(Map("n" -> "sum")).first().getLong(0)')
+        assert "= 6" in shown
+
+        failed, _, errors = await kernel.run("abcde")
+        assert failed["status"] == "error" and failed["ename"] == "Error"
+        assert errors[0]["traceback"][0] == "Error: error: not found: value abcde"
+    finally:
+        await kernel.shutdown()

@@ -44,7 +44,7 @@ async def test_bad_create_bodies_are_400_json_strings(http, body, fragment):
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"kind": "spark"}, "needs a Scala interpreter"),
+        ({"kind": "spark"}, "runs with --spark off"),
         ({"kind": "sparkr"}, "needs an R interpreter"),
         ({"name": "123"}, "Invalid session name: 123"),
         ({"conf": {"spark.master": "yarn"}}, "Blacklisted configuration values"),
