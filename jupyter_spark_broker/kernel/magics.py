@@ -64,7 +64,14 @@ class SparkStatementError(Exception):
             if not any(n in line for n in _NOISE)
         ]
         hidden = len(self.remote_traceback) - len(kept)
-        lines = [f"{self.ename}: {self.evalue}", *kept]
+        headline = f"{self.ename}: {self.evalue}"
+        # Python's traceback ends with the headline already shown first; without frames, its
+        # "Traceback (most recent call last):" header has nothing under it.
+        if kept and kept[-1].strip() == headline:
+            kept.pop()
+        if kept == ["Traceback (most recent call last):"]:
+            kept = []
+        lines = [headline, *kept]
         if hidden:
             lines.append(f"({hidden} lines of JVM/py4j frames hidden; %%logs shows the driver log)")
         return lines
