@@ -12,6 +12,19 @@ from tests.helpers import eventually
 pytestmark = pytest.mark.spark
 
 
+async def cancel_midway(livy: LivyClient, session_id: int, statement_id: int) -> None:
+    """Cancel once the statement's Spark job reports progress, and see the statement cancelled."""
+
+    async def partly_done():
+        statement = await livy.get_statement(session_id, statement_id)
+        return statement.state == "running" and 0 < statement.progress < 1
+
+    await eventually(partly_done, what="task progress from the Spark job", timeout=120)
+    await livy.cancel_statement(session_id, statement_id)
+    cancelled = await livy.wait_for_statement(session_id, statement_id, timeout=60)
+    assert cancelled.state == "cancelled"
+
+
 async def test_pyspark_session_runs_spark_and_sql(spark_livy_url, make_session):
     async with LivyClient(spark_livy_url) as livy:
         session = await make_session(
@@ -48,14 +61,7 @@ async def test_spark_job_progress_and_cancel(spark_livy_url, make_session):
             "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.5) or x).sum()",
         )
 
-        async def partly_done():
-            statement = await livy.get_statement(session.id, job.id)
-            return statement.state == "running" and 0 < statement.progress < 1
-
-        await eventually(partly_done, what="task progress from the Spark job", timeout=120)
-        await livy.cancel_statement(session.id, job.id)
-        cancelled = await livy.wait_for_statement(session.id, job.id, timeout=60)
-        assert cancelled.state == "cancelled"
+        await cancel_midway(livy, session.id, job.id)
         after = await livy.run_statement(session.id, "sc.parallelize(range(10)).sum()", timeout=120)
         assert after.output.data == {"text/plain": "45"}
 
@@ -108,13 +114,6 @@ async def test_scala_statements_in_a_pyspark_session_and_their_cancel(spark_livy
             kind="spark",
         )
 
-        async def partly_done():
-            statement = await livy.get_statement(session.id, job.id)
-            return statement.state == "running" and 0 < statement.progress < 1
-
-        await eventually(partly_done, what="task progress from the Scala job", timeout=120)
-        await livy.cancel_statement(session.id, job.id)
-        cancelled = await livy.wait_for_statement(session.id, job.id, timeout=60)
-        assert cancelled.state == "cancelled"
+        await cancel_midway(livy, session.id, job.id)
         after = await livy.run_statement(session.id, "spark.range(3).count()", timeout=60)
         assert after.output.data == {"text/plain": "3"}
