@@ -68,7 +68,7 @@ class Interpreter:
         self.spark_reason = "Spark was not requested for this session"
         self.scala = None  # started with the session (kind spark) or on its first Scala statement
         # Classes compiled by the Scala REPL, served to executors (spark.repl.class.outputDir).
-        self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{session_id}-classes-")
+        self.class_dir: str | None = None
         # Cancel bookkeeping, shared with the reader thread.
         self._lock = threading.Lock()
         self._running_id: int | None = None
@@ -81,6 +81,7 @@ class Interpreter:
         from pyspark.sql import SparkSession  # imported here: plain sessions must not need pyspark
 
         builder = SparkSession.builder.master("local[*]").appName(f"livy-session-{self.session_id}")
+        self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-classes-")
         # The console progress bar would fill the session log; progress is reported per statement.
         defaults = {
             "spark.ui.showConsoleProgress": "false",
@@ -103,7 +104,8 @@ class Interpreter:
             self.scala.close()
         if self.spark is not None:
             self.spark.stop()
-        shutil.rmtree(self.class_dir, ignore_errors=True)
+        if self.class_dir is not None:
+            shutil.rmtree(self.class_dir, ignore_errors=True)
 
     def ready_message(self) -> dict[str, Any]:
         if self.spark is None:
@@ -509,30 +511,34 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, interpreter.on_sigint)
     sys.stdin = io.StringIO()  # user code must not block on the server's stdin
 
-    if options.spark == "off":
-        interpreter.spark_reason = "Spark is switched off on this local Livy (--spark off)"
-    else:
-        try:
-            interpreter.start_spark(json.loads(options.conf))
-        except Exception as error:  # noqa: BLE001 - any start-up failure is reported, not hidden
-            interpreter.spark_reason = f"the local SparkSession could not start: {error!r}"
-            print(f"livy-local: {interpreter.spark_reason}", file=sys.stderr, flush=True)
-            if options.spark == "on":
-                channel.send(op="failed", detail=interpreter.spark_reason)
+    try:
+        if options.spark == "off":
+            interpreter.spark_reason = "Spark is switched off on this local Livy (--spark off)"
+        else:
+            try:
+                interpreter.start_spark(json.loads(options.conf))
+            except Exception as error:  # noqa: BLE001 - any start-up failure is reported, not hidden
+                interpreter.spark_reason = f"the local SparkSession could not start: {error!r}"
+                print(f"livy-local: {interpreter.spark_reason}", file=sys.stderr, flush=True)
+                if options.spark == "on":
+                    channel.send(op="failed", detail=interpreter.spark_reason)
+                    return
+        if options.scala:
+            try:
+                interpreter.start_scala()
+            except Exception as error:  # noqa: BLE001 - Livy: the interpreter could not start
+                channel.send(
+                    op="failed", detail=f"the Scala interpreter could not start: {error!r}"
+                )
                 return
-    if options.scala:
-        try:
-            interpreter.start_scala()
-        except Exception as error:  # noqa: BLE001 - Livy: the interpreter could not start
-            channel.send(op="failed", detail=f"the Scala interpreter could not start: {error!r}")
-            return
-    channel.send(op="ready", **interpreter.ready_message())
+        channel.send(op="ready", **interpreter.ready_message())
 
-    work: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(channel, interpreter, work), daemon=True).start()
-    while (message := work.get()) is not None:
-        interpreter.execute(int(message["id"]), message["code"], message["kind"])
-    interpreter.close()
+        work: queue.Queue = queue.Queue()
+        threading.Thread(target=_reader, args=(channel, interpreter, work), daemon=True).start()
+        while (message := work.get()) is not None:
+            interpreter.execute(int(message["id"]), message["code"], message["kind"])
+    finally:
+        interpreter.close()
 
 
 if __name__ == "__main__":
