@@ -1,6 +1,7 @@
 """What a notebook user waits for in the "PySpark (broker)" kernel, measured as JupyterLab drives it.
 
     .venv/bin/python benchmarks/kernel_latency.py [--runs 100] [--restarts 5] [--spark on|off]
+        [--websocket-nodelay]
 
 Starts a local Livy and a real ``jupyter server`` with the broker (subprocesses on loopback), opens a
 notebook session with the wrapper kernel through ``/api/sessions`` and talks to the kernel over the
@@ -13,6 +14,8 @@ server's websocket, as Lab does. It measures:
 2. kernel restart until the first remote result, when the notebook re-attaches to its live Spark
    session (the broker's case), and when a new session has to start (no broker: the session died with
    the kernel). Each restart is timed from the restart request to the first cell's execute_reply.
+
+``--websocket-nodelay`` runs the server with ``jupyter_spark_broker.websocket.NoDelayKernelConnection``.
 
 Results go to stdout as a table and one JSON line; record them in benchmarks/README.md.
 """
@@ -179,6 +182,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--restarts", type=int, default=5)
     parser.add_argument("--spark", choices=("on", "off"), default="on")
+    parser.add_argument("--websocket-nodelay", action="store_true")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, LocalLivyProcess(["--spark", options.spark]) as livy:
         workdir = Path(tmp)
@@ -186,9 +190,19 @@ def main() -> None:
         (workdir / NOTEBOOK).write_text(
             '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
         )
-        with LiveJupyter(workdir, livy.url, session_start_timeout=300) as server:
+        server_config = (
+            {
+                "kernel_websocket_connection_class": "jupyter_spark_broker.websocket.NoDelayKernelConnection"
+            }
+            if options.websocket_nodelay
+            else {}
+        )
+        with LiveJupyter(
+            workdir, livy.url, server_config=server_config, session_start_timeout=300
+        ) as server:
             result = asyncio.run(measure(server, options.runs, options.restarts))
     result["spark"] = options.spark
+    result["websocket_nodelay"] = options.websocket_nodelay
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),

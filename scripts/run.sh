@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh spark,lab
-exec .venv/bin/jupyter lab --allow-root --no-browser "$@"
+# Kernel websockets without Nagle's delay: about 40 ms less per cell (benchmarks/README.md).
+exec .venv/bin/jupyter lab --allow-root --no-browser \
+  --ServerApp.kernel_websocket_connection_class=jupyter_spark_broker.websocket.NoDelayKernelConnection \
+  "$@"

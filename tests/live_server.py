@@ -25,11 +25,18 @@ class LiveJupyter:
     """``with LiveJupyter(workdir, livy_url) as server: server.url, server.token``."""
 
     def __init__(
-        self, workdir: Path, livy_url: str, *, db_path: Path | None = None, **broker_config
+        self,
+        workdir: Path,
+        livy_url: str,
+        *,
+        db_path: Path | None = None,
+        server_config: dict | None = None,
+        **broker_config,
     ):
         self.workdir = workdir
         self.livy_url = livy_url
         self.db_path = db_path or workdir / "registry.sqlite"
+        self.server_config = server_config or {}  # more ServerApp traits
         self.broker_config = broker_config
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -49,7 +56,10 @@ class LiveJupyter:
         (config_dir / "jupyter_server_config.json").write_text(
             json.dumps(
                 {
-                    "ServerApp": {"jpserver_extensions": {"jupyter_spark_broker": True}},
+                    "ServerApp": {
+                        "jpserver_extensions": {"jupyter_spark_broker": True},
+                        **self.server_config,
+                    },
                     "SparkBrokerApp": broker,
                 }
             )

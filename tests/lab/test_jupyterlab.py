@@ -31,7 +31,14 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
     tmp_path, spark_livy_url
 ):
     assert CHROMIUM.exists(), "Chromium is missing: scripts/test.sh installs it"
-    with LiveJupyter(tmp_path, spark_livy_url) as server, sync_playwright() as playwright:
+    # As scripts/run.sh starts it: kernel websockets without Nagle's delay.
+    no_delay = {
+        "kernel_websocket_connection_class": "jupyter_spark_broker.websocket.NoDelayKernelConnection"
+    }
+    with (
+        LiveJupyter(tmp_path, spark_livy_url, server_config=no_delay) as server,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
