@@ -402,6 +402,23 @@ class SparkBroker:
             await self._touch(record.id)
         return statement
 
+    async def complete(
+        self, user: str, session_id: str, *, code: str, cursor: int, kind: str | None
+    ) -> list[str]:
+        """Livy's completion candidates at ``cursor``; none while the session starts (Livy would
+        answer 500 then, and a Tab key should not wait for Spark)."""
+        record = await self._live_session(user, session_id)
+        if record.state in STARTING_STATES:
+            return []
+        # Livy needs a kind; a shared session has none of its own.
+        kind = kind or (record.kind if record.kind != "shared" else self.settings.default_kind)
+        livy = await self.endpoints.client(record.endpoint)
+        return await self._livy_call(
+            record.endpoint,
+            livy.complete(record.livy_id, code, kind=kind, cursor=cursor),
+            record,
+        )
+
     async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> bool:
         """Cancel; False when there was nothing to cancel because the session is still starting."""
         record = await self._live_session(user, session_id)

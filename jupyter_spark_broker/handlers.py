@@ -23,6 +23,7 @@ from .broker import SparkBroker
 from .errors import BrokerError, InvalidRequest
 from .models import (
     RECONNECT_REQUIRED,
+    CompleteCode,
     CreateAttachment,
     CreateSession,
     CreateStatement,
@@ -218,6 +219,17 @@ class StatementsHandler(BrokerHandler):
         self.reply(201, describe_statement(statement))
 
 
+class CompletionHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        request = validate(CompleteCode, self.body())
+        candidates = await self.broker.complete(
+            self.user, session_id, code=request.code, cursor=request.cursor, kind=request.kind
+        )
+        self.reply(200, {"candidates": candidates})
+
+
 def _statement_id(raw: str) -> int:
     if not raw.isdigit():
         raise InvalidRequest(
@@ -356,6 +368,7 @@ def handlers() -> list[tuple[str, type]]:
         (session, SessionHandler),
         (rf"{session}/log", SessionLogHandler),
         (rf"{session}/statements", StatementsHandler),
+        (rf"{session}/completion", CompletionHandler),
         (statement, StatementHandler),
         (rf"{statement}/cancel", StatementCancelHandler),
         (rf"{API}/attachments", AttachmentsHandler),

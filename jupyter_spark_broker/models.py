@@ -10,7 +10,14 @@ import json
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .endpoints import livy_url
 from .errors import InvalidRequest
@@ -73,6 +80,18 @@ class CreateSession(_Request):
 class CreateStatement(_Request):
     code: str
     kind: StatementKind | None = None
+
+
+class CompleteCode(_Request):
+    code: str
+    cursor: int = Field(ge=0, description="where the cursor stands in code")
+    kind: StatementKind | None = None
+
+    @model_validator(mode="after")
+    def _cursor_inside_code(self) -> CompleteCode:
+        if self.cursor > len(self.code):
+            raise ValueError(f"cursor {self.cursor} is past the end of code ({len(self.code)})")
+        return self
 
 
 class CreateAttachment(_Request):

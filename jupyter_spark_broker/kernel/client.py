@@ -12,6 +12,7 @@ from .settings import KernelSettings
 API = "spark-broker/api/"
 # Each long-poll asks the broker to wait this long; the client repeats it until the statement ends.
 LONG_POLL = 30.0
+COMPLETION_TIMEOUT = 3.0
 
 
 class BrokerUnavailable(RuntimeError):
@@ -102,6 +103,14 @@ class BrokerClient:
         return self._request(
             "GET", f"sessions/{session_id}/statements/{statement_id}", params={"wait": wait}
         )
+
+    def complete(self, session_id: str, code: str, cursor: int, kind: str | None) -> list[str]:
+        """The remote interpreter's candidates; quick or not at all, since a Tab key waits on it."""
+        body = {"code": code, "cursor": cursor} | ({"kind": kind} if kind else {})
+        reply = self._request(
+            "POST", f"sessions/{session_id}/completion", json=body, timeout=COMPLETION_TIMEOUT
+        )
+        return reply["candidates"]
 
     def cancel(self, session_id: str, statement_id: int) -> None:
         self._request("POST", f"sessions/{session_id}/statements/{statement_id}/cancel")

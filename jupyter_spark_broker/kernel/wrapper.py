@@ -9,11 +9,13 @@ the kernel itself, and every other magic (``%%sql``, ``%%info``, ``%spark attach
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
 
 from . import load_ipython_extension
+from .client import BrokerRefused, BrokerUnavailable
 
 
 def remote_by_default(code: str) -> str:
@@ -22,6 +24,23 @@ def remote_by_default(code: str) -> str:
     if not stripped or stripped.startswith("%"):
         return code
     return "%%spark\n" + code
+
+
+def completion_reply(code: str, cursor: int, candidates: list[str]) -> dict[str, Any]:
+    """A Jupyter complete_reply from Livy's candidates. Python's interpreter offers whole dotted names
+    (``spark.sql``), Scala's only the member after the last dot (``compare``): replace what matches."""
+    dotted = re.search(r"[\w.]*$", code[:cursor]).group()
+    if all(candidate.startswith(dotted) for candidate in candidates):
+        replaced = dotted
+    else:
+        replaced = dotted.rpartition(".")[2]
+    return {
+        "status": "ok",
+        "matches": candidates,
+        "cursor_start": cursor - len(replaced),
+        "cursor_end": cursor,
+        "metadata": {},
+    }
 
 
 class _BrokerKernel(IPythonKernel):
@@ -34,6 +53,21 @@ class _BrokerKernel(IPythonKernel):
 
     async def do_execute(self, code: str, silent: bool, *args: Any, **kwargs: Any) -> dict:
         return await super().do_execute(remote_by_default(code), silent, *args, **kwargs)
+
+    def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:
+        """Remote cells complete against the Spark session, once attached (a Tab key never starts
+        Spark); magics and %%local cells, or a broker that does not answer, complete locally."""
+        cursor = len(code) if cursor_pos is None else cursor_pos
+        magics = self.shell.magics_manager.registry["SparkMagics"]
+        session = magics._client.session if magics._client is not None else None
+        if session is not None and not code.lstrip().startswith("%"):
+            try:
+                candidates = magics.client.complete(session["id"], code, cursor, self.kind)
+            except (BrokerRefused, BrokerUnavailable):
+                pass
+            else:
+                return completion_reply(code, cursor, candidates)
+        return super().do_complete(code, cursor_pos)
 
     @property
     def banner(self) -> str:

@@ -105,6 +105,21 @@ async def test_post_with_wait_runs_a_cell_in_one_request(api):
     assert bad.status == 400 and "wait" in bad.json["message"]
 
 
+async def test_completion_asks_the_sessions_interpreter(api):
+    session = await create_ready_session(api)
+    path = f"sessions/{session['id']}/completion"
+    await api.request(
+        "POST",
+        f"sessions/{session['id']}/statements",
+        body={"code": "spark_demo = 1"},
+        params={"wait": 30},
+    )
+    found = await api.post(path, {"code": "x = spark_d", "cursor": 11})  # the session's kind
+    assert found.status == 200 and found.json["candidates"] == ["spark_demo"]
+    past = await api.post(path, {"code": "abc", "cursor": 9})
+    assert past.status == 400 and "past the end of code" in past.json["message"]
+
+
 async def test_cancel_through_the_api(api):
     session = await create_ready_session(api)
     base = f"sessions/{session['id']}/statements"
@@ -242,6 +257,7 @@ async def test_openapi_document_is_served(api):
         ("DELETE", "sessions/no-such-id", None, 404, "no-such-id"),
         ("DELETE", "attachments/no-such-id", None, 404, "no-such-id"),
         ("POST", "sessions/no-such-id/statements", b'{"code": "1"}', 404, "no-such-id"),
+        ("POST", "sessions/no-such-id/completion", b'{"code": "a", "cursor": 1}', 404, "no-such"),
     ],
 )
 async def test_bad_input_is_a_clear_4xx(api, livy_url, method, path, body, status, fragment):
@@ -282,6 +298,7 @@ async def test_statement_errors(api):
         ("POST", "spark-broker/api/sessions/x/statements"),
         ("GET", "spark-broker/api/sessions/x/statements/0"),
         ("POST", "spark-broker/api/sessions/x/statements/0/cancel"),
+        ("POST", "spark-broker/api/sessions/x/completion"),
         ("GET", "spark-broker/api/attachments"),
         ("POST", "spark-broker/api/attachments"),
         ("DELETE", "spark-broker/api/attachments/x"),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_spark_broker.kernel.wrapper import completion_reply
 from tests.kernel.conftest import Kernel, start_kernel
 
 WRAPPERS = {
@@ -79,6 +80,31 @@ async def test_pyspark_kernel_runs_cells_remotely_and_local_ones_here(pyspark_ke
     info = await pyspark_kernel.client.kernel_info(reply=True)
     assert info["content"]["language_info"]["name"] == "python"
     assert info["content"]["implementation"] == "spark_broker"
+
+
+async def test_pyspark_kernel_completes_against_the_remote_interpreter(pyspark_kernel, api):
+    async def complete(code: str) -> dict:
+        return (await pyspark_kernel.client.complete(code, len(code), reply=True))["content"]
+
+    # Before the first Spark cell, Tab completes locally and starts no Spark session.
+    local = await complete("impo")
+    assert "import" in local["matches"]
+    assert (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["total"] == 0
+
+    await pyspark_kernel.run("remote_only_name = 1")
+    remote = await complete("x = remote_on")
+    assert remote["matches"] == ["remote_only_name"]
+    assert (remote["cursor_start"], remote["cursor_end"]) == (4, 13)
+    assert "remote_only_name" not in (await complete("%%local\nremote_on"))["matches"]
+
+
+def test_scala_style_candidates_replace_only_the_member():
+    """Livy's Scala interpreter answers members (``compare`` for ``str.comp``), Python's whole names."""
+    code = "val n = str.comp"
+    reply = completion_reply(code, len(code), ["compare", "compareTo"])
+    assert (reply["cursor_start"], reply["cursor_end"]) == (len(code) - 4, len(code))
+    python = completion_reply("spark.r", 7, ["spark.range", "spark.read"])
+    assert python["cursor_start"] == 0
 
 
 async def test_pyspark_kernel_fails_a_remote_error_cell(pyspark_kernel):
