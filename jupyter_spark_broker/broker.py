@@ -345,7 +345,9 @@ class SparkBroker:
         record = await self._wait_until_ready(await self._live_session(user, session_id))
         livy = await self.endpoints.client(record.endpoint)
         statement = await self._livy_call(
-            record.endpoint, livy.create_statement(record.livy_id, code, kind=kind), record
+            record.endpoint,
+            livy.create_statement(record.livy_id, code, kind=kind or self._default_kind(record)),
+            record,
         )
         await self._touch(record.id)
         if wait > 0 and not statement.is_finished:
@@ -410,14 +412,19 @@ class SparkBroker:
         record = await self._live_session(user, session_id)
         if record.state in STARTING_STATES:
             return []
-        # Livy needs a kind; a shared session has none of its own.
-        kind = kind or (record.kind if record.kind != "shared" else self.settings.default_kind)
         livy = await self.endpoints.client(record.endpoint)
         return await self._livy_call(
             record.endpoint,
-            livy.complete(record.livy_id, code, kind=kind, cursor=cursor),
+            livy.complete(
+                record.livy_id, code, kind=kind or self._default_kind(record), cursor=cursor
+            ),
             record,
         )
+
+    def _default_kind(self, record: SessionRecord) -> str:
+        """The kind of code sent without one: the session's own, or for a shared session (where Livy
+        refuses code without a kind, with a 500) the broker's default kind."""
+        return self.settings.default_kind if record.kind == "shared" else record.kind
 
     async def cancel_statement(self, user: str, session_id: str, statement_id: int) -> bool:
         """Cancel; False when there was nothing to cancel because the session is still starting."""

@@ -12,6 +12,7 @@ import pytest
 from tests.live_server import LiveJupyter
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
 
 
@@ -24,6 +25,8 @@ def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy
         result = subprocess.run(
             [
                 st,
+                "--config-file",
+                str(CONFIG),
                 "run",
                 str(SPEC),
                 "--url",

@@ -105,6 +105,18 @@ async def test_post_with_wait_runs_a_cell_in_one_request(api):
     assert bad.status == 400 and "wait" in bad.json["message"]
 
 
+async def test_code_without_a_kind_in_a_shared_session_runs_as_the_default_kind(api):
+    """Livy answers 500 to it; the broker sends its default kind (pyspark) instead."""
+    shared = await api.post("sessions", {"kind": "shared"})
+    statements = f"sessions/{shared.json['id']}/statements"
+    reply = await api.request("POST", statements, body={"code": "6 * 7"}, params={"wait": 30})
+    assert reply.status == 201 and reply.json["output"]["data"] == {"text/plain": "42"}
+    completed = await api.post(
+        f"sessions/{shared.json['id']}/completion", {"code": "pri", "cursor": 3}
+    )
+    assert "print(" in completed.json["candidates"]
+
+
 async def test_completion_asks_the_sessions_interpreter(api):
     session = await create_ready_session(api)
     path = f"sessions/{session['id']}/completion"
