@@ -121,6 +121,11 @@ class SparkMagics(Magics):
         self._pending_settings: dict[str, Any] = {}  # from %%configure, for the next new session
 
     @property
+    def attached_session(self) -> dict[str, Any] | None:
+        """The session this notebook is attached to, without reaching for the broker."""
+        return None if self._client is None else self._client.session
+
+    @property
     def client(self) -> BrokerClient:
         if self._client is None:
             self._client = BrokerClient(KernelSettings.from_environment())

@@ -59,7 +59,7 @@ class _BrokerKernel(IPythonKernel):
         Spark); magics and %%local cells, or a broker that does not answer, complete locally."""
         cursor = len(code) if cursor_pos is None else cursor_pos
         magics = self.shell.magics_manager.registry["SparkMagics"]
-        session = magics._client.session if magics._client is not None else None
+        session = magics.attached_session
         if session is not None and not code.lstrip().startswith("%"):
             try:
                 candidates = magics.client.complete(session["id"], code, cursor, self.kind)
