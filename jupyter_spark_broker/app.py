@@ -36,7 +36,9 @@ class SparkBrokerApp(ExtensionApp):
         config=True,
         help="""Livy endpoints by name: {"prod": {"url": "https://livy:8998", "auth": "Kerberos"}}.
         Keys per endpoint: url, auth (None | Basic_Access | Kerberos | dotted path of an httpx.Auth),
-        username, password or password_file, auth_options, headers, verify (bool or CA bundle path),
+        username, password or password_file, auth_options (for Kerberos: keytab, principal, ccache,
+        mutual_authentication, service, hostname_override, delegate, force_preemptive), headers,
+        verify (bool or CA bundle path),
         session_defaults (Livy POST /sessions fields), description. An endpoint named 'local' without
         url (the default) is the shipped local Livy, started on first use.""",
     )

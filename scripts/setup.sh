@@ -12,6 +12,15 @@ command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
 if [[ ",${extras}," == *",test,"* ]] && [ ! -x /usr/bin/chromium ]; then
   apt_packages+=(chromium)
 fi
+# The kerberos extra compiles python-gssapi and krb5 against MIT Kerberos.
+if [[ ",${extras}," == *",kerberos,"* ]]; then
+  dpkg -s libkrb5-dev >/dev/null 2>&1 || apt_packages+=(libkrb5-dev)
+  command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
+fi
+# The Kerberos tests run a real MIT KDC (krb5kdc, kadmin.local) and use kinit as users do.
+if [[ ",${extras}," == *",test,"* ]] && ! command -v krb5kdc >/dev/null 2>&1; then
+  apt_packages+=(krb5-kdc krb5-admin-server krb5-user)
+fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${apt_packages[*]}"
   apt-get update -q

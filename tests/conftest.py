@@ -13,6 +13,7 @@ import pytest
 
 from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient, Session
 from jupyter_spark_broker.livy_local import LocalLivyProcess
+from tests.kerberos_realm import KerberosRealm
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -84,3 +85,29 @@ def make_session(livy, jp_asyncio_loop) -> Iterator[Callable[..., Awaitable[Sess
                 await livy.delete_session(session_id)
 
     jp_asyncio_loop.run_until_complete(delete_created())
+
+
+@pytest.fixture(scope="session")
+def kerberos_realm(tmp_path_factory) -> Iterator[KerberosRealm]:
+    """A real MIT KDC for the session. Its krb5.conf and an empty default ticket cache are this
+    process's from here on, so no test ever sees the machine's own Kerberos setup."""
+    pytest.importorskip("gssapi", reason="the kerberos extra is installed by scripts/test.sh")
+    with (
+        KerberosRealm(tmp_path_factory.mktemp("kerberos")) as realm,
+        pytest.MonkeyPatch.context() as environment,
+    ):
+        for name, value in realm.env.items():
+            environment.setenv(name, value)
+        yield realm
+
+
+@pytest.fixture(scope="session")
+def kerberos_livy_url(kerberos_realm, start_local_livy) -> str:
+    """A local Livy behind Kerberos (``livy.server.auth.type = kerberos``), as http://localhost:PORT:
+    a client asks the KDC for HTTP/<the URL's host>, and the service principal is HTTP/localhost."""
+    server = start_local_livy(
+        "--spark", "off",
+        "--auth-kerberos", kerberos_realm.service_principal,
+        "--auth-kerberos-keytab", str(kerberos_realm.service_keytab),
+    )  # fmt: skip
+    return server.url.replace("127.0.0.1", "localhost")

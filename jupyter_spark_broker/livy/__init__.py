@@ -1,9 +1,10 @@
 """Async client for Apache Livy's REST API (and Livy-compatible servers)."""
 
-from .auth import AUTH_BASIC, AUTH_NONE, AuthConfigError, build_auth
+from .auth import AUTH_BASIC, AUTH_KERBEROS, AUTH_NONE, AuthConfigError, build_auth
 from .backoff import NO_RETRY, PollBackoff, RetryPolicy
 from .client import LivyClient, LivyTimeouts, livy_message
 from .errors import (
+    LivyAuthFailed,
     LivyError,
     LivyHTTPError,
     LivyNotFound,
@@ -27,9 +28,11 @@ from .models import (
 
 __all__ = [
     "AUTH_BASIC",
+    "AUTH_KERBEROS",
     "AUTH_NONE",
     "AppInfo",
     "AuthConfigError",
+    "LivyAuthFailed",
     "CreateSessionRequest",
     "LivyClient",
     "LivyError",

@@ -6,6 +6,7 @@
 - ``LivyRejected``: another 4xx: the request itself was refused (bad field, auth, CSRF, limits).
 - ``LivyServerError``: 5xx: Livy failed while handling a valid request.
 - ``LivyProtocolError``: a status or body the protocol does not allow for this call.
+- ``LivyAuthFailed``: the client could not authenticate (no Kerberos ticket, Livy failed mutual auth).
 """
 
 from __future__ import annotations
@@ -54,3 +55,8 @@ class LivyServerError(LivyHTTPError):
 
 class LivyProtocolError(LivyError):
     """A success status the call does not expect, or a body that is not the documented shape."""
+
+
+class LivyAuthFailed(LivyError):
+    """This side could not authenticate: no usable Kerberos credentials, or Livy failed to prove
+    its own identity. Nothing was done in Livy."""

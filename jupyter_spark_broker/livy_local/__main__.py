@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 
 from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, LocalLivyConfig
@@ -25,6 +26,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         help=f"require HTTP Basic auth (like livy.server.auth.type=ldap); prefer ${AUTH_BASIC_ENV}, "
         "which keeps the password out of the process list",
     )
+    parser.add_argument(
+        "--auth-kerberos",
+        metavar="PRINCIPAL",
+        help="require Kerberos (SPNEGO), like livy.server.auth.type=kerberos, as this service "
+        "principal (e.g. HTTP/localhost@EXAMPLE.COM); needs --auth-kerberos-keytab and the "
+        "kerberos extra",
+    )
+    parser.add_argument("--auth-kerberos-keytab", metavar="FILE", help="the principal's keytab")
     parser.add_argument(
         "--csrf", action="store_true", help="require X-Requested-By on every non-GET request"
     )
@@ -82,10 +91,20 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         if not sep or not user or not password:
             parser.error("basic auth must be USER:PASSWORD, both non-empty")
         basic_auth = (user, password)
+    if bool(options.auth_kerberos) != bool(options.auth_kerberos_keytab):
+        parser.error("--auth-kerberos and --auth-kerberos-keytab go together")
+    if options.auth_kerberos and basic_auth:
+        parser.error("choose one of Basic and Kerberos auth")
+    if options.auth_kerberos and importlib.util.find_spec("gssapi") is None:
+        parser.error(
+            "Kerberos needs the kerberos extra: pip install 'jupyter-spark-broker[kerberos]'"
+        )
     config = LocalLivyConfig(
         host=options.host,
         port=options.port,
         basic_auth=basic_auth,
+        kerberos_principal=options.auth_kerberos,
+        kerberos_keytab=options.auth_kerberos_keytab,
         csrf=options.csrf,
         spark=options.spark,
         max_sessions=options.max_sessions,

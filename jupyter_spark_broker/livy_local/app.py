@@ -28,6 +28,8 @@ from .messages import (
     parse_body,
 )
 from .sessions import LocalSession, NotRunning, Rejected, SessionManager
+from .spnego import COOKIE as SPNEGO_COOKIE
+from .spnego import SpnegoFilter
 
 _API_VERSION = re.compile(r"application/vnd\.livy\.v([^+]+)\+json")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -58,9 +60,12 @@ class LivyHandler(tornado.web.RequestHandler):
     manager: SessionManager
     config: LocalLivyConfig
 
-    def initialize(self, manager: SessionManager, config: LocalLivyConfig) -> None:
+    def initialize(
+        self, manager: SessionManager, config: LocalLivyConfig, kerberos: SpnegoFilter | None
+    ) -> None:
         self.manager = manager
         self.config = config
+        self.kerberos = kerberos
         self.user: str | None = None
 
     def set_default_headers(self) -> None:
@@ -76,6 +81,8 @@ class LivyHandler(tornado.web.RequestHandler):
                 self.set_header("WWW-Authenticate", 'Basic realm="livy"')
                 self._filter_error(401, "Unauthorized")
                 return
+        if self.kerberos is not None and not self._negotiate():
+            return
         if (
             self.config.csrf
             and self.request.method not in _SAFE_METHODS
@@ -101,6 +108,23 @@ class LivyHandler(tornado.web.RequestHandler):
         ok_user = secrets.compare_digest(user.encode(), want_user.encode())
         ok_password = secrets.compare_digest(password.encode(), want_password.encode())
         return user if ok_user and ok_password else None
+
+    def _negotiate(self) -> bool:
+        """Kerberos, as Hadoop's AuthenticationFilter answers; False when it has answered already."""
+        verdict = self.kerberos.authenticate(  # type: ignore[union-attr]
+            self.get_cookie(SPNEGO_COOKIE), self.request.headers.get("Authorization", "")
+        )
+        if verdict.user is None:
+            if verdict.status == 401:
+                self.set_header("WWW-Authenticate", "Negotiate")
+            self._filter_error(verdict.status, verdict.message)
+            return False
+        self.user = verdict.user
+        if verdict.answer_token:
+            self.set_header("WWW-Authenticate", f"Negotiate {verdict.answer_token}")
+        if verdict.cookie:
+            self.add_header("Set-Cookie", verdict.cookie)
+        return True
 
     def _filter_error(self, status: int, message: str) -> None:
         """Jetty's default error page, as Livy's servlet filters produce it."""
@@ -328,7 +352,12 @@ class NotFoundHandler(LivyHandler):
 
 
 def make_app(manager: SessionManager, config: LocalLivyConfig) -> tornado.web.Application:
-    args = {"manager": manager, "config": config}
+    kerberos = None
+    if config.kerberos_principal and config.kerberos_keytab:
+        kerberos = SpnegoFilter(
+            config.kerberos_principal, config.kerberos_keytab, config.auth_token_validity
+        )
+    args = {"manager": manager, "config": config, "kerberos": kerberos}
     session = r"/sessions/([^/]+)"
     statement = session + r"/statements/([^/]+)"
     routes = [

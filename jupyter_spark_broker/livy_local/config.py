@@ -14,6 +14,9 @@ class LocalLivyConfig:
     host: str = "127.0.0.1"
     port: int = 8998  # livy.server.port; 0 picks a free port
     basic_auth: tuple[str, str] | None = None  # livy.server.auth.type=ldap (HTTP Basic)
+    kerberos_principal: str | None = None  # livy.server.auth.type=kerberos: ...kerberos.principal
+    kerberos_keytab: str | None = None  # livy.server.auth.kerberos.keytab
+    auth_token_validity: float = 36000.0  # livy.server.auth.kerberos.token.validity (hadoop.auth)
     csrf: bool = False  # livy.server.csrf-protection.enabled
     spark: str = "auto"  # auto | on | off: run sessions with a local SparkSession
     max_sessions: int | None = None  # not in Livy: a cap on live sessions for a small machine
