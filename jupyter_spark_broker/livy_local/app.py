@@ -67,6 +67,7 @@ class LivyHandler(tornado.web.RequestHandler):
         self.config = config
         self.kerberos = kerberos
         self.user: str | None = None
+        self._auth_headers: list[tuple[str, str]] = []  # kept on error replies too, as in Hadoop
 
     def set_default_headers(self) -> None:
         for name, value in _SECURITY_HEADERS.items():
@@ -121,10 +122,15 @@ class LivyHandler(tornado.web.RequestHandler):
             return False
         self.user = verdict.user
         if verdict.answer_token:
-            self.set_header("WWW-Authenticate", f"Negotiate {verdict.answer_token}")
+            self._auth_headers.append(("WWW-Authenticate", f"Negotiate {verdict.answer_token}"))
         if verdict.cookie:
-            self.add_header("Set-Cookie", verdict.cookie)
+            self._auth_headers.append(("Set-Cookie", verdict.cookie))
+        self._add_auth_headers()
         return True
+
+    def _add_auth_headers(self) -> None:
+        for name, value in self._auth_headers:
+            self.add_header(name, value)
 
     def _filter_error(self, status: int, message: str) -> None:
         """Jetty's default error page, as Livy's servlet filters produce it."""
@@ -143,6 +149,7 @@ class LivyHandler(tornado.web.RequestHandler):
         self.finish("" if body is None else json.dumps(body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self._add_auth_headers()  # send_error cleared them with every other header
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, ErrorReply):
             self.set_status(error.status)

@@ -21,7 +21,15 @@ def broker_config(broker_config, kerberos_realm, kerberos_livy_url) -> dict:
             "hostname_override": "localhost",
         },
     }
-    return {**broker_config, "endpoints": {**broker_config["endpoints"], "kerberized": kerberized}}
+    with_password = {
+        "url": kerberized["url"],
+        "auth": "Kerberos",
+        "username": kerberos_realm.user_principal,
+        "password": kerberos_realm.user_password,
+        "auth_options": {"hostname_override": "localhost"},
+    }
+    endpoints = {"kerberized": kerberized, "kerberos-password": with_password}
+    return {**broker_config, "endpoints": {**broker_config["endpoints"], **endpoints}}
 
 
 async def run(api, session_id: str, code: str) -> dict:
@@ -40,6 +48,17 @@ async def test_an_endpoint_with_a_keytab_runs_spark_sessions(api):
     assert (await run(api, session_id, "6 * 7"))["output"]["data"] == {"text/plain": "42"}
     killed = await api.delete(f"sessions/{session_id}")
     assert killed.status == 204
+
+
+async def test_a_kerberos_password_works_and_never_shows(api, kerberos_realm, caplog):
+    caplog.set_level("DEBUG")
+    attached = await api.post("attachments", {"path": "pw.ipynb", "endpoint": "kerberos-password"})
+    assert attached.status == 201, attached.json
+    done = await run(api, attached.json["session_id"], "'ok'")
+    assert done["output"]["data"] == {"text/plain": "'ok'"}
+    endpoints = await api.get("endpoints")
+    for text in (endpoints.body.decode(), str(attached.json), str(done), caplog.text):
+        assert kerberos_realm.user_password not in text
 
 
 async def test_reconnect_with_kerberos_uses_the_servers_ticket(

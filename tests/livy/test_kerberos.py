@@ -71,6 +71,25 @@ async def test_keytab_login_runs_a_statement_as_the_user(
             await livy.delete_session(session.id)
 
 
+async def test_an_error_reply_still_carries_the_cookie_and_the_answer_token(
+    kerberos_realm, kerberos_livy_url
+):
+    auth = build_auth(
+        "Kerberos",
+        options={
+            "keytab": str(kerberos_realm.user_keytab),
+            "principal": kerberos_realm.user_principal,
+        },
+    )
+    async with httpx.AsyncClient(
+        auth=auth
+    ) as client:  # mutual authentication is checked on 2xx only
+        reply = await client.get(f"{kerberos_livy_url}/sessions/424242")
+    assert reply.status_code == 404 and reply.json() == {"msg": "Session '424242' not found."}
+    assert "hadoop.auth" in reply.cookies
+    assert reply.headers["WWW-Authenticate"].startswith("Negotiate ")
+
+
 async def test_the_ticket_cache_kinit_fills_is_the_default(
     kerberos_realm, kerberos_livy_url, tmp_path, monkeypatch
 ):
