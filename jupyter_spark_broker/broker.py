@@ -149,29 +149,32 @@ class SparkBroker:
 
     # -- endpoints ------------------------------------------------------------------------------
 
-    def describe_endpoints(self) -> list[dict[str, Any]]:
-        return [self.endpoints.describe(name) for name in self.endpoints.names()]
+    def describe_endpoints(self, user: str) -> list[dict[str, Any]]:
+        """The configured endpoints, and the run-time ones ``user`` added (all of them for admins)."""
+        names = self.endpoints.names() if self.is_admin(user) else self.endpoints.names_for(user)
+        return [self.endpoints.describe(name) for name in names]
 
-    async def put_endpoint(self, name: str, config: EndpointConfig) -> None:
-        """Add or replace a run-time endpoint, its credentials sealed in the registry."""
-        await self.endpoints.put_runtime(name, config)
+    async def put_endpoint(self, name: str, config: EndpointConfig, owner: str) -> None:
+        """Add or replace ``owner``'s run-time endpoint, its credentials sealed in the registry."""
+        await self.endpoints.put_runtime(name, config, owner)
         secret = config.model_dump(mode="python")
         secret["password"] = config.password.get_secret_value()
         secret["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
-        await self.registry.save_endpoint(name, self.sealer.seal(secret))
+        await self.registry.save_endpoint(name, owner, self.sealer.seal(secret))
 
     async def _load_saved_endpoints(self) -> None:
-        for name, sealed in (await self.registry.saved_endpoints()).items():
+        for name, (owner, sealed) in (await self.registry.saved_endpoints()).items():
             values = self.sealer.unseal(sealed)
             if values is None:
                 log.warning("spark broker: endpoint %r was sealed with another key; skipped", name)
                 continue
             with contextlib.suppress(BrokerError, ValueError):
-                await self.endpoints.put_runtime(name, EndpointConfig.model_validate(values))
+                await self.endpoints.put_runtime(name, EndpointConfig.model_validate(values), owner)
 
-    async def bind(self, path: str, endpoint: str) -> None:
-        self.endpoints.config(endpoint)  # NotFound for an unknown endpoint
-        await self.registry.bind(path, endpoint)
+    async def bind(self, user: str, path: str, endpoint: str) -> None:
+        """Point ``user``'s notebook at ``path`` to ``endpoint``; other users' notebooks stay."""
+        self.endpoints.check_usable(endpoint, user)
+        await self.registry.bind(user, path, endpoint)
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -186,6 +189,7 @@ class SparkBroker:
     ) -> SessionRecord:
         """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it."""
         endpoint = endpoint or self.endpoints.default
+        self.endpoints.check_usable(endpoint, user)
         try:
             return await self._create(
                 user,
@@ -465,8 +469,8 @@ class SparkBroker:
             record = await self._live_session(user, session_id)
             attachment = await self.registry.attach(record.id, path, kernel_id, user)
             return Attached(attachment, record, created=False)
-        endpoint = endpoint or await self.registry.binding(path) or self.endpoints.default
-        self.endpoints.config(endpoint)
+        endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
+        self.endpoints.check_usable(endpoint, user)
         share_key = self._share_key(user, path, kind, name)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from .errors import InvalidRequest, LivyUnavailable, NotFound
+from .errors import Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
 from .livy import (
     AuthConfigError,
     CreateSessionRequest,
@@ -116,7 +116,7 @@ class Endpoints:
     ):
         self._configs: dict[str, EndpointConfig] = dict(configured)
         self._configs.setdefault(LOCAL, EndpointConfig())
-        self._runtime: set[str] = set()
+        self._runtime: dict[str, str] = {}  # run-time endpoint -> the one user who may use it
         self.default = default
         self._local_livy_args = list(local_livy_args or [])
         self._timeouts = timeouts or LivyTimeouts()
@@ -162,12 +162,39 @@ class Endpoints:
         config = self._configs.get(name)
         return config is not None and config.url is None
 
-    def find_by_url(self, url: str) -> str | None:
-        url = url.rstrip("/")
-        return next((name for name, c in self._configs.items() if c.url == url), None)
+    def usable_by(self, name: str, user: str) -> bool:
+        """A configured endpoint serves everyone; a run-time one only the user who added it, since
+        it holds that user's credentials."""
+        return self._runtime.get(name, user) == user
 
-    async def put_runtime(self, name: str, config: EndpointConfig) -> None:
-        """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``)."""
+    def check_usable(self, name: str, user: str) -> None:
+        """NotFound for an unknown endpoint, Forbidden for another user's run-time one."""
+        self.config(name)
+        if not self.usable_by(name, user):
+            raise Forbidden(
+                f"endpoint {name!r} was added by another user with their credentials",
+                reason="endpoint_forbidden",
+            )
+
+    def names_for(self, user: str) -> list[str]:
+        return [name for name in self.names() if self.usable_by(name, user)]
+
+    def find_by_url(self, url: str, user: str) -> str | None:
+        """The endpoint with this URL that ``user`` may use: a configured one first."""
+        url = url.rstrip("/")
+        found = [n for n, c in self._configs.items() if c.url == url and self.usable_by(n, user)]
+        return min(found, key=lambda name: name in self._runtime, default=None)
+
+    async def put_runtime(self, name: str, config: EndpointConfig, owner: str) -> None:
+        """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``), for ``owner``."""
+        if name in self._configs and not self.usable_by(name, owner):
+            raise Forbidden(
+                f"endpoint {name!r} belongs to another user", reason="endpoint_forbidden"
+            )
+        if name in self._configs and name not in self._runtime:
+            raise Conflict(
+                f"endpoint {name!r} is configured on the server", reason="endpoint_taken"
+            )
         try:
             config.build_auth(self._authenticators)
         except AuthConfigError as error:
@@ -176,7 +203,7 @@ class Endpoints:
         if old is not None:
             await old.aclose()
         self._configs[name] = config
-        self._runtime.add(name)
+        self._runtime[name] = owner
 
     # -- clients --------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ a 400 naming the field, never a 500.
 
 from __future__ import annotations
 
-import getpass
 import json
 from http.client import responses
 from importlib.resources import files
@@ -39,11 +38,11 @@ from .models import (
     parse_json_body,
     validate,
 )
+from .orm import SERVER_OWNER
 from .reconnect import NotebookReconnector
 
 AUTH_RESOURCE = "spark_broker"
 _SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
-_SERVER_OWNER = getpass.getuser()
 API = "spark-broker/api"
 
 
@@ -67,7 +66,7 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         owner is the server's OS user. Any other provider (JupyterHub's, for one) names real users.
         """
         if type(self.identity_provider) in _SINGLE_USER_PROVIDERS:
-            return _SERVER_OWNER
+            return SERVER_OWNER
         return self.current_user.username
 
     @property
@@ -140,7 +139,7 @@ class EndpointsHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        endpoints = self.broker.describe_endpoints()
+        endpoints = self.broker.describe_endpoints(self.user)
         self.reply(200, {"endpoints": endpoints, "default": self.broker.endpoints.default})
 
 

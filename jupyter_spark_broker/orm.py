@@ -6,6 +6,7 @@ version stored in ``broker_meta``, so existing rows are kept.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -16,12 +17,18 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# The owner of everything on a server that serves one person (jupyter_server's own token or password
+# login): the OS user it runs as.
+SERVER_OWNER = getpass.getuser()
 
 
 def utcnow() -> datetime:
@@ -82,21 +89,24 @@ class AttachmentRow(Base):
 
 
 class BindingRow(Base):
-    """The endpoint a notebook path was pointed at (``/reconnectsparkmagic``)."""
+    """The endpoint a user's notebook path was pointed at (``/reconnectsparkmagic``)."""
 
     __tablename__ = "spark_bindings"
 
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(255))
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class EndpointRow(Base):
-    """An endpoint added at run time. The credentials are one encrypted blob, never plain columns."""
+    """An endpoint added at run time by ``owner``, the only user who may use it. The credentials are
+    one encrypted blob, never plain columns."""
 
     __tablename__ = "spark_endpoints"
 
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
     sealed_config: Mapped[bytes] = mapped_column(LargeBinary)
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -110,6 +120,26 @@ class MetaRow(Base):
 
 Index("ix_spark_attachments_kernel", AttachmentRow.kernel_id)
 
-SCHEMA_VERSION = 1
+
+def _v2_owners(connection: Connection) -> None:
+    """Bindings and run-time endpoints get an owner. Version 1 served one user: the server's."""
+    owner = {"owner": SERVER_OWNER}
+    connection.execute(text("ALTER TABLE spark_endpoints ADD COLUMN owner VARCHAR(255)"))
+    connection.execute(text("UPDATE spark_endpoints SET owner = :owner"), owner)
+    # The primary key grows to (owner, path): a new table, the rows copied, then renamed into place.
+    new = BindingRow.__table__.to_metadata(MetaData(), name="spark_bindings_v2")
+    new.create(connection)
+    connection.execute(
+        text(
+            "INSERT INTO spark_bindings_v2 (owner, path, endpoint, updated) "
+            "SELECT :owner, path, endpoint, updated FROM spark_bindings"
+        ),
+        owner,
+    )
+    connection.execute(text("DROP TABLE spark_bindings"))
+    connection.execute(text("ALTER TABLE spark_bindings_v2 RENAME TO spark_bindings"))
+
+
+SCHEMA_VERSION = 2
 # version -> step that brings a database from version - 1 to it (e.g. ALTER TABLE ... ADD COLUMN).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_owners}

@@ -17,6 +17,7 @@ from .broker import SparkBroker
 from .endpoints import EndpointConfig
 from .errors import InvalidRequest
 from .models import Reconnect
+from .orm import SERVER_OWNER
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,12 @@ class NotebookReconnector:
                 f"kernelname: no kernel named {kernel_name!r}; installed: {', '.join(sorted(specs))}",
                 reason="invalid_field",
             )
-        endpoint = await self._endpoint_for(request)
-        await self.broker.bind(path, endpoint)
+        endpoint = await self._endpoint_for(user, request)
+        await self.broker.bind(user, path, endpoint)
         attached = await self.broker.attach(user, path=path, endpoint=endpoint)
         # The notebook now belongs to this endpoint: its attachments elsewhere end (and those sessions
-        # are reaped once nothing else uses them).
-        for other in (await self.broker.registry.attachments(path=path))[0]:
+        # are reaped once nothing else uses them). Another user's notebook at this path is theirs.
+        for other in (await self.broker.registry.attachments(path=path, owner=user))[0]:
             if other.session_id != attached.session.id:
                 await self.broker.registry.detach(other.id)
         kernel_id = await self._start_or_restart_kernel(path, kernel_name)
@@ -62,9 +63,10 @@ class NotebookReconnector:
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )
 
-    async def _endpoint_for(self, request: Reconnect) -> str:
-        """A configured endpoint with this URL and no other credentials, else a run-time one."""
-        configured = self.broker.endpoints.find_by_url(request.endpoint)
+    async def _endpoint_for(self, user: str, request: Reconnect) -> str:
+        """An endpoint of this URL that ``user`` may use, if no other credentials are asked for;
+        else a run-time endpoint of ``user``'s own."""
+        configured = self.broker.endpoints.find_by_url(request.endpoint, user)
         if configured is not None:
             config = self.broker.endpoints.config(configured)
             asks_other_credentials = (request.username or request.password) and (
@@ -73,6 +75,8 @@ class NotebookReconnector:
             if not asks_other_credentials:
                 return configured
         name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
+        if user != SERVER_OWNER:  # on a server of several users, each has their own names
+            name = f"{user}:{name}"
         await self.broker.put_endpoint(
             name,
             EndpointConfig(
@@ -82,6 +86,7 @@ class NotebookReconnector:
                 password=request.password,
                 description="added by /reconnectsparkmagic",
             ),
+            user,
         )
         return name
 

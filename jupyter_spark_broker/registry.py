@@ -406,36 +406,40 @@ class Registry:
 
     # -- bindings and run-time endpoints --------------------------------------------------------
 
-    async def bind(self, path: str, endpoint: str) -> None:
+    async def bind(self, owner: str, path: str, endpoint: str) -> None:
         def bind() -> None:
             with self._session() as db:
-                db.merge(BindingRow(path=path, endpoint=endpoint, updated=utcnow()))
+                db.merge(BindingRow(owner=owner, path=path, endpoint=endpoint, updated=utcnow()))
                 db.commit()
 
         await self._run(bind)
 
-    async def binding(self, path: str) -> str | None:
+    async def binding(self, owner: str, path: str) -> str | None:
         def get() -> str | None:
             with self._session() as db:
-                row = db.get(BindingRow, path)
+                row = db.get(BindingRow, (owner, path))
                 return None if row is None else row.endpoint
 
         return await self._run(get)
 
-    async def save_endpoint(self, name: str, sealed_config: bytes) -> None:
+    async def save_endpoint(self, name: str, owner: str, sealed_config: bytes) -> None:
         def save() -> None:
             with self._session() as db:
-                db.merge(EndpointRow(name=name, sealed_config=sealed_config, updated=utcnow()))
+                row = EndpointRow(
+                    name=name, owner=owner, sealed_config=sealed_config, updated=utcnow()
+                )
+                db.merge(row)
                 db.commit()
 
         await self._run(save)
 
-    async def saved_endpoints(self) -> dict[str, bytes]:
-        def load() -> dict[str, bytes]:
+    async def saved_endpoints(self) -> dict[str, tuple[str, bytes]]:
+        """Run-time endpoints: name -> (owner, sealed config)."""
+
+        def load() -> dict[str, tuple[str, bytes]]:
             with self._session() as db:
-                return {
-                    row.name: row.sealed_config for row in db.execute(select(EndpointRow)).scalars()
-                }
+                rows = db.execute(select(EndpointRow)).scalars()
+                return {row.name: (row.owner, row.sealed_config) for row in rows}
 
         return await self._run(load)
 

@@ -71,3 +71,40 @@ async def test_two_users_notebooks_at_one_path_get_their_own_sessions(as_user):
     bobs = await as_user("bob").post("attachments", {"path": "Untitled.ipynb"})
     assert (alices.status, bobs.status) == (201, 201)
     assert alices.json["session_id"] != bobs.json["session_id"]
+
+
+@pytest.fixture
+def secured_livy(start_local_livy):
+    return start_local_livy("--spark", "off", basic_auth=("analyst", "Owner-Pass-456"))
+
+
+async def test_reconnect_endpoints_and_bindings_belong_to_their_user(as_user, secured_livy):
+    alice, bob = as_user("alice"), as_user("bob")
+    bobs = await bob.post("attachments", {"path": "shared.ipynb"})
+    assert bobs.status == 201 and bobs.json["session"]["endpoint"] == "test"
+    credentials = {"username": "analyst", "password": "Owner-Pass-456"}
+    body = {"path": "shared.ipynb", "endpoint": secured_livy.url, **credentials}
+    reply = await alice.request("POST", "reconnectsparkmagic", api=False, body=body)
+    assert reply.status == 200, reply.json
+    alices_endpoint = reply.json["endpoint"]
+    assert alices_endpoint == f"alice:analyst@{secured_livy.url}"
+
+    # Bob's notebook at the same path keeps its attachment and its endpoint.
+    listed = await bob.get("attachments", params={"path": "shared.ipynb"})
+    assert [a["id"] for a in listed.json["attachments"]] == [bobs.json["id"]]
+    again = await bob.post("attachments", {"path": "shared.ipynb"})
+    assert again.status == 200 and again.json["session_id"] == bobs.json["session_id"]
+
+    # Alice's endpoint holds her credentials: bob neither sees it nor uses it.
+    names = {e["name"] for e in (await bob.get("endpoints")).json["endpoints"]}
+    assert alices_endpoint not in names and "test" in names
+    assert alices_endpoint in {e["name"] for e in (await alice.get("endpoints")).json["endpoints"]}
+    for refused in (
+        await bob.post("attachments", {"path": "x.ipynb", "endpoint": alices_endpoint}),
+        await bob.post("sessions", {"endpoint": alices_endpoint}),
+    ):
+        assert refused.status == 403 and refused.json["reason"] == "endpoint_forbidden"
+    # Reconnecting to the same URL without credentials does not borrow hers: Livy answers 401.
+    anonymous = {**body, "username": "", "password": "", "path": "b.ipynb"}
+    borrowed = await bob.request("POST", "reconnectsparkmagic", api=False, body=anonymous)
+    assert borrowed.status == 502 and "401" in borrowed.json["error"]

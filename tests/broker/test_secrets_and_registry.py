@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_spark_broker.orm import SCHEMA_VERSION
+from jupyter_spark_broker.orm import SCHEMA_VERSION, SERVER_OWNER
 from jupyter_spark_broker.registry import Registry, RegistryError
 
 PASSWORD = "Zebra-Quartz-5417-Secret"
@@ -101,6 +101,55 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     record, version = jp_asyncio_loop.run_until_complete(read(session_id))
     assert record is not None and record.livy_name == "jsb-x"
     assert version == SCHEMA_VERSION
+
+
+# The two tables version 2 changed, as version 1 made them.
+_V1_TABLES = """
+DROP TABLE spark_bindings;
+CREATE TABLE spark_bindings (
+    path VARCHAR(1024) NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, updated DATETIME NOT NULL
+);
+DROP TABLE spark_endpoints;
+CREATE TABLE spark_endpoints (
+    name VARCHAR(255) NOT NULL PRIMARY KEY, sealed_config BLOB NOT NULL, updated DATETIME NOT NULL
+);
+INSERT INTO spark_bindings VALUES ('nb/a.ipynb', 'kept@http://livy:8998', '2026-11-01 10:00:00');
+INSERT INTO spark_endpoints VALUES ('kept@http://livy:8998', x'00ff', '2026-11-01 10:00:00');
+UPDATE broker_meta SET value = '1' WHERE key = 'schema_version';
+"""
+
+
+def test_a_version_1_registry_gives_its_bindings_and_endpoints_to_the_server_user(
+    tmp_path, jp_asyncio_loop
+):
+    url = f"sqlite:///{tmp_path}/registry.sqlite"
+
+    async def open_close() -> None:
+        registry = Registry(url)
+        await registry.open()
+        await registry.close()
+
+    async def read():
+        registry = Registry(url)
+        await registry.open()
+        try:
+            await registry.bind("bob", "nb/a.ipynb", "bobs")  # the key is (owner, path) now
+            return (
+                await registry.schema_version(),
+                await registry.binding(SERVER_OWNER, "nb/a.ipynb"),
+                await registry.binding("bob", "nb/a.ipynb"),
+                await registry.saved_endpoints(),
+            )
+        finally:
+            await registry.close()
+
+    jp_asyncio_loop.run_until_complete(open_close())
+    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
+        db.executescript(_V1_TABLES)
+    version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
+    assert version == SCHEMA_VERSION == 2
+    assert (mine, theirs) == ("kept@http://livy:8998", "bobs")
+    assert endpoints == {"kept@http://livy:8998": (SERVER_OWNER, b"\x00\xff")}
 
 
 def test_registry_refuses_a_database_from_a_newer_release(tmp_path, jp_asyncio_loop):
