@@ -152,8 +152,11 @@ async def test_curl_negotiate_gets_through(kerberos_realm, kerberos_livy_url, tm
 class _SilentServer(tornado.web.RequestHandler):
     """Takes any Negotiate token and never answers with one: a server that cannot prove itself."""
 
+    challenged = 0  # requests that came without a token
+
     def get(self) -> None:
         if not self.request.headers.get("Authorization", "").startswith("Negotiate "):
+            _SilentServer.challenged += 1
             self.set_status(401)
             self.set_header("WWW-Authenticate", "Negotiate")
             return
@@ -177,6 +180,19 @@ async def test_mutual_authentication_is_required_by_default(kerberos_realm, sile
     optional = kerberos_client(silent_server_url, mutual_authentication="OPTIONAL", **keytab)
     async with optional as livy:
         assert (await livy.get_version())["version"] == "impostor"
+
+
+async def test_force_preemptive_sends_the_token_without_waiting_for_a_401(
+    kerberos_realm, silent_server_url
+):
+    keytab = {"keytab": str(kerberos_realm.user_keytab), "principal": kerberos_realm.user_principal}
+    challenged_before = _SilentServer.challenged
+    eager = kerberos_client(
+        silent_server_url, force_preemptive=True, mutual_authentication="DISABLED", **keytab
+    )
+    async with eager as livy:
+        assert (await livy.get_version())["version"] == "impostor"
+    assert _SilentServer.challenged == challenged_before
 
 
 async def test_without_kerberos_auth_the_401_names_the_fix(kerberos_livy_url):
