@@ -83,6 +83,13 @@ class SparkBrokerApp(ExtensionApp):
         5.0, config=True, help="Seconds between state refreshes when all is quiet."
     )
     reap_interval = Float(30.0, config=True, help="Seconds between reaper rounds.")
+    server_timeout = Float(
+        120.0,
+        config=True,
+        help="""Seconds after which another Jupyter server sharing the registry counts as gone when
+        it has not beaten (each beats every reap_interval); its kernels' attachments are then dropped.
+        Keep it several times the largest reap_interval of the servers.""",
+    )
     session_start_timeout = Float(
         300.0, config=True, help="Seconds a statement waits for its session to finish starting."
     )
@@ -167,6 +174,7 @@ class SparkBrokerApp(ExtensionApp):
                 keepalive_interval=self.keepalive_interval,
                 poll_interval=self.poll_interval,
                 reap_interval=self.reap_interval,
+                server_timeout=self.server_timeout,
                 session_start_timeout=self.session_start_timeout,
                 session_defaults=dict(self.session_defaults),
                 admin_users=frozenset(self.admin_users),

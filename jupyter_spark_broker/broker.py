@@ -67,6 +67,9 @@ class BrokerSettings:
     poll_interval: float = 5.0  # state polling while every session is quiet
     busy_poll_interval: float = 0.5  # while any session starts or runs
     reap_interval: float = 30.0
+    server_timeout: float = (
+        120.0  # another broker on the registry without a heartbeat this long is gone
+    )
     session_start_timeout: float = 300.0  # how long a statement waits for its session to start
     max_statement_wait: float = 300.0
     session_defaults: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +99,8 @@ class SparkBroker:
         self.sealer = sealer
         self.settings = settings
         self.kernel_exists = kernel_exists
+        # This broker among those sharing the registry: new with every process, as its kernels are.
+        self.server_id = new_id()
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -112,6 +117,7 @@ class SparkBroker:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.registry.heartbeat(self.server_id)
         await self._load_saved_endpoints()
         await self.refresh_states(adopting=True)
         self._loops = [
@@ -138,6 +144,9 @@ class SparkBroker:
                         message="the embedded local Livy stopped with Jupyter",
                     )
         await self.endpoints.close()
+        # Its kernels stop with this server: other brokers may reap their attachments at once.
+        with contextlib.suppress(Exception):
+            await self.registry.forget_server(self.server_id)
 
     async def _every(self, interval: float, action: Callable) -> None:
         while True:
@@ -467,7 +476,9 @@ class SparkBroker:
         """
         if session_id is not None:
             record = await self._live_session(user, session_id)
-            attachment = await self.registry.attach(record.id, path, kernel_id, user)
+            attachment = await self.registry.attach(
+                record.id, path, kernel_id, user, self.server_id
+            )
             return Attached(attachment, record, created=False)
         endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
         self.endpoints.check_usable(endpoint, user)
@@ -495,7 +506,9 @@ class SparkBroker:
                         ) from None
             elif record.owner != user and not self.is_admin(user):
                 raise Forbidden(f"the session named {name!r} belongs to another user")
-            attachment = await self.registry.attach(record.id, path, kernel_id, user)
+            attachment = await self.registry.attach(
+                record.id, path, kernel_id, user, self.server_id
+            )
         return Attached(attachment, record, created)
 
     def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
@@ -628,15 +641,20 @@ class SparkBroker:
 
     async def reap(self) -> None:
         """Drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""
+        await self.registry.heartbeat(self.server_id)
         now = utcnow()
         idle = timedelta(seconds=self.settings.idle_timeout)
+        live_servers = await self.registry.live_servers(
+            now - timedelta(seconds=self.settings.server_timeout)
+        )
         attachments, _ = await self.registry.attachments()
         for attachment in attachments:
-            gone = (
-                not self.kernel_exists(attachment.kernel_id)
-                if attachment.kernel_id
-                else now - attachment.last_seen > idle
-            )
+            if attachment.kernel_id is None:
+                gone = now - attachment.last_seen > idle
+            elif attachment.server_id in (self.server_id, None):  # None: made before schema v3
+                gone = not self.kernel_exists(attachment.kernel_id)
+            else:  # another broker's kernel: gone when that broker stopped or stopped beating
+                gone = attachment.server_id not in live_servers
             if gone:
                 log.info(
                     "spark broker: detaching %s (%s): its kernel is gone",

@@ -81,6 +81,8 @@ class AttachmentRow(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("spark_sessions.id"), index=True)
     path: Mapped[str] = mapped_column(Text, index=True)
     kernel_id: Mapped[str | None] = mapped_column(String(64))
+    # The broker (ServerRow) whose kernel holds the attachment: only it can tell if the kernel lives.
+    server_id: Mapped[str | None] = mapped_column(String(32))
     owner: Mapped[str] = mapped_column(String(255))
     attached: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -109,6 +111,16 @@ class EndpointRow(Base):
     owner: Mapped[str] = mapped_column(String(255))
     sealed_config: Mapped[bytes] = mapped_column(LargeBinary)
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ServerRow(Base):
+    """A running broker (one per Jupyter server process) on this registry, and its last heartbeat."""
+
+    __tablename__ = "broker_servers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class MetaRow(Base):
@@ -140,6 +152,11 @@ def _v2_owners(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE spark_bindings_v2 RENAME TO spark_bindings"))
 
 
-SCHEMA_VERSION = 2
+def _v3_attachment_servers(connection: Connection) -> None:
+    """Attachments name the broker whose kernel holds them (``broker_servers`` is a new table)."""
+    connection.execute(text("ALTER TABLE spark_attachments ADD COLUMN server_id VARCHAR(32)"))
+
+
+SCHEMA_VERSION = 3
 # version -> step that brings a database from version - 1 to it (e.g. ALTER TABLE ... ADD COLUMN).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_owners}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_owners, 3: _v3_attachment_servers}

@@ -28,6 +28,7 @@ from .orm import (
     BindingRow,
     EndpointRow,
     MetaRow,
+    ServerRow,
     SessionRow,
     utcnow,
 )
@@ -50,6 +51,7 @@ class AttachmentRecord:
     session_id: str
     path: str
     kernel_id: str | None
+    server_id: str | None
     owner: str
     attached: datetime
     last_seen: datetime
@@ -114,6 +116,7 @@ def _attachment_record(row: AttachmentRow) -> AttachmentRecord:
         session_id=row.session_id,
         path=row.path,
         kernel_id=row.kernel_id,
+        server_id=row.server_id,
         owner=row.owner,
         attached=row.attached,
         last_seen=row.last_seen,
@@ -311,9 +314,17 @@ class Registry:
     # -- attachments ----------------------------------------------------------------------------
 
     async def attach(
-        self, session_id: str, path: str, kernel_id: str | None, owner: str
+        self,
+        session_id: str,
+        path: str,
+        kernel_id: str | None,
+        owner: str,
+        server_id: str | None = None,
     ) -> AttachmentRecord:
-        """The notebook's attachment to the session, created or refreshed (one per session and path)."""
+        """The notebook's attachment to the session, created or refreshed (one per session and path).
+
+        With ``kernel_id``, ``server_id`` names the broker whose kernel that is.
+        """
 
         def attach() -> AttachmentRecord:
             now = utcnow()
@@ -328,7 +339,8 @@ class Registry:
                         id=new_id(), session_id=session_id, path=path, owner=owner, attached=now
                     )
                     db.add(row)
-                row.kernel_id = kernel_id or row.kernel_id
+                if kernel_id:
+                    row.kernel_id, row.server_id = kernel_id, server_id
                 row.last_seen = now
                 session = db.get(SessionRow, session_id)
                 session.unattached_since = None
@@ -403,6 +415,38 @@ class Registry:
                     db.commit()
 
         await self._run(touch)
+
+    # -- brokers sharing this registry ----------------------------------------------------------
+
+    async def heartbeat(self, server_id: str) -> None:
+        def beat() -> None:
+            with self._session() as db:
+                row = db.get(ServerRow, server_id) or ServerRow(id=server_id)
+                row.last_seen = utcnow()
+                db.merge(row)
+                db.commit()
+
+        await self._run(beat)
+
+    async def live_servers(self, since: datetime) -> set[str]:
+        """The brokers that beat since ``since``."""
+
+        def live() -> set[str]:
+            with self._session() as db:
+                query = select(ServerRow.id).where(ServerRow.last_seen >= since)
+                return set(db.execute(query).scalars())
+
+        return await self._run(live)
+
+    async def forget_server(self, server_id: str) -> None:
+        def forget() -> None:
+            with self._session() as db:
+                row = db.get(ServerRow, server_id)
+                if row is not None:
+                    db.delete(row)
+                    db.commit()
+
+        await self._run(forget)
 
     # -- bindings and run-time endpoints --------------------------------------------------------
 

@@ -103,8 +103,10 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     assert version == SCHEMA_VERSION
 
 
-# The two tables version 2 changed, as version 1 made them.
+# The tables later versions changed, as version 1 made them.
 _V1_TABLES = """
+ALTER TABLE spark_attachments DROP COLUMN server_id;
+DROP TABLE broker_servers;
 DROP TABLE spark_bindings;
 CREATE TABLE spark_bindings (
     path VARCHAR(1024) NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, updated DATETIME NOT NULL
@@ -119,7 +121,7 @@ UPDATE broker_meta SET value = '1' WHERE key = 'schema_version';
 """
 
 
-def test_a_version_1_registry_gives_its_bindings_and_endpoints_to_the_server_user(
+def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_user(
     tmp_path, jp_asyncio_loop
 ):
     url = f"sqlite:///{tmp_path}/registry.sqlite"
@@ -147,7 +149,7 @@ def test_a_version_1_registry_gives_its_bindings_and_endpoints_to_the_server_use
     with sqlite3.connect(tmp_path / "registry.sqlite") as db:
         db.executescript(_V1_TABLES)
     version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
     assert (mine, theirs) == ("kept@http://livy:8998", "bobs")
     assert endpoints == {"kept@http://livy:8998": (SERVER_OWNER, b"\x00\xff")}
 
