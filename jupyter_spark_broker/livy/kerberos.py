@@ -106,12 +106,10 @@ class KerberosAuth(httpx.Auth):
         try:
             context, token = await asyncio.to_thread(self._first_token, host)
         except self._spnego.exceptions.SpnegoError as error:
-            raise LivyAuthFailed(
+            raise _failure(
+                request,
                 f"no Kerberos ticket for {self.options.service}@{host} ({error}). Run kinit as the "
                 "user the Jupyter server runs as, or give the endpoint a keytab in auth_options",
-                url=str(request.url),
-                method=request.method,
-                path=request.url.path,
             ) from None
         request.headers["Authorization"] = f"Negotiate {base64.b64encode(token).decode()}"
         return context
@@ -136,12 +134,10 @@ class KerberosAuth(httpx.Auth):
         token = _negotiate_token(response)
         if not token:
             if mode == "REQUIRED":
-                raise LivyAuthFailed(
+                raise _failure(
+                    request,
                     f"Livy at {request.url.host} answered without proving its identity (Kerberos "
                     "mutual authentication); set mutual_authentication to OPTIONAL if it never does",
-                    url=str(request.url),
-                    method=request.method,
-                    path=request.url.path,
                 )
             return
         try:
@@ -150,13 +146,17 @@ class KerberosAuth(httpx.Auth):
         except (self._spnego.exceptions.SpnegoError, ValueError):
             proved = False
         if not proved:
-            raise LivyAuthFailed(
+            raise _failure(
+                request,
                 f"Livy at {request.url.host} failed Kerberos mutual authentication: its answer "
                 "token does not match the service key",
-                url=str(request.url),
-                method=request.method,
-                path=request.url.path,
             )
+
+
+def _failure(request: httpx.Request, message: str) -> LivyAuthFailed:
+    return LivyAuthFailed(
+        message, url=str(request.url), method=request.method, path=request.url.path
+    )
 
 
 def _negotiate_token(response: httpx.Response) -> str | None:
