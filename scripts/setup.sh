@@ -21,6 +21,10 @@ fi
 if [[ ",${extras}," == *",test,"* ]] && ! command -v krb5kdc >/dev/null 2>&1; then
   apt_packages+=(krb5-kdc krb5-admin-server krb5-user)
 fi
+# The registry tests also run on a real PostgreSQL server.
+if [[ ",${extras}," == *",test,"* ]] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  apt_packages+=(postgresql)
+fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${apt_packages[*]}"
   apt-get update -q

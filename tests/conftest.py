@@ -7,13 +7,17 @@ of the broker tests lives on; fixtures are synchronous and clean up on that loop
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient, Session
 from jupyter_spark_broker.livy_local import LocalLivyProcess
 from tests.kerberos_realm import KerberosRealm
+from tests.postgres_server import PostgresServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -111,3 +115,21 @@ def kerberos_livy_url(kerberos_realm, start_local_livy) -> str:
         "--auth-kerberos-keytab", str(kerberos_realm.service_keytab),
     )  # fmt: skip
     return server.url.replace("127.0.0.1", "localhost")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session; each test that wants it gets a database of its own."""
+    pytest.importorskip("psycopg", reason="the postgresql extra is installed by scripts/test.sh")
+    # Not under pytest's tmp_path: its parents are private to root, and the server runs as postgres.
+    directory = Path(tempfile.mkdtemp(prefix="jsb-postgres-"))
+    try:
+        with PostgresServer(directory) as server:
+            yield server
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_db_url(postgres_server) -> str:
+    return postgres_server.new_database()

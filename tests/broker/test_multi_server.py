@@ -25,12 +25,7 @@ def broker_config(broker_config) -> dict:
 
 
 @pytest.fixture
-def registry_path(broker_config):
-    return broker_config["db_url"][len("sqlite:///") :]
-
-
-@pytest.fixture
-def start_server_b(tmp_path, livy_url, registry_path, jp_asyncio_loop):
+def start_server_b(tmp_path, livy_url, broker_config):
     started: list[LiveJupyter] = []
 
     async def start() -> LiveJupyter:
@@ -39,7 +34,7 @@ def start_server_b(tmp_path, livy_url, registry_path, jp_asyncio_loop):
         server = LiveJupyter(
             workdir,
             livy_url,
-            db_path=registry_path,
+            db_url=broker_config["db_url"],  # server A's registry
             endpoints={"test": {"url": livy_url}},
             default_endpoint="test",
             reap_interval=0.2,

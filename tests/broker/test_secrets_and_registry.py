@@ -6,9 +6,20 @@ import logging
 import os
 import sqlite3
 import stat
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import (
+    Column,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    text,
+)
 
 from jupyter_spark_broker.orm import SCHEMA_VERSION, SERVER_OWNER
 from jupyter_spark_broker.registry import Registry, RegistryError
@@ -103,36 +114,54 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     assert version == SCHEMA_VERSION
 
 
-# The tables later versions changed, as version 1 made them.
-_V1_TABLES = """
-ALTER TABLE spark_attachments DROP COLUMN server_id;
-DROP TABLE broker_servers;
-DROP TABLE spark_bindings;
-CREATE TABLE spark_bindings (
-    path VARCHAR(1024) NOT NULL PRIMARY KEY, endpoint VARCHAR(255) NOT NULL, updated DATETIME NOT NULL
-);
-DROP TABLE spark_endpoints;
-CREATE TABLE spark_endpoints (
-    name VARCHAR(255) NOT NULL PRIMARY KEY, sealed_config BLOB NOT NULL, updated DATETIME NOT NULL
-);
-INSERT INTO spark_bindings VALUES ('nb/a.ipynb', 'kept@http://livy:8998', '2026-11-01 10:00:00');
-INSERT INTO spark_endpoints VALUES ('kept@http://livy:8998', x'00ff', '2026-11-01 10:00:00');
-UPDATE broker_meta SET value = '1' WHERE key = 'schema_version';
-"""
+def turn_into_version_1(url: str) -> None:
+    """Give a new registry the tables later versions changed as version 1 made them, with one binding
+    and one run-time endpoint in them."""
+    old = MetaData()
+    bindings = Table(
+        "spark_bindings", old,
+        Column("path", String(1024), primary_key=True),
+        Column("endpoint", String(255), nullable=False),
+        Column("updated", DateTime, nullable=False),
+    )  # fmt: skip
+    endpoints = Table(
+        "spark_endpoints", old,
+        Column("name", String(255), primary_key=True),
+        Column("sealed_config", LargeBinary, nullable=False),
+        Column("updated", DateTime, nullable=False),
+    )  # fmt: skip
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("ALTER TABLE spark_attachments DROP COLUMN server_id"))
+        for table in ("broker_servers", "spark_bindings", "spark_endpoints"):
+            db.execute(text(f"DROP TABLE {table}"))
+        old.create_all(db)
+        when = datetime(2026, 11, 1, 10, 0)
+        db.execute(bindings.insert().values(path="nb/a.ipynb", endpoint="kept@x", updated=when))
+        db.execute(
+            endpoints.insert().values(name="kept@x", sealed_config=b"\x00\xff", updated=when)
+        )
+        db.execute(text("UPDATE broker_meta SET value = '1' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/registry.sqlite"
+    return request.getfixturevalue("postgres_db_url")
 
 
 def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_user(
-    tmp_path, jp_asyncio_loop
+    registry_url, jp_asyncio_loop
 ):
-    url = f"sqlite:///{tmp_path}/registry.sqlite"
-
     async def open_close() -> None:
-        registry = Registry(url)
+        registry = Registry(registry_url)
         await registry.open()
         await registry.close()
 
     async def read():
-        registry = Registry(url)
+        registry = Registry(registry_url)
         await registry.open()
         try:
             await registry.bind("bob", "nb/a.ipynb", "bobs")  # the key is (owner, path) now
@@ -146,12 +175,11 @@ def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_u
             await registry.close()
 
     jp_asyncio_loop.run_until_complete(open_close())
-    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
-        db.executescript(_V1_TABLES)
+    turn_into_version_1(registry_url)
     version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
     assert version == SCHEMA_VERSION == 3
-    assert (mine, theirs) == ("kept@http://livy:8998", "bobs")
-    assert endpoints == {"kept@http://livy:8998": (SERVER_OWNER, b"\x00\xff")}
+    assert (mine, theirs) == ("kept@x", "bobs")
+    assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
 
 
 def test_registry_refuses_a_database_from_a_newer_release(tmp_path, jp_asyncio_loop):
