@@ -56,6 +56,9 @@ STARTING_STATES = frozenset({"not_started", "starting", "recovering"})
 CREATE_GRACE = timedelta(seconds=60)
 # Activity is written to the registry at most this often per session (the reaper counts in minutes).
 TOUCH_EVERY = 5.0
+# This process among the Jupyter servers sharing the registry. Per process, as kernels are: a broker
+# stopped and started again in the same process keeps its kernels and its attachments.
+PROCESS_SERVER_ID = new_id()
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,8 @@ class BrokerSettings:
     poll_interval: float = 5.0  # state polling while every session is quiet
     busy_poll_interval: float = 0.5  # while any session starts or runs
     reap_interval: float = 30.0
-    server_timeout: float = (
-        120.0  # another broker on the registry without a heartbeat this long is gone
-    )
+    # Another broker on the registry whose heartbeat is this many seconds old is gone.
+    server_timeout: float = 120.0
     session_start_timeout: float = 300.0  # how long a statement waits for its session to start
     max_statement_wait: float = 300.0
     session_defaults: dict[str, Any] = field(default_factory=dict)
@@ -99,8 +101,7 @@ class SparkBroker:
         self.sealer = sealer
         self.settings = settings
         self.kernel_exists = kernel_exists
-        # This broker among those sharing the registry: new with every process, as its kernels are.
-        self.server_id = new_id()
+        self.server_id = PROCESS_SERVER_ID
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -644,7 +645,7 @@ class SparkBroker:
         await self.registry.heartbeat(self.server_id)
         now = utcnow()
         idle = timedelta(seconds=self.settings.idle_timeout)
-        live_servers = await self.registry.live_servers(
+        live_servers = await self.registry.prune_servers(
             now - timedelta(seconds=self.settings.server_timeout)
         )
         attachments, _ = await self.registry.attachments()

@@ -66,14 +66,14 @@ class NotebookReconnector:
     async def _endpoint_for(self, user: str, request: Reconnect) -> str:
         """An endpoint of this URL that ``user`` may use, if no other credentials are asked for;
         else a run-time endpoint of ``user``'s own."""
-        configured = self.broker.endpoints.find_by_url(request.endpoint, user)
-        if configured is not None:
-            config = self.broker.endpoints.config(configured)
+        known = self.broker.endpoints.find_by_url(request.endpoint, user)
+        if known is not None:
+            config = self.broker.endpoints.config(known)
             asks_other_credentials = (request.username or request.password) and (
                 request.auth_type != config.auth or request.username != config.username
             )
             if not asks_other_credentials:
-                return configured
+                return known
         name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
         if user != SERVER_OWNER:  # on a server of several users, each has their own names
             name = f"{user}:{name}"

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -428,15 +428,16 @@ class Registry:
 
         await self._run(beat)
 
-    async def live_servers(self, since: datetime) -> set[str]:
-        """The brokers that beat since ``since``."""
+    async def prune_servers(self, silent_since: datetime) -> set[str]:
+        """Forget the brokers that have not beaten since ``silent_since``; the ids of the others."""
 
-        def live() -> set[str]:
+        def prune() -> set[str]:
             with self._session() as db:
-                query = select(ServerRow.id).where(ServerRow.last_seen >= since)
-                return set(db.execute(query).scalars())
+                db.execute(delete(ServerRow).where(ServerRow.last_seen < silent_since))
+                db.commit()
+                return set(db.execute(select(ServerRow.id)).scalars())
 
-        return await self._run(live)
+        return await self._run(prune)
 
     async def forget_server(self, server_id: str) -> None:
         def forget() -> None:
