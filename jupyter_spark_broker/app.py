@@ -11,7 +11,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from traitlets import Dict, Enum, Float, Int, List, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, validate
 from traitlets.config import TraitError
 
 from ._version import __version__
@@ -104,6 +104,14 @@ class SparkBrokerApp(ExtensionApp):
     admin_users = List(
         Unicode(), config=True, help="Users who see and kill every session ('*' for everyone)."
     )
+    impersonate = Bool(
+        False,
+        config=True,
+        help="""Run every Spark session as its Jupyter user: Livy's proxyUser is the user's name, and
+        a request naming another proxyUser is refused (403) except from admin_users. Needs Livy's
+        livy.impersonation.enabled, with the broker's Livy user in livy.superusers. Turn it on for a
+        server of several users: otherwise any of them can pick any proxyUser (sparkmagic#470).""",
+    )
     authenticators = Dict(
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
@@ -178,6 +186,7 @@ class SparkBrokerApp(ExtensionApp):
                 session_start_timeout=self.session_start_timeout,
                 session_defaults=dict(self.session_defaults),
                 admin_users=frozenset(self.admin_users),
+                impersonate=self.impersonate,
             ),
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
         )

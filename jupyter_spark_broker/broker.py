@@ -77,6 +77,7 @@ class BrokerSettings:
     session_defaults: dict[str, Any] = field(default_factory=dict)
     default_kind: str = "pyspark"
     admin_users: frozenset[str] = frozenset()
+    impersonate: bool = False  # every session's Livy proxyUser is its Jupyter user
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,8 @@ class SparkBroker:
         fields = _merge_session_settings(
             config.session_defaults, self.settings.session_defaults, overrides
         )
+        if self.settings.impersonate:
+            fields["proxy_user"] = self._run_as(user, _fields_of(overrides).get("proxy_user"))
         try:
             request = CreateSessionRequest.model_validate(
                 {
@@ -512,6 +515,16 @@ class SparkBroker:
             )
         return Attached(attachment, record, created)
 
+    def _run_as(self, user: str, requested: str | None) -> str:
+        """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
+        if requested and requested != user and not self.is_admin(user):
+            raise Forbidden(
+                f"proxyUser {requested!r}: Spark sessions here run as their Jupyter user "
+                f"({user!r}); only admin users may name another",
+                reason="proxy_user_forbidden",
+            )
+        return requested or user
+
     def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
         if name:
             return f"name:{name}"
@@ -734,6 +747,14 @@ def _livy_view(session: Session) -> dict[str, Any]:
     }
 
 
+def _fields_of(layer: dict[str, Any]) -> dict[str, Any]:
+    """Session settings by the client's names, whichever spelling (Livy's or ours) they came in."""
+    try:
+        return CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
+    except ValueError as error:
+        raise InvalidRequest(f"session settings: {error}") from None
+
+
 def _merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
     """Endpoint defaults, then broker defaults, then the request; ``conf`` merges key by key.
 
@@ -742,10 +763,7 @@ def _merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     conf: dict[str, str] = {}
     for layer in layers:
-        try:
-            values = CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
-        except ValueError as error:
-            raise InvalidRequest(f"session settings: {error}") from None
+        values = _fields_of(layer)
         conf.update(values.pop("conf", {}))
         merged.update(values)
     if conf:

@@ -53,6 +53,7 @@ class SessionSettings(_Request):
     archives: list[str] | None = None
     ttl: str | None = None
     idleTimeout: str | None = None
+    proxyUser: str | None = Field(None, min_length=1)  # see SparkBrokerApp.impersonate
 
     def livy_fields(self) -> dict[str, Any]:
         """As keyword arguments of :class:`~jupyter_spark_broker.livy.CreateSessionRequest`."""
@@ -64,6 +65,7 @@ class SessionSettings(_Request):
             "numExecutors": "num_executors",
             "pyFiles": "py_files",
             "idleTimeout": "idle_timeout",
+            "proxyUser": "proxy_user",
         }
         return {names.get(k, k): v for k, v in self.model_dump(exclude_none=True).items()}
 

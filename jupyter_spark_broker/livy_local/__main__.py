@@ -38,6 +38,18 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         "--csrf", action="store_true", help="require X-Requested-By on every non-GET request"
     )
     parser.add_argument(
+        "--impersonation",
+        action="store_true",
+        help="livy.impersonation.enabled: a session runs as its proxyUser (recorded and reported; "
+        "the worker stays this OS user), which a user may set only to themselves",
+    )
+    parser.add_argument(
+        "--superusers",
+        metavar="USER[,USER...]",
+        default="",
+        help="livy.superusers: users who may impersonate anyone",
+    )
+    parser.add_argument(
         "--spark",
         choices=("auto", "on", "off"),
         default=defaults.spark,
@@ -106,6 +118,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         kerberos_principal=options.auth_kerberos,
         kerberos_keytab=options.auth_kerberos_keytab,
         csrf=options.csrf,
+        impersonation=options.impersonation,
+        superusers=frozenset(filter(None, options.superusers.split(","))),
         spark=options.spark,
         max_sessions=options.max_sessions,
         max_creation=options.max_creation,

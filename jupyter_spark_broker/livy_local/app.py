@@ -223,12 +223,23 @@ class SessionsHandler(LivyHandler):
                 normalise_kind(request.kind)
             except BadRequestBody as error:
                 raise ErrorReply(400, str(error)) from None
+        proxy_user = self._impersonation(request.proxyUser)
         try:
-            session = await self.manager.create(request, owner=self.user)
+            session = await self.manager.create(request, owner=self.user, proxy_user=proxy_user)
         except Rejected as error:
             raise _msg(400, str(error)) from None
         self.set_header("Location", f"/sessions/{session.id}")
         self.reply(201, session.view())
+
+    def _impersonation(self, target: str | None) -> str | None:
+        """``AccessManager.checkImpersonation``: whom the session runs as (null when it is off). A
+        user may name only themselves, a superuser anyone; no authentication means no check."""
+        if not self.config.impersonation:
+            return None
+        allowed = self.user is None or self.user == target or self.user in self.config.superusers
+        if target is not None and not allowed:
+            raise _msg(403, f"User '{self.user}' not allowed to impersonate '{target}'.")
+        return target or self.user
 
 
 class SessionHandler(LivyHandler):

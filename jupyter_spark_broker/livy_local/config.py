@@ -18,6 +18,8 @@ class LocalLivyConfig:
     kerberos_keytab: str | None = None  # livy.server.auth.kerberos.keytab
     auth_token_validity: float = 36000.0  # livy.server.auth.kerberos.token.validity (hadoop.auth)
     csrf: bool = False  # livy.server.csrf-protection.enabled
+    impersonation: bool = False  # livy.impersonation.enabled: sessions take a proxyUser
+    superusers: frozenset[str] = frozenset()  # livy.superusers: may impersonate anyone
     spark: str = "auto"  # auto | on | off: run sessions with a local SparkSession
     max_sessions: int | None = None  # not in Livy: a cap on live sessions for a small machine
     max_creation: int = 100  # livy.server.session.max-creation

@@ -87,6 +87,7 @@ class LocalSession:
         *,
         kind: str,
         owner: str | None,
+        proxy_user: str | None = None,
         config: LocalLivyConfig,
         server_url: str,
     ):
@@ -94,6 +95,8 @@ class LocalSession:
         self.request = request
         self.kind = kind
         self.owner = owner
+        # Recorded and reported as Livy does; the worker still runs as this server's OS user.
+        self.proxy_user = proxy_user
         self.config = config
         self.server_url = server_url
         self.state = "starting"
@@ -142,7 +145,7 @@ class LocalSession:
             "name": request.name,
             "appId": self.app_id,
             "owner": self.owner,
-            "proxyUser": None,  # impersonation is off here, so Livy reports null whatever was asked
+            "proxyUser": self.proxy_user,  # null unless impersonation is on, whatever was asked
             "state": self.state,
             "kind": self.kind,
             "appInfo": {
@@ -403,7 +406,9 @@ class SessionManager:
             return self.sessions.get(int(ref))
         return next((s for s in self.sessions.values() if s.name == ref), None)
 
-    async def create(self, request: CreateInteractiveRequest, owner: str | None) -> LocalSession:
+    async def create(
+        self, request: CreateInteractiveRequest, owner: str | None, proxy_user: str | None = None
+    ) -> LocalSession:
         kind = normalise_kind(request.kind) if request.kind else "shared"
         self._check_create(request, kind)
         session = LocalSession(
@@ -411,6 +416,7 @@ class SessionManager:
             request,
             kind=kind,
             owner=owner,
+            proxy_user=proxy_user,
             config=self.config,
             server_url=self.server_url,
         )

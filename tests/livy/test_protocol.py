@@ -14,6 +14,7 @@ import tempfile
 import pytest
 
 from jupyter_spark_broker.livy import (
+    CreateSessionRequest,
     LivyClient,
     LivyNotFound,
     LivyRejected,
@@ -305,6 +306,33 @@ async def test_basic_auth(start_local_livy, make_session):
     async with LivyClient(server.url, auth=httpx.BasicAuth("alice", "s3cret pass")) as alice:
         session = await make_session(alice)
         assert session.owner == "alice"
+
+
+async def test_impersonation(start_local_livy, make_session, livy):
+    import httpx
+
+    analyst_login = httpx.BasicAuth("analyst", "pass-1")
+    server = start_local_livy(
+        "--spark", "off", "--impersonation", "--superusers", "root-ops",
+        basic_auth=("analyst", "pass-1"),
+    )  # fmt: skip
+    async with LivyClient(server.url, auth=analyst_login) as analyst:
+        as_self = await make_session(analyst)
+        assert (as_self.owner, as_self.proxy_user) == ("analyst", "analyst")  # the requester
+        named = await make_session(analyst, proxy_user="analyst")
+        assert named.proxy_user == "analyst"
+        with pytest.raises(LivyRejected) as refused:
+            await analyst.create_session(CreateSessionRequest(kind="pyspark", proxy_user="boss"))
+        assert refused.value.status == 403
+        assert refused.value.livy_message == "User 'analyst' not allowed to impersonate 'boss'."
+    superuser_server = start_local_livy(
+        "--spark", "off", "--impersonation", "--superusers", "root-ops,analyst",
+        basic_auth=("analyst", "pass-1"),
+    )  # fmt: skip
+    async with LivyClient(superuser_server.url, auth=analyst_login) as superuser:
+        assert (await make_session(superuser, proxy_user="boss")).proxy_user == "boss"
+    # Without impersonation (the shared server) proxyUser is reported null, whatever was asked.
+    assert (await make_session(proxy_user="boss")).proxy_user is None
 
 
 async def _state_is(livy, session_id, statement_id, state):
