@@ -29,6 +29,7 @@ from .errors import (
 )
 from .livy import (
     CreateSessionRequest,
+    LivyClient,
     LivyError,
     LivyNotFound,
     LivyRejected,
@@ -369,6 +370,9 @@ class SparkBroker:
         await self._touch(record.id)
         if wait > 0 and not statement.is_finished:
             return await self.get_statement(user, session_id, statement.id, wait=wait)
+        if not statement.is_finished:
+            # A kernel long-polls for it next: start polling now, so its GET may find it done.
+            self._watch(record, livy, statement.id, idle_after=_StatementWatch.UNCLAIMED_AFTER)
         return statement
 
     async def _touch(self, session_id: str) -> None:
@@ -404,22 +408,37 @@ class SparkBroker:
     ) -> Statement:
         record = await self._live_session(user, session_id)
         livy = await self.endpoints.client(record.endpoint)
-        fetch = lambda: livy.get_statement(record.livy_id, statement_id)  # noqa: E731
         wait = min(wait, self.settings.max_statement_wait)
         if wait <= 0:
-            return await self._livy_call(record.endpoint, fetch(), record, statement_id)
-        key = (record.id, statement_id)
-        watch = self._watches.get(key)
-        if watch is None or watch.done:
-            forget = lambda: self._watches.pop(key, None)  # noqa: E731
-            watch = self._watches[key] = _StatementWatch(fetch, livy.poll, forget)
+            fetch = livy.get_statement(record.livy_id, statement_id)
+            return await self._livy_call(record.endpoint, fetch, record, statement_id)
         try:
-            statement = await watch.wait(wait)
+            statement = await self._watch(record, livy, statement_id).wait(wait)
         except LivyError as error:
             raise await self._livy_failure(record.endpoint, error, record, statement_id) from None
         if statement.is_finished:
             await self._touch(record.id)
         return statement
+
+    def _watch(
+        self,
+        record: SessionRecord,
+        livy: LivyClient,
+        statement_id: int,
+        *,
+        idle_after: float = 0.0,
+    ) -> _StatementWatch:
+        """The statement's one poller: the running one, or a finished one kept a moment, or new."""
+        key = (record.id, statement_id)
+        watch = self._watches.get(key)
+        if watch is None or (watch.done and not watch.finished):
+            fetch = lambda: livy.get_statement(record.livy_id, statement_id)  # noqa: E731
+            forget = lambda: self._watches.pop(key, None)  # noqa: E731
+            watch = _StatementWatch(
+                fetch, livy.poll, forget, idle_after or _StatementWatch.IDLE_AFTER
+            )
+            self._watches[key] = watch
+        return watch
 
     async def complete(
         self, user: str, session_id: str, *, code: str, cursor: int, kind: str | None
@@ -775,15 +794,25 @@ class _StatementWatch:
     """One Livy poller for a statement, however many long-poll requests wait on it.
 
     It polls with the client's adaptive backoff and stops when the statement is finished, when Livy
-    fails, or when nobody has waited on it for ``IDLE_AFTER`` seconds.
+    fails, or when nobody has waited on it for ``idle_after`` seconds. A finished statement stays
+    known for ``KEEP_FINISHED`` seconds, for the long-poll that comes just after the POST.
     """
 
     IDLE_AFTER = 30.0
+    UNCLAIMED_AFTER = 5.0  # started by the POST, before anyone waits
+    KEEP_FINISHED = 10.0
 
-    def __init__(self, fetch: Callable, backoff: PollBackoff, forget: Callable[[], Any]):
+    def __init__(
+        self,
+        fetch: Callable,
+        backoff: PollBackoff,
+        forget: Callable[[], Any],
+        idle_after: float = IDLE_AFTER,
+    ):
         self._fetch = fetch
         self._backoff = backoff
         self._forget = forget
+        self._idle_after = idle_after
         self.latest: Statement | None = None
         self.error: LivyError | None = None
         self.done = False
@@ -803,15 +832,22 @@ class _StatementWatch:
                     return
                 self._notify()
                 nobody_waits = (
-                    self._waiters == 0 and time.monotonic() - self._last_wait > self.IDLE_AFTER
+                    self._waiters == 0 and time.monotonic() - self._last_wait > self._idle_after
                 )
                 if self.latest.is_finished or nobody_waits:
                     return
                 await asyncio.sleep(next(delays))
         finally:
             self.done = True
-            self._forget()
+            if self.finished:
+                asyncio.get_running_loop().call_later(self.KEEP_FINISHED, self._forget)
+            else:
+                self._forget()
             self._notify()
+
+    @property
+    def finished(self) -> bool:
+        return self.error is None and self.latest is not None and self.latest.is_finished
 
     def _notify(self) -> None:
         self._updated.set()
