@@ -60,9 +60,10 @@ class Channel:
 class Interpreter:
     """Runs statements in one namespace, with or without a local SparkSession."""
 
-    def __init__(self, channel: Channel, session_id: int):
+    def __init__(self, channel: Channel, session_id: int, scratch: str | None = None):
         self.channel = channel
         self.session_id = session_id
+        self.scratch = scratch  # the server removes it when this process ends, however it ends
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         self.spark = None
         self.spark_reason = "Spark was not requested for this session"
@@ -81,7 +82,11 @@ class Interpreter:
         from pyspark.sql import SparkSession  # imported here: plain sessions must not need pyspark
 
         builder = SparkSession.builder.master("local[*]").appName(f"livy-session-{self.session_id}")
-        self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-classes-")
+        if self.scratch is not None:
+            self.class_dir = os.path.join(self.scratch, "repl-classes")
+            os.makedirs(self.class_dir)
+        else:
+            self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-classes-")
         # The console progress bar would fill the session log; progress is reported per statement.
         defaults = {
             "spark.ui.showConsoleProgress": "false",
@@ -503,11 +508,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spark", choices=("auto", "on", "off"), default="off")
     parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
     parser.add_argument("--scala", action="store_true", help="start the Scala REPL (kind spark)")
+    parser.add_argument("--scratch", help="a directory for this session's files, removed after it")
     options = parser.parse_args(argv)
 
     die_with_parent(signal.SIGKILL)  # the server is gone: so is every session
     channel = Channel(options.fd)
-    interpreter = Interpreter(channel, options.session_id)
+    interpreter = Interpreter(channel, options.session_id, options.scratch)
     signal.signal(signal.SIGINT, interpreter.on_sigint)
     sys.stdin = io.StringIO()  # user code must not block on the server's stdin
 

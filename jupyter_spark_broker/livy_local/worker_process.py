@@ -18,9 +18,11 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +56,8 @@ class WorkerProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: list[asyncio.Task] = []
+        # Made and removed here, not by the worker: a worker killed with SIGKILL leaves nothing.
+        self._scratch: str | None = None
         self.stopping = False
 
     @property
@@ -61,6 +65,7 @@ class WorkerProcess:
         return self._process.pid if self._process else None
 
     async def start(self) -> None:
+        self._scratch = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-")
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
         env.setdefault("MPLBACKEND", _MATPLOTLIB_BACKEND)
@@ -80,6 +85,8 @@ class WorkerProcess:
                 self._spark,
                 "--conf",
                 json.dumps(self._spark_conf),
+                "--scratch",
+                self._scratch,
                 *(["--scala"] if self._scala else []),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -140,6 +147,8 @@ class WorkerProcess:
         code = await self._process.wait()
         # Let the pipes drain so the log ends with the worker's last words.
         await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        if self._scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, self._scratch, ignore_errors=True)
         await self._on_exit(code)
 
 

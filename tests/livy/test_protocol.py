@@ -199,9 +199,13 @@ async def test_killed_worker_makes_the_session_dead(livy, make_session):
     pid = int(
         (await livy.run_statement(session.id, "import os; os.getpid()")).output.data["text/plain"]
     )
+    where = "import sys; sys.argv[sys.argv.index('--scratch') + 1]"
+    scratch = (await livy.run_statement(session.id, where)).output.data["text/plain"].strip("'")
+    assert os.path.isdir(scratch)  # the session's own files (the Scala REPL's classes)
     os.kill(pid, signal.SIGKILL)
     dead = await eventually(lambda: _dead(livy, session.id), what="the session to be dead")
     assert any("worker process killed by SIGKILL" in line for line in dead.log)
+    assert not os.path.exists(scratch)  # removed by the server: the worker could not
     with pytest.raises(LivyServerError, match="Session is in state dead") as raised:
         await livy.create_statement(session.id, "1")
     assert raised.value.status == 500
