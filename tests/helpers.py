@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -24,3 +25,17 @@ async def eventually(
                 f"timed out after {timeout:g} s waiting for {what}; last: {result!r}"
             )
         await asyncio.sleep(interval)
+
+
+def wait_until_serving(
+    answers: Callable[[], bool], *, process: subprocess.Popen, what: str, timeout: float = 60.0
+) -> None:
+    """For fixtures starting a server process: poll ``answers()`` until it is True; fail at once if
+    the process exits, and after ``timeout`` seconds, naming ``what`` (and where its log is)."""
+    deadline = time.monotonic() + timeout
+    while not answers():
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer within {timeout:g} s")
+        time.sleep(0.05)

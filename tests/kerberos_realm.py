@@ -12,9 +12,9 @@ import os
 import secrets
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+from tests.helpers import wait_until_serving
 from tests.live_server import free_port
 
 REALM = "JSB.TEST"
@@ -115,15 +115,13 @@ class KerberosRealm:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command[:2])} failed: {done.stderr or done.stdout}")
 
-    def _wait_until_listening(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._kdc.poll() is not None:
-                raise RuntimeError(f"krb5kdc exited; see {self.dir / 'kdc.log'}")
+    def _wait_until_listening(self) -> None:
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
             except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("krb5kdc did not listen within 30 s") from None
-                time.sleep(0.05)
+                return False
+            return True
+
+        what = f"krb5kdc (log: {self.dir / 'kdc.log'})"
+        wait_until_serving(listening, process=self._kdc, what=what)

@@ -9,10 +9,11 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from tests.helpers import wait_until_serving
 
 
 def free_port() -> int:
@@ -80,16 +81,14 @@ class LiveJupyter:
         return self
 
     def _wait_until_up(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, "jupyter server exited"
+        def up() -> bool:
             try:
-                if httpx.get(f"{self.url}/api/status", headers=self.headers).status_code == 200:
-                    return
+                return httpx.get(f"{self.url}/api/status", headers=self.headers).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the Jupyter server did not answer within {timeout:g} s")
+                return False
+
+        what = f"jupyter server (log: {self.workdir / 'jupyter.log'})"
+        wait_until_serving(up, process=self.process, what=what, timeout=timeout)
 
     @property
     def headers(self) -> dict[str, str]:

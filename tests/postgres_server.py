@@ -14,9 +14,9 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
+from tests.helpers import wait_until_serving
 from tests.live_server import free_port
 
 
@@ -84,19 +84,15 @@ class PostgresServer:
     def _dsn(self) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
 
-    def _wait_until_accepting(self, timeout: float = 60.0) -> None:
+    def _wait_until_accepting(self) -> None:
         import psycopg
 
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"postgres exited; see {self.dir / 'postgres.log'}")
+        def accepting() -> bool:
             try:
                 psycopg.connect(self._dsn(), connect_timeout=2).close()
-                return
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "PostgreSQL did not accept connections within 60 s"
-                    ) from None
-                time.sleep(0.1)
+                return False
+            return True
+
+        what = f"postgres (log: {self.dir / 'postgres.log'})"
+        wait_until_serving(accepting, process=self._process, what=what)
