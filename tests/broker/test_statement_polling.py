@@ -36,6 +36,7 @@ async def test_the_long_poll_after_a_post_is_answered_from_the_polling_it_starte
         return watch is not None and watch.finished
 
     await eventually(polled_to_the_end, what="the broker to poll the statement to its end")
-    own_livy.stop()  # from here on Livy cannot answer: the long-poll must not need it
+    own_livy.process.kill()  # from here on Livy cannot answer: the long-poll must not need it
+    own_livy.process.wait()
     done = await api.get(f"{statements}/{posted.json['id']}", params={"wait": 5})
     assert done.status == 200 and done.json["output"]["data"] == {"text/plain": "42"}
