@@ -252,6 +252,7 @@ async def test_openapi_document_is_served(api):
         ("POST", "sessions", b'{"knid": "pyspark"}', 400, "knid"),
         ("POST", "sessions", b'{"settings": {"driverCores": "two"}}', 400, "settings.driverCores"),
         ("POST", "sessions", b'{"settings": {"numExecutors": 0}}', 400, "settings.numExecutors"),
+        ("POST", "sessions", b'{"settings": {"proxyUser": ""}}', 400, "settings.proxyUser"),
         ("POST", "sessions", b'{"endpoint": "nowhere"}', 404, "no Livy endpoint named 'nowhere'"),
         ("POST", "attachments", b"{}", 400, "path"),
         (
