@@ -426,18 +426,18 @@ class SparkBroker:
         livy: LivyClient,
         statement_id: int,
         *,
-        idle_after: float = 0.0,
+        idle_after: float | None = None,
     ) -> _StatementWatch:
-        """The statement's one poller: the running one, or a finished one kept a moment, or new."""
+        """The statement's one poller: the running one, or a finished one kept a moment, or new.
+        ``idle_after`` (default ``_StatementWatch.IDLE_AFTER``) applies to a new one."""
         key = (record.id, statement_id)
         watch = self._watches.get(key)
         if watch is None or (watch.done and not watch.finished):
             fetch = lambda: livy.get_statement(record.livy_id, statement_id)  # noqa: E731
             forget = lambda: self._watches.pop(key, None)  # noqa: E731
-            watch = _StatementWatch(
-                fetch, livy.poll, forget, idle_after or _StatementWatch.IDLE_AFTER
-            )
-            self._watches[key] = watch
+            if idle_after is None:
+                idle_after = _StatementWatch.IDLE_AFTER
+            watch = self._watches[key] = _StatementWatch(fetch, livy.poll, forget, idle_after)
         return watch
 
     async def complete(

@@ -24,11 +24,9 @@ import os
 import queue
 import re
 import rlcompleter
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import traceback
 from typing import Any
@@ -60,7 +58,7 @@ class Channel:
 class Interpreter:
     """Runs statements in one namespace, with or without a local SparkSession."""
 
-    def __init__(self, channel: Channel, session_id: int, scratch: str | None = None):
+    def __init__(self, channel: Channel, session_id: int, scratch: str):
         self.channel = channel
         self.session_id = session_id
         self.scratch = scratch  # the server removes it when this process ends, however it ends
@@ -82,11 +80,8 @@ class Interpreter:
         from pyspark.sql import SparkSession  # imported here: plain sessions must not need pyspark
 
         builder = SparkSession.builder.master("local[*]").appName(f"livy-session-{self.session_id}")
-        if self.scratch is not None:
-            self.class_dir = os.path.join(self.scratch, "repl-classes")
-            os.makedirs(self.class_dir)
-        else:
-            self.class_dir = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-classes-")
+        self.class_dir = os.path.join(self.scratch, "repl-classes")
+        os.makedirs(self.class_dir)
         # The console progress bar would fill the session log; progress is reported per statement.
         defaults = {
             "spark.ui.showConsoleProgress": "false",
@@ -109,8 +104,6 @@ class Interpreter:
             self.scala.close()
         if self.spark is not None:
             self.spark.stop()
-        if self.class_dir is not None:
-            shutil.rmtree(self.class_dir, ignore_errors=True)
 
     def ready_message(self) -> dict[str, Any]:
         if self.spark is None:
@@ -508,7 +501,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spark", choices=("auto", "on", "off"), default="off")
     parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
     parser.add_argument("--scala", action="store_true", help="start the Scala REPL (kind spark)")
-    parser.add_argument("--scratch", help="a directory for this session's files, removed after it")
+    parser.add_argument(
+        "--scratch", required=True, help="a directory for this session's files, removed after it"
+    )
     options = parser.parse_args(argv)
 
     die_with_parent(signal.SIGKILL)  # the server is gone: so is every session
