@@ -8,6 +8,8 @@ extras="${1:-spark}"
 apt_packages=()
 # The shipped local Livy runs a real local SparkSession when Java 17+ is there.
 command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+# Installing the package builds its JupyterLab extension (src/) with Node.js and npm.
+command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 # The JupyterLab test drives a real browser; Playwright's own browser download is not reachable here.
 if [[ ",${extras}," == *",test,"* ]] && [ ! -x /usr/bin/chromium ]; then
   apt_packages+=(chromium)

@@ -1,0 +1,204 @@
+// What the panel and the status item show: the user's sessions, kept live by the broker's events.
+//
+// The broker emits its events on jupyter_server's bus; JupyterLab's event manager brings them here
+// (the server scopes them to their owner). A state or progress event updates in place at once; an
+// action (created, attached, killed...) schedules one refresh of the lists over REST. When the event
+// socket (re)opens, the server says "subscribed" and the lists are refreshed once.
+
+import { Event } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { BrokerAPI, BrokerError, IAttachment, IEndpoint, ISession } from './api';
+
+export const EVENTS = 'https://events.jupyter.org/jupyter_spark_broker/';
+const SESSION_ACTION = `${EVENTS}session_action/v1`;
+const SESSION_STATE = `${EVENTS}session_state/v1`;
+const STATEMENT = `${EVENTS}statement/v1`;
+const SUBSCRIBED = `${EVENTS}subscribed/v1`;
+
+export const STARTING = new Set(['not_started', 'starting', 'recovering']);
+export const FINISHED = new Set(['shutting_down', 'error', 'dead', 'killed', 'success', 'lost']);
+const STATEMENT_DONE = new Set(['available', 'error', 'cancelled']);
+
+export interface IProgress {
+  statementId: number;
+  state: string;
+  progress: number | null;
+}
+
+export class SparkModel {
+  constructor(readonly api: BrokerAPI) {}
+
+  sessions: ISession[] = [];
+  attachments: IAttachment[] = [];
+  endpoints: IEndpoint[] = [];
+  /** The active notebook's attachment and session, if it has one. */
+  current: { attachment: IAttachment; session: ISession } | null = null;
+  currentPath: string | null = null;
+  user: string | null = null;
+  admin = false;
+  allUsers = false;
+  error: string | null = null;
+  loaded = false;
+  /** The driver log's last lines, per session, once asked for. */
+  logs = new Map<string, string[]>();
+  /** The running statement of each session, from the progress events. */
+  progress = new Map<string, IProgress>();
+
+  get changed(): ISignal<SparkModel, void> {
+    return this._changed;
+  }
+
+  /** Feed one event of the server's bus (every event comes here; others are ignored). */
+  handleEvent(event: Event.Emission): void {
+    const schema = String(event.schema_id);
+    if (!schema.startsWith(EVENTS)) {
+      return;
+    }
+    const data = event as any;
+    if (schema === SUBSCRIBED) {
+      this.user = data.user;
+      this.admin = Boolean(data.admin);
+      this.scheduleRefresh(0);
+      return;
+    }
+    if (schema === STATEMENT) {
+      if (STATEMENT_DONE.has(data.state)) {
+        this.progress.delete(data.session_id);
+      } else {
+        this.progress.set(data.session_id, {
+          statementId: data.statement_id,
+          state: data.state,
+          progress: typeof data.progress === 'number' ? data.progress : null
+        });
+      }
+      this._changed.emit();
+      return;
+    }
+    if (schema === SESSION_STATE) {
+      for (const session of this.sessions) {
+        if (session.id === data.session_id) {
+          session.state = data.state;
+        }
+      }
+      const current = this.current;
+      if (current && current.session.id === data.session_id) {
+        current.session.state = data.state;
+      }
+      if (FINISHED.has(data.state) || data.state === 'idle') {
+        this.progress.delete(data.session_id);
+      }
+      this._changed.emit();
+    }
+    if (schema === SESSION_ACTION || schema === SESSION_STATE) {
+      this.scheduleRefresh();
+    }
+  }
+
+  /** The first load: who the user is, then the lists. */
+  async start(): Promise<void> {
+    try {
+      const me = await this.api.me();
+      this.user = me.user;
+      this.admin = me.admin;
+    } catch (error) {
+      this.error = error instanceof BrokerError ? error.message : String(error);
+    }
+    await this.refresh();
+  }
+
+  setCurrentPath(path: string | null): void {
+    if (path !== this.currentPath) {
+      this.currentPath = path;
+      this.current = null;
+      this._changed.emit();
+      this.scheduleRefresh(0);
+    }
+  }
+
+  setAllUsers(all: boolean): void {
+    this.allUsers = all;
+    this.scheduleRefresh(0);
+  }
+
+  /** One refresh soon, however many events ask for it meanwhile. */
+  scheduleRefresh(delay = 150): void {
+    if (this._timer !== null) {
+      return;
+    }
+    this._timer = window.setTimeout(() => {
+      this._timer = null;
+      void this.refresh();
+    }, delay);
+  }
+
+  async refresh(): Promise<void> {
+    const generation = ++this._generation;
+    try {
+      const path = this.currentPath;
+      const [sessions, attachments, endpoints, mine] = await Promise.all([
+        this.api.sessions(this.admin && this.allUsers),
+        this.api.attachments(),
+        this.loaded ? Promise.resolve(this.endpoints) : this.api.endpoints(),
+        path ? this.api.attachments(path) : Promise.resolve([] as IAttachment[])
+      ]);
+      let current: SparkModel['current'] = null;
+      const own = mine.filter(a => this.user === null || a.owner === this.user);
+      const attachment = own[0] ?? mine[0];
+      if (attachment) {
+        const session =
+          sessions.find(s => s.id === attachment.session_id) ??
+          (await this.api.session(attachment.session_id));
+        current = { attachment, session };
+      }
+      if (generation !== this._generation) {
+        return; // a newer refresh is under way
+      }
+      this.sessions = sessions;
+      this.attachments = attachments;
+      this.endpoints = endpoints;
+      this.current = current;
+      this.error = null;
+      this.loaded = true;
+    } catch (error) {
+      if (generation !== this._generation) {
+        return;
+      }
+      this.error = error instanceof BrokerError ? error.message : String(error);
+    }
+    this._changed.emit();
+  }
+
+  async kill(id: string): Promise<void> {
+    await this.act(() => this.api.kill(id));
+  }
+
+  async detach(attachmentId: string): Promise<void> {
+    await this.act(() => this.api.detach(attachmentId));
+  }
+
+  async loadLog(id: string, lines = 40): Promise<void> {
+    await this.act(async () => {
+      this.logs.set(id, (await this.api.log(id, lines)).log);
+    });
+  }
+
+  notebooksOf(sessionId: string): string[] {
+    return this.attachments.filter(a => a.session_id === sessionId).map(a => a.path);
+  }
+
+  private async act(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+      this.error = null;
+    } catch (error) {
+      this.error = error instanceof BrokerError ? error.message : String(error);
+    }
+    this._changed.emit();
+    this.scheduleRefresh(0);
+  }
+
+  private _changed = new Signal<SparkModel, void>(this);
+  private _timer: number | null = null;
+  private _generation = 0;
+}
