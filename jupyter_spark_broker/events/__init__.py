@@ -10,6 +10,7 @@ from .emitter import (
     STATEMENT,
     SUBSCRIBED,
     BrokerEvents,
+    register_schemas,
     schema_files,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "STATEMENT",
     "SUBSCRIBED",
     "BrokerEvents",
+    "register_schemas",
     "schema_files",
 ]

@@ -40,6 +40,16 @@ def schema_files() -> Iterator[Path]:
             yield Path(str(entry))
 
 
+def register_schemas(event_logger: Any) -> None:
+    """Register the schemas on jupyter_server's ``event_logger``; once, when the broker restarts."""
+    from jupyter_events.schema import EventSchema  # jupyter_server's dependency
+
+    for path in schema_files():
+        schema = EventSchema(path)
+        if schema.id not in event_logger.schemas.schema_ids:
+            event_logger.register_event_schema(path)
+
+
 class EventLoggerLike(Protocol):
     def emit(self, *, schema_id: str, data: dict[str, Any]) -> Any: ...
 
