@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Protocol
@@ -141,7 +142,8 @@ class BrokerEvents:
             **fields,
         }
         data = _present(data)
-        audit_log.info("spark broker audit: %s", json.dumps(data, sort_keys=True))
+        line = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **data}
+        audit_log.info("spark broker audit: %s", json.dumps(line, sort_keys=True))
         self._emit(SESSION_ACTION, data)
 
     def _emit(self, schema_id: str, data: dict[str, Any]) -> None:

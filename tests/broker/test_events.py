@@ -127,6 +127,7 @@ async def test_real_actions_leave_an_audit_trail_of_events_and_log_lines(
         ("killed", session_id),
     ]
     assert audit()[-1]["route"] == "DELETE spark-broker/api/sessions/{session_id}"
+    assert all(line["time"].endswith("+00:00") for line in audit())
 
 
 async def test_a_running_statement_reports_its_progress_without_its_code(api, events):
