@@ -88,6 +88,9 @@ export class SparkPanel extends Widget {
     }
     fact('Notebooks', model.notebooksOf(session.id).join(', ') || attachment.path);
     fact('Idle', FINISHED.has(session.state) ? '–' : since(session.last_activity));
+    if (session.message && FINISHED.has(session.state)) {
+      fact('Why', session.message);
+    }
     section.append(facts);
 
     const actions = h('div', 'jsb-Panel-actions');
@@ -145,9 +148,9 @@ export class SparkPanel extends Widget {
     item.dataset.state = session.state;
     const top = h('div', 'jsb-Session-top');
     top.append(stateBadge(session.state), h('span', 'jsb-Session-endpoint', session.endpoint));
-    const progress = this.model.progress.get(session.id);
-    if (progress?.progress !== null && progress?.progress !== undefined) {
-      top.append(h('span', 'jsb-Session-progress', `${Math.round(progress.progress * 100)}%`));
+    const progress = this.model.progress.get(session.id)?.progress ?? 0;
+    if (progress > 0) {
+      top.append(h('span', 'jsb-Session-progress', `${Math.round(progress * 100)}%`));
     }
     const kill = button('Kill', 'kill', session.id, 'Kill this Spark session in Livy');
     kill.classList.add('jsb-Session-kill');
@@ -163,6 +166,9 @@ export class SparkPanel extends Widget {
       details.push(`owner ${session.owner}`);
     }
     item.append(h('div', 'jsb-Session-details', details.join(' · ')));
+    if (session.message && session.state === 'error') {
+      item.append(h('div', 'jsb-Session-message', session.message));
+    }
     return item;
   }
 

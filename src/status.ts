@@ -34,10 +34,9 @@ export class SparkStatus extends Widget {
         const seconds = Math.max(0, Math.round((Date.now() - Date.parse(session.created)) / 1000));
         text = `Spark: starting (${seconds} s)`;
       } else if (progress || state === 'busy') {
-        const percent =
-          progress?.progress !== null && progress?.progress !== undefined
-            ? ` ${Math.round(progress.progress * 100)}%`
-            : '';
+        // Spark reports task progress; plain code (no Spark job) stays at 0 and shows none.
+        const fraction = progress?.progress ?? 0;
+        const percent = fraction > 0 ? ` ${Math.round(fraction * 100)}%` : '';
         text = `Spark: busy${percent}`;
       } else {
         text = `Spark: ${state}`;

@@ -183,3 +183,26 @@ def _sidebar(page: Page) -> dict:
     assert box is not None
     return {"x": 0, "y": 0, "width": box["x"] + box["width"] + 8, "height": 900}
 
+
+
+def test_a_livy_failure_shows_in_the_panel_with_what_to_do(tmp_path, start_local_livy, browser):
+    livy = start_local_livy("--spark", "off")
+    with LiveJupyter(tmp_path, livy.url, livy_retries=0, livy_connect_timeout=2) as server:
+        page = open_lab(browser, f"{server.url}/lab?token={server.token}")
+        try:
+            open_panel(page)
+            session = create_session(server, server.headers)
+            item = session_item(page, session["id"])
+            expect(item).to_have_attribute("data-state", "idle", timeout=START)
+
+            livy.stop()
+            item.locator('[data-action="kill"]').click()
+            page.locator(".jp-Dialog button.jp-mod-accept").click()
+            error = page.locator(f"{PANEL} [role=alert]")
+            expect(error).to_contain_text("Livy unreachable", timeout=30_000)
+            expect(error).to_contain_text("live")  # names the endpoint
+            expect(item).to_be_visible()  # not killed: it may still live in Livy
+            screenshot(page, tmp_path, "spark-panel-error.png", clip=_sidebar(page))
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
