@@ -36,6 +36,14 @@ export interface IEndpoint {
   description?: string | null;
 }
 
+export interface IEndpointHealth {
+  name: string;
+  reachable: boolean | null;
+  version: string | null;
+  sessions: number | null;
+  error: string | null;
+}
+
 export interface ISessionLog {
   from: number;
   total: number;
@@ -78,6 +86,10 @@ export class BrokerAPI {
 
   async endpoints(): Promise<IEndpoint[]> {
     return (await this.call<{ endpoints: IEndpoint[] }>('endpoints')).endpoints;
+  }
+
+  async health(): Promise<IEndpointHealth[]> {
+    return (await this.call<{ endpoints: IEndpointHealth[] }>('endpoints/health')).endpoints;
   }
 
   async log(id: string, lines: number): Promise<ISessionLog> {

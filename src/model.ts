@@ -8,7 +8,14 @@
 import { Event } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { BrokerAPI, BrokerError, IAttachment, IEndpoint, ISession } from './api';
+import {
+  BrokerAPI,
+  BrokerError,
+  IAttachment,
+  IEndpoint,
+  IEndpointHealth,
+  ISession
+} from './api';
 
 export const EVENTS = 'https://events.jupyter.org/jupyter_spark_broker/';
 const SESSION_ACTION = `${EVENTS}session_action/v1`;
@@ -40,6 +47,9 @@ export class SparkModel {
   allUsers = false;
   error: string | null = null;
   loaded = false;
+  /** Each endpoint's health, checked on start, on reconnection and on demand. */
+  health = new Map<string, IEndpointHealth>();
+  checkingHealth = false;
   /** The driver log's last lines, per session, once asked for. */
   logs = new Map<string, string[]>();
   /** The running statement of each session, from the progress events. */
@@ -60,6 +70,7 @@ export class SparkModel {
       this.user = data.user;
       this.admin = Boolean(data.admin);
       this.scheduleRefresh(0);
+      void this.checkHealth();
       return;
     }
     if (schema === STATEMENT) {
@@ -105,6 +116,20 @@ export class SparkModel {
       this.error = error instanceof BrokerError ? error.message : String(error);
     }
     await this.refresh();
+    await this.checkHealth();
+  }
+
+  async checkHealth(): Promise<void> {
+    this.checkingHealth = true;
+    this._changed.emit();
+    try {
+      const health = await this.api.health();
+      this.health = new Map(health.map(h => [h.name, h]));
+    } catch (error) {
+      this.error = error instanceof BrokerError ? error.message : String(error);
+    }
+    this.checkingHealth = false;
+    this._changed.emit();
   }
 
   setCurrentPath(path: string | null): void {

@@ -174,7 +174,11 @@ export class SparkPanel extends Widget {
 
   private renderEndpoints(): HTMLElement {
     const section = h('section', 'jsb-Panel-endpoints');
-    section.append(h('h3', '', 'Endpoints'));
+    const header = h('div', 'jsb-Panel-sectionHeader');
+    const check = button('Check', 'check-endpoints', '', 'Ask each endpoint whether it answers');
+    check.disabled = this.model.checkingHealth;
+    header.append(h('h3', '', 'Endpoints'), check);
+    section.append(header);
     const list = h('ul', 'jsb-Panel-list');
     for (const endpoint of this.model.endpoints) {
       const item = h('li', 'jsb-Endpoint');
@@ -185,8 +189,27 @@ export class SparkPanel extends Widget {
       const where = endpoint.embedded ? 'embedded local Livy' : endpoint.url ?? '';
       item.append(
         h('span', 'jsb-Endpoint-name', endpoint.name + (endpoint.default ? ' (default)' : '')),
-        h('span', 'jsb-Endpoint-details', `${where} · ${count} live`)
+        h('span', 'jsb-Endpoint-details', `${where} · ${count} live here`)
       );
+      const health = this.model.health.get(endpoint.name);
+      if (health) {
+        item.dataset.reachable = String(health.reachable);
+        const facts: string[] = [];
+        if (health.reachable) {
+          facts.push('reachable');
+          facts.push(health.version ? `Livy ${health.version}` : 'Livy (version unknown)');
+          if (health.sessions !== null) {
+            facts.push(`${health.sessions} sessions in Livy`);
+          }
+        }
+        if (facts.length) {
+          item.append(h('span', 'jsb-Endpoint-health', facts.join(' · ')));
+        }
+        if (health.error) {
+          const kind = health.reachable === false ? 'jsb-Endpoint-error' : 'jsb-Endpoint-note';
+          item.append(h('span', kind, health.error));
+        }
+      }
       list.append(item);
     }
     section.append(list);
@@ -213,6 +236,9 @@ export class SparkPanel extends Widget {
         break;
       case 'log':
         void this.model.loadLog(id);
+        break;
+      case 'check-endpoints':
+        void this.model.checkHealth();
         break;
     }
   }
