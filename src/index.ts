@@ -32,7 +32,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null
   ) => {
-    const model = new SparkModel(new BrokerAPI());
+    const kernelOf = () => notebooks.currentWidget?.sessionContext.session?.kernel ?? null;
+    const model = new SparkModel(new BrokerAPI(), kernelOf);
     app.serviceManager.events.stream.connect((_, event) => model.handleEvent(event));
 
     const panel = new SparkPanel(model);

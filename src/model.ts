@@ -5,7 +5,7 @@
 // action (created, attached, killed...) schedules one refresh of the lists over REST. When the event
 // socket (re)opens, the server says "subscribed" and the lists are refreshed once.
 
-import { Event } from '@jupyterlab/services';
+import { Event, Kernel } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -16,6 +16,7 @@ import {
   IEndpointHealth,
   ISession
 } from './api';
+import { runInKernel } from './kernel';
 
 export const EVENTS = 'https://events.jupyter.org/jupyter_spark_broker/';
 const SESSION_ACTION = `${EVENTS}session_action/v1`;
@@ -34,7 +35,11 @@ export interface IProgress {
 }
 
 export class SparkModel {
-  constructor(readonly api: BrokerAPI) {}
+  constructor(
+    readonly api: BrokerAPI,
+    /** The active notebook's kernel, if it runs. */
+    readonly currentKernel: () => Kernel.IKernelConnection | null = () => null
+  ) {}
 
   sessions: ISession[] = [];
   attachments: IAttachment[] = [];
@@ -46,6 +51,8 @@ export class SparkModel {
   admin = false;
   allUsers = false;
   error: string | null = null;
+  /** What the last action through the kernel said. */
+  notice: string | null = null;
   loaded = false;
   /** Each endpoint's health, checked on start, on reconnection and on demand. */
   health = new Map<string, IEndpointHealth>();
@@ -168,8 +175,11 @@ export class SparkModel {
         path ? this.api.attachments(path) : Promise.resolve([] as IAttachment[])
       ]);
       let current: SparkModel['current'] = null;
-      const own = mine.filter(a => this.user === null || a.owner === this.user);
-      const attachment = own[0] ?? mine[0];
+      // The notebook's latest attachment is the one its kernel uses.
+      const own = mine
+        .filter(a => this.user === null || a.owner === this.user)
+        .sort((a, b) => Date.parse(b.attached) - Date.parse(a.attached));
+      const attachment = own[0];
       if (attachment) {
         const session =
           sessions.find(s => s.id === attachment.session_id) ??
@@ -198,8 +208,49 @@ export class SparkModel {
     await this.act(() => this.api.kill(id));
   }
 
+  /** Detach the notebook: through its kernel when it runs (so the kernel follows), else over REST. */
   async detach(attachmentId: string): Promise<void> {
-    await this.act(() => this.api.detach(attachmentId));
+    if (this.currentKernel()) {
+      await this.inKernel('%spark detach');
+    } else {
+      await this.act(() => this.api.detach(attachmentId));
+    }
+  }
+
+  /** Attach the notebook's kernel to the session of that name (made by POST sessions with a name). */
+  async attachNamed(name: string): Promise<void> {
+    if (!/^[\w.@:-]+$/.test(name)) {
+      this.error = `A session name is letters, digits and . _ - @ : only, not ${JSON.stringify(name)}`;
+      this._changed.emit();
+      return;
+    }
+    await this.inKernel(`%spark attach ${name}`);
+  }
+
+  /** Kill the session; the kernel forgets it, so its next Spark cell starts a new one. */
+  async restart(id: string): Promise<void> {
+    await this.kill(id);
+    if (!this.error && this.currentKernel()) {
+      await this.inKernel('%spark detach');
+    }
+  }
+
+  private async inKernel(code: string): Promise<void> {
+    const kernel = this.currentKernel();
+    if (!kernel) {
+      this.error = 'Start the notebook\'s kernel first: this goes through it.';
+      this._changed.emit();
+      return;
+    }
+    try {
+      const reply = await runInKernel(kernel, code);
+      this.notice = reply.ok ? reply.text : null;
+      this.error = reply.ok ? null : reply.text || `${code} failed in the kernel`;
+    } catch (error) {
+      this.error = `The kernel did not run ${code}: ${error}`;
+    }
+    this._changed.emit();
+    this.scheduleRefresh(0);
   }
 
   async loadLog(id: string, lines = 40): Promise<void> {

@@ -42,9 +42,24 @@ export class SparkPanel extends Widget {
       const error = h('div', 'jsb-Panel-error', model.error);
       error.setAttribute('role', 'alert');
       root.append(error);
+    } else if (model.notice) {
+      const notice = h('div', 'jsb-Panel-notice', model.notice);
+      notice.setAttribute('role', 'status');
+      root.append(notice);
     }
     root.append(this.renderCurrent(), this.renderSessions(), this.renderEndpoints());
+    // A re-render must not take the text field from under a person typing in it.
+    const typing = document.activeElement as HTMLInputElement | null;
+    const focused = typing && this.node.contains(typing) ? typing.name : '';
+    const caret = focused ? typing?.selectionStart ?? null : null;
     this.node.replaceChildren(root);
+    if (focused) {
+      const again = this.node.querySelector(`input[name="${focused}"]`) as HTMLInputElement | null;
+      again?.focus();
+      if (again && caret !== null) {
+        again.setSelectionRange(caret, caret);
+      }
+    }
   }
 
   private renderCurrent(): HTMLElement {
@@ -58,7 +73,8 @@ export class SparkPanel extends Widget {
     const current = model.current;
     if (!current) {
       section.append(
-        h('p', 'jsb-Panel-empty', `${model.currentPath}: no Spark session yet (run a Spark cell).`)
+        h('p', 'jsb-Panel-empty', `${model.currentPath}: no Spark session yet (run a Spark cell).`),
+        this.renderAttachNamed()
       );
       return section;
     }
@@ -104,12 +120,34 @@ export class SparkPanel extends Widget {
         'Kill this session; the next Spark cell starts a new one'
       )
     );
-    section.append(actions);
+    section.append(actions, this.renderAttachNamed());
     const lines = model.logs.get(session.id);
     if (lines) {
       section.append(h('pre', 'jsb-Panel-log', lines.join('\n') || '(the log is empty)'));
     }
     return section;
+  }
+
+  /** "Use the session named ..." for this notebook, through its kernel. */
+  private renderAttachNamed(): HTMLElement {
+    const form = h('form', 'jsb-Panel-attach') as HTMLFormElement;
+    const input = document.createElement('input');
+    input.className = 'jp-mod-styled';
+    input.name = 'session-name';
+    input.placeholder = 'Session name';
+    input.value = this._attachName;
+    input.addEventListener('input', () => (this._attachName = input.value));
+    const attach = button('Attach', 'attach-named', '', 'Use the session of this name here');
+    attach.type = 'submit';
+    form.append(input, attach);
+    form.addEventListener('submit', event => {
+      event.preventDefault();
+      const name = this._attachName.trim();
+      if (name) {
+        void this.model.attachNamed(name);
+      }
+    });
+    return form;
   }
 
   private renderSessions(): HTMLElement {
@@ -231,6 +269,8 @@ export class SparkPanel extends Widget {
       case 'restart':
         void this.confirmKill(id, 'Restart Spark', 'Restart');
         break;
+      case 'attach-named':
+        return; // the form's submit does it
       case 'detach':
         void this.model.detach(id);
         break;
@@ -264,11 +304,12 @@ export class SparkPanel extends Widget {
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
     });
     if (result.button.accept) {
-      await this.model.kill(id);
+      await (label === 'Restart' ? this.model.restart(id) : this.model.kill(id));
     }
   }
 
   private _clock: number;
+  private _attachName = '';
 }
 
 function h(tag: string, className: string, text?: string): HTMLElement {

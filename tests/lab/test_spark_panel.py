@@ -33,9 +33,9 @@ def open_panel(page: Page) -> None:
     expect(page.locator(PANEL)).not_to_contain_text("Loading")
 
 
-def create_session(server: LiveJupyter, headers: dict[str, str]) -> dict:
+def create_session(server: LiveJupyter, headers: dict[str, str], **body) -> dict:
     reply = httpx.post(
-        f"{server.url}/spark-broker/api/sessions", headers=headers, json={}, timeout=60
+        f"{server.url}/spark-broker/api/sessions", headers=headers, json=body, timeout=60
     )
     assert reply.status_code == 201, reply.text
     return reply.json()
@@ -118,6 +118,25 @@ def test_the_status_item_follows_a_running_cell(tmp_path, livy_url, browser):
             expect(current).to_contain_text("Untitled.ipynb")
             expect(current).to_contain_text("idle")
             screenshot(page, tmp_path, "spark-panel-notebook.png")
+
+            # Switch the notebook to a named session from the panel (its kernel follows), and back.
+            own = current.locator("[data-current-session-id]").get_attribute(
+                "data-current-session-id"
+            )
+            team = create_session(server, server.headers, name="team")
+            expect(session_item(page, team["id"])).to_have_attribute("data-state", "idle", timeout=START)
+            current.locator("input[name=session-name]").fill("team")
+            current.locator("[data-action=attach-named]").click()
+            expect(page.locator(f"{PANEL} [role=status]")).to_contain_text("Attached to Spark session")
+            facts = current.locator("[data-current-session-id]")
+            expect(facts).to_have_attribute("data-current-session-id", team["id"], timeout=LIVE)
+            run_cell(page, 1, "'in the team session'")
+            expect(page.locator(".jp-OutputArea").nth(1)).to_contain_text("in the team session")
+            expect(session_item(page, team["id"])).to_contain_text("Untitled.ipynb")
+
+            current.locator("[data-action=detach]").click()
+            expect(facts).to_have_attribute("data-current-session-id", own, timeout=LIVE)
+            expect(session_item(page, team["id"])).to_contain_text("no notebook")
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
