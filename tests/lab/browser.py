@@ -61,3 +61,20 @@ def screenshot(page: Page, directory: Path, name: str, **options) -> None:
     page.screenshot(path=str(directory / name), **options)
     if SCREENSHOTS:
         page.screenshot(path=str(Path(SCREENSHOTS) / name), **options)
+
+
+def record_texts(page: Page, selector: str) -> None:
+    """From now on, keep every text the element shows, however briefly (see :func:`recorded_texts`)."""
+    page.evaluate(
+        """selector => {
+            const node = document.querySelector(selector);
+            window.recordedTexts = [node.textContent];
+            new MutationObserver(() => window.recordedTexts.push(node.textContent))
+                .observe(node, {childList: true, characterData: true, subtree: true});
+        }""",
+        selector,
+    )
+
+
+def recorded_texts(page: Page) -> list[str]:
+    return page.evaluate("window.recordedTexts")

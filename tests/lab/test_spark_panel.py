@@ -13,7 +13,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.lab.browser import launch, open_lab, run_command, screenshot
+from tests.lab.browser import (
+    launch,
+    open_lab,
+    record_texts,
+    recorded_texts,
+    run_command,
+    screenshot,
+)
 from tests.lab.users import USER_COOKIE
 from tests.live_server import LiveJupyter
 
@@ -92,23 +99,14 @@ def test_the_status_item_follows_a_running_cell(tmp_path, livy_url, browser):
             ).to_be_visible(timeout=START)
             status = page.locator(STATUS)
             expect(status).to_have_text("Spark: –")
-            # Every text the status item shows, in order, however briefly.
-            page.evaluate(
-                """selector => {
-                    const node = document.querySelector(selector);
-                    window.sparkStatusTexts = [node.textContent];
-                    new MutationObserver(() => window.sparkStatusTexts.push(node.textContent))
-                        .observe(node, {childList: true, characterData: true, subtree: true});
-                }""",
-                STATUS,
-            )
+            record_texts(page, STATUS)
             open_panel(page)
 
             run_cell(page, 0, "import time\ntime.sleep(3)\n'slept'")
             expect(status).to_have_text(re.compile(r"Spark: busy"), timeout=START)
             expect(page.locator(".jp-OutputArea").first).to_contain_text("slept", timeout=START)
             expect(status).to_have_text("Spark: idle", timeout=LIVE)
-            texts = page.evaluate("window.sparkStatusTexts")
+            texts = recorded_texts(page)
             assert any(re.fullmatch(r"Spark: starting \(\d+ s\)", t) for t in texts), texts
             busy = [i for i, text in enumerate(texts) if text.startswith("Spark: busy")]
             assert busy and busy[-1] < len(texts) - 1, texts  # busy, then idle again
