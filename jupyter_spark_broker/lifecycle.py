@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .errors import BrokerError
+from .events import BROKER_ACTOR
 from .livy import LivyError, Session
 from .livy.names import SESSION_STARTING_STATES
 from .looping import every
@@ -201,6 +202,9 @@ class BrokerLifecycle:
                     attachment.id,
                 )
                 await self.registry.detach(attachment.id)
+                await self.broker.report_detached(
+                    attachment, actor=BROKER_ACTOR, reason="its kernel is gone"
+                )
 
     async def _kill_idle_sessions(self) -> None:
         now = utcnow()
@@ -213,7 +217,6 @@ class BrokerLifecycle:
                 log.info(
                     "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
                 )
+                why = f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
                 with contextlib.suppress(BrokerError):
-                    await self.broker.kill(
-                        record, f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
-                    )
+                    await self.broker.kill(record, why, actor=BROKER_ACTOR)

@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.services.events.handlers import SubscribeWebsocket
 
-from ..identity import broker_user
+from ..users import broker_user
 from .emitter import BASE_ID, SUBSCRIBED
 
 SUBSCRIBE_PATH = r"api/events/subscribe"
@@ -37,7 +37,8 @@ class ScopedSubscribeWebsocket(ExtensionHandlerMixin, SubscribeWebsocket):
                     "schema_id": SUBSCRIBED,
                     "__schema__": SUBSCRIBED,
                     "__schema_version__": 1,
-                    "__timestamp__": datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z",
+                    "__timestamp__": datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+                    + "Z",
                     "user": self._subscriber,
                     "admin": self._admin,
                 }

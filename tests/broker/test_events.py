@@ -19,7 +19,6 @@ from jupyter_spark_broker.events import (
     SUBSCRIBED,
     schema_files,
 )
-from tests.broker.api_client import BrokerAPI
 from tests.broker.conftest import restart_broker
 from tests.helpers import eventually
 
@@ -135,16 +134,16 @@ async def test_a_running_statement_reports_its_progress_without_its_code(api, ev
     code = "import time; time.sleep(1); 'done'"
     statement = await api.post(f"sessions/{session_id}/statements", {"code": code})
     statement_id = statement.json["id"]
-    done = await api.get(
-        f"sessions/{session_id}/statements/{statement_id}", params={"wait": 60}
-    )
+    done = await api.get(f"sessions/{session_id}/statements/{statement_id}", params={"wait": 60})
     assert done.json["state"] == "available"
     final = await events.wait_for(
         STATEMENT, session_id=session_id, statement_id=statement_id, state="available"
     )
     reported = events.of(STATEMENT, session_id=session_id, statement_id=statement_id)
     assert [e["state"] for e in reported][0] in ("waiting", "running"), reported
-    assert all(set(e) <= {"session_id", "owner", "statement_id", "state", "progress"} for e in reported)
+    assert all(
+        set(e) <= {"session_id", "owner", "statement_id", "state", "progress"} for e in reported
+    )
     assert final["progress"] == 1.0
 
 
@@ -183,9 +182,7 @@ async def test_the_broker_s_own_actions_and_reconnects_are_in_the_trail_without_
     orphan = await api.post("attachments", {"path": "gone.ipynb", "kernel_id": "no-such-kernel"})
     orphan_session = orphan.json["session_id"]
     await restart_broker(broker_app, idle_timeout=0.5)
-    detached = await events.wait_for(
-        SESSION_ACTION, action="detached", session_id=orphan_session
-    )
+    detached = await events.wait_for(SESSION_ACTION, action="detached", session_id=orphan_session)
     assert (detached["actor"], detached["route"]) == ("spark-broker", "broker")
     assert detached["reason"] == "its kernel is gone"
     killed = await events.wait_for(SESSION_ACTION, action="killed", session_id=orphan_session)

@@ -129,7 +129,9 @@ async def test_event_subscribers_see_only_their_own_sessions_events_and_admins_a
         return jp_ws_fetch("api", "events", "subscribe", headers={"Authorization": f"token {name}"})
 
     alice_socket, bob_socket, admin_socket = (
-        await subscribe("alice"), await subscribe("bob"), await subscribe("root-admin")
+        await subscribe("alice"),
+        await subscribe("bob"),
+        await subscribe("root-admin"),
     )
     # Each socket first says whom it serves: JupyterLab's panel refreshes once on it.
     for socket, name, admin in (

@@ -69,7 +69,10 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
             status = page.locator("#spark-broker-status")
             expect(status).to_have_text("Spark: idle")
             record_texts(page, "#spark-broker-status")
-            run(2, "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.2) or x).sum()")
+            run(
+                2,
+                "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.2) or x).sum()",
+            )
             expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text("780", timeout=120_000)
             expect(status).to_have_text("Spark: idle", timeout=5_000)
             texts = recorded_texts(page)

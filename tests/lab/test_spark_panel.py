@@ -122,10 +122,14 @@ def test_the_status_item_follows_a_running_cell(tmp_path, livy_url, browser):
                 "data-current-session-id"
             )
             team = create_session(server, server.headers, name="team")
-            expect(session_item(page, team["id"])).to_have_attribute("data-state", "idle", timeout=START)
+            expect(session_item(page, team["id"])).to_have_attribute(
+                "data-state", "idle", timeout=START
+            )
             current.locator("input[name=session-name]").fill("team")
             current.locator("[data-action=attach-named]").click()
-            expect(page.locator(f"{PANEL} [role=status]")).to_contain_text("Attached to Spark session")
+            expect(page.locator(f"{PANEL} [role=status]")).to_contain_text(
+                "Attached to Spark session"
+            )
             facts = current.locator("[data-current-session-id]")
             expect(facts).to_have_attribute("data-current-session-id", team["id"], timeout=LIVE)
             run_cell(page, 1, "'in the team session'")
@@ -148,11 +152,11 @@ def run_cell(page: Page, index: int, code: str) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-def test_each_user_sees_only_their_own_sessions_and_an_admin_sees_all(
-    tmp_path, livy_url, browser
-):
+def test_each_user_sees_only_their_own_sessions_and_an_admin_sees_all(tmp_path, livy_url, browser):
     provider = {"identity_provider_class": "tests.lab.users.CookieOrTokenUsers"}
-    with LiveJupyter(tmp_path, livy_url, server_config=provider, admin_users=["root-admin"]) as server:
+    with LiveJupyter(
+        tmp_path, livy_url, server_config=provider, admin_users=["root-admin"]
+    ) as server:
 
         def as_user(name: str) -> dict[str, str]:
             return {"Authorization": f"token {name}"}
@@ -181,9 +185,9 @@ def test_each_user_sees_only_their_own_sessions_and_an_admin_sees_all(
             # Live, and scoped: alice's new session reaches the admin's panel, never bob's.
             another = create_session(server, as_user("alice"))
             expect(session_item(admin, another["id"])).to_be_visible(timeout=LIVE)
-            expect(admin.locator(f'{PANEL} [data-spark-session-id="{another["id"]}"]')).to_contain_text(
-                "owner alice"
-            )
+            expect(
+                admin.locator(f'{PANEL} [data-spark-session-id="{another["id"]}"]')
+            ).to_contain_text("owner alice")
             screenshot(admin, tmp_path, "spark-panel-admin.png", clip=_sidebar(admin))
             assert any("subscribed/v1" in frame for frame in bob_frames), bob_frames
             for frame in bob_frames:
@@ -199,7 +203,6 @@ def _sidebar(page: Page) -> dict:
     box = page.locator(PANEL).bounding_box()
     assert box is not None
     return {"x": 0, "y": 0, "width": box["x"] + box["width"] + 8, "height": 900}
-
 
 
 def test_a_livy_failure_shows_in_the_panel_with_what_to_do(tmp_path, start_local_livy, browser):
