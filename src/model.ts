@@ -50,7 +50,10 @@ export class SparkModel {
   user: string | null = null;
   admin = false;
   allUsers = false;
+  /** The last action's failure (kill, detach...): stays until dismissed or the next action. */
   error: string | null = null;
+  /** Why the lists could not be loaded; cleared by the next refresh that works. */
+  loadError: string | null = null;
   /** What the last action through the kernel said. */
   notice: string | null = null;
   loaded = false;
@@ -111,6 +114,9 @@ export class SparkModel {
     if (schema === SESSION_ACTION || schema === SESSION_STATE) {
       this.scheduleRefresh();
     }
+    if (schema === SESSION_ACTION && (data.action === 'created' || data.action === 'killed')) {
+      this.scheduleHealthCheck(); // Livy's session counts changed
+    }
   }
 
   /** The first load: who the user is, then the lists. */
@@ -120,10 +126,21 @@ export class SparkModel {
       this.user = me.user;
       this.admin = me.admin;
     } catch (error) {
-      this.error = error instanceof BrokerError ? error.message : String(error);
+      this.loadError = error instanceof BrokerError ? error.message : String(error);
     }
     await this.refresh();
     await this.checkHealth();
+  }
+
+  /** One health check soon, however many sessions come and go meanwhile. */
+  scheduleHealthCheck(delay = 1000): void {
+    if (this._healthTimer !== null) {
+      return;
+    }
+    this._healthTimer = window.setTimeout(() => {
+      this._healthTimer = null;
+      void this.checkHealth();
+    }, delay);
   }
 
   async checkHealth(): Promise<void> {
@@ -133,7 +150,7 @@ export class SparkModel {
       const health = await this.api.health();
       this.health = new Map(health.map(h => [h.name, h]));
     } catch (error) {
-      this.error = error instanceof BrokerError ? error.message : String(error);
+      this.loadError = error instanceof BrokerError ? error.message : String(error);
     }
     this.checkingHealth = false;
     this._changed.emit();
@@ -146,6 +163,11 @@ export class SparkModel {
       this._changed.emit();
       this.scheduleRefresh(0);
     }
+  }
+
+  dismissError(): void {
+    this.error = null;
+    this._changed.emit();
   }
 
   setAllUsers(all: boolean): void {
@@ -193,13 +215,13 @@ export class SparkModel {
       this.attachments = attachments;
       this.endpoints = endpoints;
       this.current = current;
-      this.error = null;
+      this.loadError = null;
       this.loaded = true;
     } catch (error) {
       if (generation !== this._generation) {
         return;
       }
-      this.error = error instanceof BrokerError ? error.message : String(error);
+      this.loadError = error instanceof BrokerError ? error.message : String(error);
     }
     this._changed.emit();
   }
@@ -269,6 +291,9 @@ export class SparkModel {
       this.error = null;
     } catch (error) {
       this.error = error instanceof BrokerError ? error.message : String(error);
+      if (error instanceof BrokerError && [502, 503, 504].includes(error.status)) {
+        this.scheduleHealthCheck(0); // Livy failed: show which endpoints answer now
+      }
     }
     this._changed.emit();
     this.scheduleRefresh(0);
@@ -276,5 +301,6 @@ export class SparkModel {
 
   private _changed = new Signal<SparkModel, void>(this);
   private _timer: number | null = null;
+  private _healthTimer: number | null = null;
   private _generation = 0;
 }

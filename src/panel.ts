@@ -41,8 +41,17 @@ export class SparkPanel extends Widget {
     if (model.error) {
       const error = h('div', 'jsb-Panel-error', model.error);
       error.setAttribute('role', 'alert');
+      const dismiss = button('×', 'dismiss', '', 'Dismiss');
+      dismiss.classList.add('jsb-Panel-dismiss');
+      error.append(dismiss);
       root.append(error);
-    } else if (model.notice) {
+    }
+    if (model.loadError) {
+      const error = h('div', 'jsb-Panel-error', model.loadError);
+      error.setAttribute('role', 'alert');
+      root.append(error);
+    }
+    if (!model.error && model.notice) {
       const notice = h('div', 'jsb-Panel-notice', model.notice);
       notice.setAttribute('role', 'status');
       root.append(notice);
@@ -276,6 +285,9 @@ export class SparkPanel extends Widget {
         break;
       case 'log':
         void this.model.loadLog(id);
+        break;
+      case 'dismiss':
+        this.model.dismissError();
         break;
       case 'check-endpoints':
         void this.model.checkHealth();

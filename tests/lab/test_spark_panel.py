@@ -222,7 +222,12 @@ def test_a_livy_failure_shows_in_the_panel_with_what_to_do(tmp_path, start_local
             expect(error).to_contain_text("Livy unreachable", timeout=30_000)
             expect(error).to_contain_text("live")  # names the endpoint
             expect(item).to_be_visible()  # not killed: it may still live in Livy
+            # It stays (the lists refreshing meanwhile do not clear it) until dismissed.
+            expect(item).to_have_attribute("data-state", "idle")
             screenshot(page, tmp_path, "spark-panel-error.png", clip=_sidebar(page))
+            expect(error).to_contain_text("Livy unreachable")
+            error.locator("[data-action=dismiss]").click()
+            expect(error).to_have_count(0)
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
