@@ -76,6 +76,11 @@ KEEPALIVE_ACTIONS = CounterMetric(
     "Keep-alive calls: connect (attached sessions) or heartbeat (unattached), ok or failed.",
     ["endpoint", "action", "outcome"],
 )
+ORPHANS_DELETED = CounterMetric(
+    PREFIX + "orphans_deleted",
+    "Livy sessions the broker made but no longer tracks (a create whose reply was lost), deleted.",
+    ["endpoint"],
+)
 REAPER_ACTIONS = CounterMetric(
     PREFIX + "reaper_actions",
     "Reaper actions: detach (a kernel is gone) or kill (unattached for idle_timeout), ok or failed.",
