@@ -30,7 +30,13 @@ import time
 from pathlib import Path
 
 import httpx
-from proc_stats import machine, percentiles, process_stats, repository_on_path
+from proc_stats import (
+    children_cpu_seconds,
+    machine,
+    percentiles,
+    process_stats,
+    repository_on_path,
+)
 
 from jupyter_spark_broker.livy_local import LocalLivyProcess
 
@@ -39,7 +45,6 @@ from tests.live_server import LiveJupyter  # noqa: E402
 
 API = "/spark-broker/api/"
 REQUEST_TIMEOUT = 60.0
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Kernel:
@@ -93,21 +98,6 @@ class Kernel:
 
 def cpu_seconds(pid: int) -> float:
     return process_stats(pid)["cpu_s"]
-
-
-def children_cpu_seconds(pid: int) -> float:
-    """CPU of the local Livy's session workers (its child processes), alive now."""
-    total = 0.0
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += (task / "children").read_text().split()
-    for child in children:
-        try:
-            stat = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(stat[11]) + int(stat[12])) / _TICKS
-    return total
 
 
 async def load(jupyter: LiveJupyter, livy: LocalLivyProcess, options) -> list[dict]:

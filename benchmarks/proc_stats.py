@@ -73,6 +73,21 @@ def children_rss_mib(pid: int) -> float:
     return round(sum(int(v) for v in out.split()) / 1024, 1)
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU of the local Livy's session workers (its child processes), alive now."""
+    total = 0.0
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += (task / "children").read_text().split()
+    for child in children:
+        try:
+            stat = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / _TICKS
+    return total
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     """p50 / p99 / max in milliseconds of samples in seconds."""
     if not samples:

@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from proc_stats import children_rss_mib, machine, percentiles, process_stats, repository_on_path
+from proc_stats import (
+    children_cpu_seconds,
+    children_rss_mib,
+    machine,
+    percentiles,
+    process_stats,
+    repository_on_path,
+)
 
 from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.livy_local import LocalLivyProcess
@@ -120,6 +127,8 @@ def snapshot(jupyter_pid: int, livy_pid: int, at: float) -> dict[str, object]:
         "jupyter": process_stats(jupyter_pid),
         "livy": process_stats(livy_pid),
         "livy_workers_rss_mib": children_rss_mib(livy_pid),
+        "livy_workers_cpu_s": round(children_cpu_seconds(livy_pid), 1),  # of the live ones
+        "generator": process_stats(os.getpid()),
         "loadavg_1": round(os.getloadavg()[0], 2),
     }
 
@@ -205,8 +214,18 @@ async def soak(jupyter: LiveJupyter, livy: LocalLivyProcess, options) -> dict[st
         "errors": dict(tally.errors),
         "start": start_sample,
         "end": end_sample,
+        "cpu_cores": cpu_cores(start_sample, end_sample),
         "leaks": leaks,
         "samples": samples,
+    }
+
+
+def cpu_cores(start: dict, end: dict) -> dict[str, float]:
+    """CPU seconds per second between two samples, per process."""
+    seconds = end["t_s"] - start["t_s"]
+    return {
+        name: round((end[name]["cpu_s"] - start[name]["cpu_s"]) / seconds, 2)
+        for name in ("jupyter", "livy", "generator")
     }
 
 
@@ -259,6 +278,7 @@ def report(result: dict) -> None:
             f"  {process:<8} RSS {start['rss_mib']} -> {end['rss_mib']} MiB, "
             f"fds {start['fds']} -> {end['fds']}, threads {start['threads']} -> {end['threads']}"
         )
+    print(f"  CPU cores used, warm-up to end: {result['cpu_cores']}")
     print(f"  leaks: {result['leaks']}")
 
 
