@@ -231,6 +231,8 @@ def main() -> None:
             LocalLivyProcess(["--spark", "off"], stderr=log) as livy,
             LiveJupyter(Path(tmp), livy.url) as jupyter,
         ):
+            # For a profiler (py-spy record -p PID) to attach to the right processes.
+            print(f"jupyter pid {jupyter.process.pid}, livy pid {livy.process.pid}", flush=True)
             rows = asyncio.run(load(jupyter, livy, options))
     served = [
         row["kernels"]
