@@ -121,9 +121,7 @@ async def test_a_create_whose_reply_is_lost_leaks_no_session(api, faulty):
     lost, took = await timed(api.post("attachments", {"path": "lost-reply/a.ipynb"}))
     assert lost.status == 504 and took < ANSWER_WITHIN
     assert "timed out" in lost.json["message"]
-    await eventually(
-        lambda: _livy_has_sessions(faulty, 1), what="Livy to hold the session it made"
-    )
+    await eventually(lambda: _livy_has_sessions(faulty, 1), what="Livy to hold the session it made")
 
     faulty.proxy.heal()
     again = await api.post("attachments", {"path": "lost-reply/a.ipynb"})

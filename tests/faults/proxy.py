@@ -110,7 +110,7 @@ class FaultProxy:
         def apply() -> None:
             self._fault, self._fail_status, self._fail_left = FAIL, status, count
 
-        self._loop.call_soon_threadsafe(apply)
+        self._on_loop(apply)
 
     def retarget(self, upstream_url: str) -> None:
         """Send later requests to another Livy; connections to the old one are dropped."""
@@ -118,13 +118,21 @@ class FaultProxy:
         def apply() -> None:
             self.upstream = _host_port(upstream_url)
 
-        self._loop.call_soon_threadsafe(apply)
+        self._on_loop(apply)
 
     def _set(self, fault: str) -> None:
         def apply() -> None:
             self._fault, self._fail_left = fault, None
 
-        self._loop.call_soon_threadsafe(apply)
+        self._on_loop(apply)
+
+    def _on_loop(self, change) -> None:
+        """Apply a change on the proxy's loop and return once it holds for the next request."""
+
+        async def run() -> None:
+            change()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
     def count(self, fault: str) -> int:
         return sum(1 for _, _, applied in list(self.seen) if applied == fault)
