@@ -8,6 +8,7 @@ import time
 import pytest
 
 from jupyter_spark_broker.livy import LivyClient
+from tests.broker.prometheus import grew, scrape
 from tests.faults.livy_behind_proxy import LivyBehindProxy
 from tests.helpers import eventually
 
@@ -17,6 +18,7 @@ START_TIMEOUT = 2.0  # session_start_timeout
 # The longest any request may take against a faulty Livy: every attempt timing out, and the retry
 # sleeps (RetryPolicy: at most 0.1 + 0.2 s here), plus room for a busy 2-core machine.
 ANSWER_WITHIN = (RETRIES + 1) * READ_TIMEOUT + 5.0
+ERRORS = "spark_broker_livy_errors_total"
 LIVE = ("not_started", "starting", "recovering", "idle", "busy", "running")
 
 
@@ -94,6 +96,7 @@ async def test_a_hung_livy_gives_504_in_time_and_the_broker_recovers(api, faulty
     session_id = (await attach(api, "hang/a.ipynb"))["session_id"]
     assert await run(api, session_id, "1 + 1") == "2"
 
+    before = await scrape(api)
     faulty.proxy.hang()
     statement, took = await timed(api.post(f"sessions/{session_id}/statements", {"code": "2"}))
     assert statement.status == 504 and statement.json["reason"] == "livy_timeout"
@@ -105,6 +108,8 @@ async def test_a_hung_livy_gives_504_in_time_and_the_broker_recovers(api, faulty
     assert log.status == 504 and took < ANSWER_WITHIN
     listing = await api.get("sessions")  # the registry answers whatever Livy does
     assert listing.status == 200
+    timeouts = grew(before, await scrape(api), ERRORS, endpoint="faulty", kind="timeout")
+    assert timeouts >= 3  # at least the three calls above; the state poller's may add more
 
     faulty.proxy.heal()
     assert await run(api, session_id, "3 * 3") == "9"
@@ -123,12 +128,17 @@ async def test_a_create_whose_reply_is_lost_leaks_no_session(api, faulty):
     assert "timed out" in lost.json["message"]
     await eventually(lambda: _livy_has_sessions(faulty, 1), what="Livy to hold the session it made")
 
+    before = await scrape(api)
     faulty.proxy.heal()
     again = await api.post("attachments", {"path": "lost-reply/a.ipynb"})
     assert again.status in (200, 201)
     assert await run(api, again.json["session_id"], "40 + 2") == "42"
     await assert_nothing_leaked(api, faulty)
     assert len(await livy_live_names(faulty)) == 1
+    assert (
+        grew(before, await scrape(api), "spark_broker_orphans_deleted_total", endpoint="faulty")
+        == 1
+    )
 
 
 async def _livy_has_sessions(faulty, count: int) -> bool:
@@ -138,6 +148,7 @@ async def _livy_has_sessions(faulty, count: int) -> bool:
 async def test_connection_resets_give_503_and_the_broker_recovers(api, faulty):
     session_id = (await attach(api, "reset/a.ipynb"))["session_id"]
 
+    before = await scrape(api)
     faulty.proxy.reset()
     statement, took = await timed(api.post(f"sessions/{session_id}/statements", {"code": "1"}))
     assert statement.status == 503 and statement.json["reason"] == "livy_unreachable"
@@ -149,6 +160,8 @@ async def test_connection_resets_give_503_and_the_broker_recovers(api, faulty):
     assert created.status == 503
     resets = faulty.proxy.count("reset")
     assert resets >= 1 + (RETRIES + 1) + 1
+    unreachable = grew(before, await scrape(api), ERRORS, endpoint="faulty", kind="unreachable")
+    assert unreachable >= 3
 
     faulty.proxy.heal()
     assert await run(api, session_id, "5 + 5") == "10"
@@ -171,6 +184,7 @@ async def test_a_long_5xx_burst_gives_502_naming_livys_answer_then_recovers(api,
     session_id = (await attach(api, "burst/b.ipynb"))["session_id"]
     await run(api, session_id, "0")
 
+    before = await scrape(api)
     faulty.proxy.fail(502)
     log, took = await timed(api.get(f"sessions/{session_id}/log"))
     assert log.status == 502 and log.json["reason"] == "livy_error"
@@ -181,6 +195,13 @@ async def test_a_long_5xx_burst_gives_502_naming_livys_answer_then_recovers(api,
     assert statement.status == 502  # a statement POST is never re-sent, so one 502 ends it
     created = await api.post("attachments", {"path": "burst/c.ipynb"})
     assert created.status == 502
+    during = await scrape(api)
+    assert grew(before, during, ERRORS, endpoint="faulty", kind="server_error") >= 3
+    attempts = grew(
+        before, during, "spark_broker_livy_request_seconds_count",
+        endpoint="faulty", method="GET", route="/sessions/{session}/log", outcome="server_error",
+    )  # fmt: skip
+    assert attempts == RETRIES + 1  # each retry is an attempt of its own
 
     faulty.proxy.heal()
     assert await run(api, session_id, "2 + 2") == "4"
