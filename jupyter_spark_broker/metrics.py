@@ -31,7 +31,7 @@ DEFAULT_PROFILE = "default"
 STATEMENT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 LIVY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120)
 
-SESSIONS_CREATED = CounterMetric(
+SESSION_CREATIONS = CounterMetric(
     PREFIX + "session_creations",
     "Livy sessions this server created.",
     ["endpoint", "profile"],
