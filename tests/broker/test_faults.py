@@ -89,7 +89,7 @@ async def assert_nothing_leaked(api, faulty) -> None:
         in_registry = await registry_live_names(api)
         return len(in_livy) == len(set(in_livy)) and sorted(in_livy) == sorted(in_registry)
 
-    await eventually(consistent, what="Livy's live sessions to match the registry's", timeout=20)
+    await eventually(consistent, what="Livy's live sessions to match the registry's", timeout=60)
 
 
 async def test_a_hung_livy_gives_504_in_time_and_the_broker_recovers(api, faulty):
