@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import metrics
 from .errors import BrokerError
+from .events import BROKER_ACTOR
 from .livy import LivyError, Session
 from .livy.names import SESSION_STARTING_STATES
 from .looping import every
@@ -260,6 +261,9 @@ class BrokerLifecycle:
                 await self.registry.detach(attachment.id)
                 metrics.DETACHES.labels("kernel_gone").inc()
                 metrics.REAPER_ACTIONS.labels("detach", "ok").inc()
+                await self.broker.report_detached(
+                    attachment, actor=BROKER_ACTOR, reason="its kernel is gone"
+                )
 
     async def _kill_idle_sessions(self) -> None:
         now = utcnow()
@@ -272,10 +276,9 @@ class BrokerLifecycle:
                 log.info(
                     "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
                 )
+                why = f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
                 outcome = "failed"
                 with contextlib.suppress(BrokerError):
-                    await self.broker.kill(
-                        record, f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
-                    )
+                    await self.broker.kill(record, why, actor=BROKER_ACTOR)
                     outcome = "ok"
                 metrics.REAPER_ACTIONS.labels("kill", outcome).inc()
