@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
-from traitlets.config import LoggingConfigurable
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, validate
+from traitlets.config import LoggingConfigurable, TraitError
 
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
@@ -25,6 +25,15 @@ from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 from .livy_failures import SESSION_LOST, translate_livy_error
 from .orm import utcnow
+from .pool import POOL_OWNER, WarmPool
+from .profiles import (
+    Profile,
+    ProfileCatalog,
+    check_session_cap,
+    enforce_limits,
+    parse_profiles,
+    tag_conf,
+)
 from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from .sealing import Sealer
 from .session_settings import fields_of, livy_view, merge_session_settings
@@ -104,6 +113,29 @@ class SparkBroker(LoggingConfigurable):
         livy.impersonation.enabled, with the broker's Livy user in livy.superusers. Turn it on for a
         server of several users: otherwise any of them can pick any proxyUser (sparkmagic#470).""",
     )
+    profiles = Dict(
+        config=True,
+        help="""Named Spark configurations: {"small": {"endpoint", "display_name", "description",
+        "settings": {Livy session fields}, "limits": {max_driver_memory, max_executor_memory,
+        max_driver_cores, max_executor_cores, max_executors, allowed_conf, max_lifetime}}}; see
+        profiles.py. A request beyond a limit is refused (403) unless from an admin user.""",
+    )
+    warm_pool = Dict(
+        value_trait=Int(min=0),
+        config=True,
+        help="""Started, unclaimed sessions to keep per profile: {"default": 2}. A new notebook
+        claims one at once, and the pool refills in the background. None under impersonate.""",
+    )
+    warm_pool_max_total = Int(
+        8, min=0, config=True, help="The most pooled sessions of all profiles together."
+    )
+    max_sessions_per_user = Int(
+        0,
+        min=0,
+        config=True,
+        help="Live sessions a user may hold at once (0: no cap); one more is refused (429). "
+        "Admin users are exempt.",
+    )
 
     def __init__(
         self,
@@ -122,6 +154,8 @@ class SparkBroker(LoggingConfigurable):
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
         self.lifecycle = BrokerLifecycle(self)
+        self.profile_catalog = ProfileCatalog(parse_profiles(self.profiles), endpoints.default)
+        self.pool = WarmPool(self)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -130,12 +164,22 @@ class SparkBroker(LoggingConfigurable):
         # poll_interval (and Livy's 404 catches the rest).
         self._live: dict[str, SessionRecord] = {}
 
+    @validate("profiles")
+    def _valid_profiles(self, proposal: Any) -> dict:
+        try:
+            parse_profiles(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"SparkBroker.profiles: {error}") from None
+        return proposal["value"]
+
     # -- start and stop -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.lifecycle.start()
+        self.pool.start()
 
     async def stop(self) -> None:
+        await self.pool.stop()
         await self.lifecycle.stop()
         self.statements.stop()
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
@@ -204,20 +248,37 @@ class SparkBroker(LoggingConfigurable):
         kind: str | None,
         name: str | None = None,
         overrides: dict[str, Any],
-    ) -> SessionRecord:
-        """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it."""
-        endpoint = endpoint or self.endpoints.default
+        profile: str | None = None,
+        request_id: str | None = None,
+    ) -> tuple[SessionRecord, bool]:
+        """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it.
+
+        With ``request_id``, a retried create finds the session the first one made (False: not new).
+        """
+        chosen = self.profile_catalog.get(profile)
+        endpoint = endpoint or self.profile_catalog.endpoint_of(chosen)
         self.endpoints.check_usable(endpoint, user)
+        request_key = f"{user}\n{request_id}" if request_id else None
+        if request_key is not None:
+            earlier = await self.registry.find_by_request(request_key)
+            if earlier is not None:
+                return earlier, False
         try:
-            return await self._create(
+            created = await self._create(
                 user,
                 endpoint,
                 kind,
                 share_key=f"name:{name}" if name else None,
                 overrides=overrides,
                 attached=False,
+                profile=chosen,
+                request_key=request_key,
             )
+            return created, True
         except ShareKeyTaken:
+            earlier = request_key and await self.registry.find_by_request(request_key)
+            if earlier:  # the same request, retried while the first was being made
+                return earlier, False
             raise Conflict(
                 f"a live session named {name!r} already exists on endpoint {endpoint!r}",
                 reason="name_taken",
@@ -232,12 +293,24 @@ class SparkBroker(LoggingConfigurable):
         share_key: str | None,
         overrides: dict[str, Any],
         attached: bool,
+        profile: Profile,
+        path: str | None = None,
+        request_key: str | None = None,
     ) -> SessionRecord:
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
         broker_id = new_id()
         livy_name = f"jsb-{broker_id}"
-        fields = merge_session_settings(config.session_defaults, self.session_defaults, overrides)
+        fields = merge_session_settings(
+            config.session_defaults, self.session_defaults, profile.settings, overrides
+        )
+        exempt = user == POOL_OWNER or self.is_admin(user)
+        fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
+        if not exempt:
+            check_session_cap(
+                user, await self.registry.count_live(user), self.max_sessions_per_user
+            )
+        fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
         try:
@@ -265,6 +338,8 @@ class SparkBroker(LoggingConfigurable):
                 config=fields,
                 # The reaper's clock starts now for a session nobody is attached to.
                 unattached_since=None if attached else utcnow(),
+                profile=profile.name,
+                request_key=request_key,
             )
         )
         try:
@@ -353,6 +428,7 @@ class SparkBroker(LoggingConfigurable):
         session_id: str | None = None,
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
+        profile: str | None = None,
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
 
@@ -365,7 +441,12 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
             return Attached(attachment, record, created=False)
-        endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
+        chosen = self.profile_catalog.get(profile)
+        endpoint = (
+            endpoint
+            or await self.registry.binding(user, path)
+            or self.profile_catalog.endpoint_of(chosen)
+        )
         self.endpoints.check_usable(endpoint, user)
         share_key = self._share_key(user, path, kind, name)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
@@ -374,13 +455,8 @@ class SparkBroker(LoggingConfigurable):
             record = await self.registry.find_live(endpoint, share_key)
             if record is None:
                 try:
-                    record = await self._create(
-                        user,
-                        endpoint,
-                        kind,
-                        share_key=share_key,
-                        overrides=overrides or {},
-                        attached=True,
+                    record = await self.pool.claim_or_create(
+                        user, path, endpoint, kind, share_key, overrides or {}, chosen
                     )
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race

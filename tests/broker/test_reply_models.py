@@ -47,6 +47,8 @@ CASES = {
     replies.Endpoint: {"$ref": "#/components/schemas/Endpoint"},
     replies.ReconnectReply: {"$ref": "#/components/schemas/ReconnectReply"},
     replies.EndpointList: reply_schema(f"{API}/endpoints", "get", "200"),
+    replies.Profile: {"$ref": "#/components/schemas/Profile"},
+    replies.ProfileList: reply_schema(f"{API}/profiles", "get", "200"),
     replies.SessionList: reply_schema(f"{API}/sessions", "get", "200"),
     replies.AttachmentList: reply_schema(f"{API}/attachments", "get", "200"),
     replies.SessionLogReply: reply_schema(f"{API}/sessions/{{session_id}}/log", "get", "200"),

@@ -115,6 +115,13 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     assert version == SCHEMA_VERSION
 
 
+def turn_into_version_3(db) -> None:
+    """Undo the v4 step: no profile or request_key column on sessions."""
+    db.execute(text("DROP INDEX uq_spark_sessions_request_key"))
+    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN request_key"))
+    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN profile"))
+
+
 def turn_into_version_1(url: str) -> None:
     """Give a new registry the tables later versions changed as version 1 made them, with one binding
     and one run-time endpoint in them."""
@@ -133,6 +140,7 @@ def turn_into_version_1(url: str) -> None:
     )  # fmt: skip
     engine = create_engine(url)
     with engine.begin() as db:
+        turn_into_version_3(db)
         db.execute(text("ALTER TABLE spark_attachments DROP COLUMN server_id"))
         for table in ("broker_servers", "spark_bindings", "spark_endpoints"):
             db.execute(text(f"DROP TABLE {table}"))
@@ -178,7 +186,7 @@ def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_u
     jp_asyncio_loop.run_until_complete(open_close())
     turn_into_version_1(registry_url)
     version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 3
+    assert version == SCHEMA_VERSION == 4
     assert (mine, theirs) == ("kept@x", "bobs")
     assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
 
