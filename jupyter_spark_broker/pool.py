@@ -21,7 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .errors import BrokerError
-from .livy.names import SESSION_READY_STATES
+from .livy.names import KIND_ALIASES, SESSION_READY_STATES
 from .profiles import Profile, check_session_cap
 from .registry import SessionRecord, ShareKeyTaken, new_id
 
@@ -127,7 +127,7 @@ class WarmPool:
         return (
             not broker.impersonate
             and not asked
-            and (kind or broker.default_kind) == broker.default_kind
+            and KIND_ALIASES[kind or broker.default_kind] == KIND_ALIASES[broker.default_kind]
             and endpoint == broker.profile_catalog.endpoint_of(profile)
         )
 
