@@ -48,22 +48,24 @@ class WarmPool:
 
     def _targets(self) -> dict[str, int]:
         """profile -> sessions to keep, within ``warm_pool_max_total`` (in the order configured)."""
-        broker, targets, room = self.broker, {}, self.broker.warm_pool_max_total
-        if broker.impersonate and broker.warm_pool:
+        broker, targets = self.broker, {}
+        catalog = broker.profile_catalog
+        room = catalog.warm_pool_max_total
+        if broker.impersonate and catalog.warm_pool:
             log.warning(
                 "spark broker: no warm pool under impersonate (a pooled session cannot change "
                 "the user it runs as); warm_pool is ignored"
             )
             return {}
-        for name, count in broker.warm_pool.items():
-            broker.profile_catalog.get(name)  # an unknown profile fails at start-up
+        for name, count in catalog.warm_pool.items():
+            catalog.get(name)  # an unknown profile fails at start-up
             kept = max(0, min(int(count), room))
             if kept < count:
                 log.warning(
                     "spark broker: warm pool of %r cut to %d (warm_pool_max_total = %d)",
                     name,
                     kept,
-                    broker.warm_pool_max_total,
+                    catalog.warm_pool_max_total,
                 )
             if kept:
                 targets[name] = kept
@@ -149,6 +151,12 @@ class WarmPool:
                 return taken
         return None
 
+    async def check_cap(self, user: str) -> None:
+        """429 when ``user`` already holds ``max_sessions_per_user`` live sessions."""
+        cap = self.broker.profile_catalog.max_sessions_per_user
+        if cap:
+            check_session_cap(user, await self.registry.count_live(user), cap)
+
     async def claim_or_create(
         self,
         user: str,
@@ -163,8 +171,7 @@ class WarmPool:
         broker = self.broker
         if self.serves(profile, endpoint, kind, overrides):
             if not broker.is_admin(user):
-                live = await self.registry.count_live(user)
-                check_session_cap(user, live, broker.max_sessions_per_user)
+                await self.check_cap(user)
             claimed = await self.claim(profile.name, share_key=share_key, owner=user)
             if claimed is not None:
                 broker._remember(claimed)

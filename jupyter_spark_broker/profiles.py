@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from traitlets import Dict, Int, validate
+from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import BrokerError, Forbidden, NotFound
 from .livy_local.config import parse_duration
@@ -103,10 +105,46 @@ def parse_profiles(raw: Mapping[str, Any]) -> dict[str, Profile]:
     return profiles
 
 
-class ProfileCatalog:
-    def __init__(self, profiles: dict[str, Profile], default_endpoint: str):
-        self._profiles = profiles
+class SparkProfiles(LoggingConfigurable):
+    """The profiles, the warm pool's size and the per-user cap. Configured as ``c.SparkProfiles.<name>``
+    (the issue's ``c.SparkBrokerApp.profiles`` is moved here with a warning)."""
+
+    profiles = Dict(
+        config=True,
+        help="""Named Spark configurations: {"small": {"endpoint", "display_name", "description",
+        "settings": {Livy session fields}, "limits": {max_driver_memory, max_executor_memory,
+        max_driver_cores, max_executor_cores, max_executors, allowed_conf, max_lifetime}}}; see
+        profiles.py. A request beyond a limit is refused (403) unless from an admin user.""",
+    )
+    warm_pool = Dict(
+        value_trait=Int(min=0),
+        config=True,
+        help="""Started, unclaimed sessions to keep per profile: {"default": 2}. A new notebook
+        claims one at once, and the pool refills in the background. None under impersonate.""",
+    )
+    warm_pool_max_total = Int(
+        8, min=0, config=True, help="The most pooled sessions of all profiles together."
+    )
+    max_sessions_per_user = Int(
+        0,
+        min=0,
+        config=True,
+        help="Live sessions a user may hold at once (0: no cap); one more is refused (429). "
+        "Admin users are exempt.",
+    )
+
+    def __init__(self, *, default_endpoint: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._profiles = parse_profiles(self.profiles)
         self.default_endpoint = default_endpoint
+
+    @validate("profiles")
+    def _valid_profiles(self, proposal: Any) -> dict:
+        try:
+            parse_profiles(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"SparkProfiles.profiles: {error}") from None
+        return proposal["value"]
 
     def names(self) -> list[str]:
         return sorted(self._profiles, key=lambda name: (name != DEFAULT, name))

@@ -179,14 +179,11 @@ async def test_a_create_retried_with_its_request_id_makes_one_session(api):
 async def test_a_bad_profile_config_names_the_profile_and_field():
     from traitlets.config import TraitError
 
-    from jupyter_spark_broker.broker import SparkBroker
+    from jupyter_spark_broker.profiles import SparkProfiles
 
     with pytest.raises(TraitError, match="profile 'bad'.*max_executors"):
-        SparkBroker(
-            registry=None,
-            endpoints=None,
-            sealer=None,
-            profiles={"bad": {"limits": {"max_executors": "many"}}},
+        SparkProfiles(
+            default_endpoint="test", profiles={"bad": {"limits": {"max_executors": "many"}}}
         )
     with pytest.raises(TraitError, match="profile name 'no way'"):
-        SparkBroker(registry=None, endpoints=None, sealer=None, profiles={"no way": {}})
+        SparkProfiles(default_endpoint="test", profiles={"no way": {}})
