@@ -144,8 +144,8 @@ async def test_two_servers_on_one_registry_claim_each_pooled_session_once(
         endpoints={"test": {"url": livy_url}},
         default_endpoint="test",
     )
-    await asyncio.to_thread(server_b.__enter__)
     try:
+        await asyncio.to_thread(server_b.__enter__)  # a server that never answers is stopped too
         server_b_http = httpx.AsyncClient(
             base_url=f"{server_b.url}/", headers=server_b.headers, timeout=300
         )
