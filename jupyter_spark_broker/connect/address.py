@@ -16,7 +16,15 @@ import re
 import urllib.parse
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_PORT = 15002
 _SAFE_USER_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
@@ -105,7 +113,9 @@ class ConnectAddress(BaseModel):
 def parse_connect_url(url: str) -> ConnectAddress:
     """``sc://host[:port][/][;name=value…]`` as pyspark's ChannelBuilder reads it."""
     if not url.startswith("sc://"):
-        raise ConnectUrlError(f"a Spark Connect URL starts with sc:// (got {url.split(':', 1)[0]!r})")
+        raise ConnectUrlError(
+            f"a Spark Connect URL starts with sc:// (got {url.split(':', 1)[0]!r})"
+        )
     parsed = urllib.parse.urlparse("http" + url[2:])
     if parsed.path not in ("", "/"):
         raise ConnectUrlError(f"a Spark Connect URL has no path (got {parsed.path!r})")
@@ -130,8 +140,10 @@ def parse_connect_url(url: str) -> ConnectAddress:
             user_id=params.get("user_id"),
             session_id=params.get("session_id"),
         )
-    except ValueError as error:
-        raise ConnectUrlError(str(error).splitlines()[-1].strip())
+    except ValidationError as error:
+        raise ConnectUrlError(
+            "; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors())
+        )
 
 
 class RemoteConnectEndpoint(BaseModel):

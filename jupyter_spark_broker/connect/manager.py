@@ -130,7 +130,12 @@ class ConnectServerManager:
             return self._grant(server, session_id)
 
     async def release_session(
-        self, user: str, session_id: str, profile: str = DEFAULT_PROFILE, *, stop_if_unused: bool = True
+        self,
+        user: str,
+        session_id: str,
+        profile: str = DEFAULT_PROFILE,
+        *,
+        stop_if_unused: bool = True,
     ) -> bool:
         """End the server-side session (ReleaseSession). Stops the server once it hosts no session
         of the broker's. False when no running server of that user and profile holds the session."""
@@ -148,7 +153,9 @@ class ConnectServerManager:
                 await self._stop(server)
             return True
 
-    async def interrupt_session(self, user: str, session_id: str, profile: str = DEFAULT_PROFILE) -> list[str]:
+    async def interrupt_session(
+        self, user: str, session_id: str, profile: str = DEFAULT_PROFILE
+    ) -> list[str]:
         """Interrupt the session's running operations; the operation ids interrupted."""
         server = self._servers.get(ServerKey(user, profile))
         if server is None or session_id not in server.sessions or not server.process.alive:
@@ -208,7 +215,8 @@ class ConnectServerManager:
         }
         process = ConnectServerProcess(
             token=token,
-            log_file=self.log_dir / f"connect-{connect_user_id(key.user)}-{key.profile}-{server_id}.log",
+            log_file=self.log_dir
+            / f"connect-{connect_user_id(key.user)}-{key.profile}-{server_id}.log",
             app_name=f"jsb-connect-{connect_user_id(key.user)}-{key.profile}",
             master=self.master,
             conf=conf,
@@ -259,9 +267,13 @@ class ConnectServerManager:
         if server is None:
             return ServerHealth(False, False, "no server")
         if not server.process.alive:
-            return ServerHealth(False, False, f"exited with code {server.process.process.returncode}")
+            return ServerHealth(
+                False, False, f"exited with code {server.process.process.returncode}"
+            )
         try:
-            await asyncio.to_thread(self._release, server.address, new_session_id(), connect_user_id(user))
+            await asyncio.to_thread(
+                self._release, server.address, new_session_id(), connect_user_id(user)
+            )
         except ConnectRpcError as error:
             return ServerHealth(True, False, str(error))
         return ServerHealth(True, True, "serving")
@@ -281,4 +293,3 @@ class ConnectServerManager:
             )
             for server in self._servers.values()
         ]
-

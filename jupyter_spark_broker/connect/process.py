@@ -95,7 +95,12 @@ class ConnectServerProcess:
 
     def _environment(self) -> dict[str, str]:
         env = dict(self.env if self.env is not None else os.environ)
-        for name in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE", "PYSPARK_SUBMIT_ARGS"):
+        for name in (
+            "SPARK_REMOTE",
+            "SPARK_CONNECT_MODE_ENABLED",
+            "SPARK_LOCAL_REMOTE",
+            "PYSPARK_SUBMIT_ARGS",
+        ):
             env.pop(name, None)
         env["SPARK_HOME"] = str(spark_home())
         env[TOKEN_ENV] = self.token
@@ -108,7 +113,9 @@ class ConnectServerProcess:
         """Start the process. Call it from a long-lived thread: the server dies when that thread's
         process does (PR_SET_PDEATHSIG survives spark-submit's exec into java)."""
         if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
-            raise ConnectServerStartError("Spark Connect needs Java 17 or later (no `java` on PATH)")
+            raise ConnectServerStartError(
+                "Spark Connect needs Java 17 or later (no `java` on PATH)"
+            )
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as log:

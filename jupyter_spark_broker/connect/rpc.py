@@ -160,7 +160,11 @@ class ConnectRpc:
 
     def interrupt_all(self, session_id: str, user_id: str) -> list[str]:
         """Interrupt every running operation of a session; the ids of those interrupted."""
-        request = _session_header(session_id, user_id) + _varint(4 << 3 | 0) + _varint(_INTERRUPT_TYPE_ALL)
+        request = (
+            _session_header(session_id, user_id)
+            + _varint(4 << 3 | 0)
+            + _varint(_INTERRUPT_TYPE_ALL)
+        )
         return decode_strings(self._call("Interrupt", request)).get(2, [])
 
     def close(self) -> None:

@@ -49,7 +49,9 @@ def client_command(url: str, code: str) -> list[str]:
 
 def run_client(url: str, code: str, timeout: float = 180.0) -> ClientResult:
     """Run ``code`` with ``spark`` bound to the Connect session at ``url``, in a new process."""
-    done = subprocess.run(client_command(url, code), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        client_command(url, code), capture_output=True, text=True, timeout=timeout
+    )
     return ClientResult(done.returncode, done.stdout, done.stderr)
 
 
@@ -72,7 +74,9 @@ def make_manager(tmp_path_factory, run):
     """Managers of real servers; every server they started is stopped at the end."""
     from jupyter_spark_broker.connect import ConnectServerManager
 
-    pytest.importorskip("pyspark.sql.connect", reason="the connect extra is installed by scripts/test.sh")
+    pytest.importorskip(
+        "pyspark.sql.connect", reason="the connect extra is installed by scripts/test.sh"
+    )
     managers: list[ConnectServerManager] = []
 
     def make(**options) -> ConnectServerManager:

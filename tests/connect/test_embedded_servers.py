@@ -150,7 +150,9 @@ def test_health_a_dead_server_replaced_and_the_last_release_stops_it(make_manage
 
     second = run(manager.open_session("bob", session_id=first.session_id))
     assert second.server_id != first.server_id  # a new application: the broker must know
-    assert run_client(second.address.url(), "print(spark.range(2).count())").check().last_line == "2"
+    assert (
+        run_client(second.address.url(), "print(spark.range(2).count())").check().last_line == "2"
+    )
     (info,) = manager.servers()
     assert info.sessions == (first.session_id,)
 
