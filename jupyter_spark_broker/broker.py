@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from .connect.sessions import PROTOCOL as CONNECT
+from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from .lifecycle import BrokerLifecycle
@@ -121,6 +123,13 @@ class SparkBroker(LoggingConfigurable):
         self.kernel_exists = kernel_exists
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
+        self.connect = SparkConnect(
+            parent=self,
+            registry=registry,
+            sealer=sealer,
+            server_id=self.server_id,
+            update=self.update_record,
+        )
         self.lifecycle = BrokerLifecycle(self)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -138,6 +147,8 @@ class SparkBroker(LoggingConfigurable):
     async def stop(self) -> None:
         await self.lifecycle.stop()
         self.statements.stop()
+        live = await self.registry.live_sessions()
+        await self.connect.stop([record for record in live if record.protocol == CONNECT])
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
@@ -305,8 +316,11 @@ class SparkBroker(LoggingConfigurable):
         await self.kill(await self.get_session(user, session_id), why)
 
     async def kill(self, record: SessionRecord, why: str) -> None:
-        """End the session in Livy and mark it killed (a finished one keeps its state)."""
-        if record.livy_id is not None and not record.is_finished:
+        """End the session in Livy (or release the Connect session) and mark it killed (a finished
+        one keeps its state)."""
+        if record.protocol == CONNECT and not record.is_finished:
+            await self.connect.end(record)
+        elif record.livy_id is not None and not record.is_finished:
             livy = await self.endpoints.client(record.endpoint)
             # A session Livy already forgot is still marked killed: the goal is reached.
             with contextlib.suppress(NotFound):
@@ -322,7 +336,9 @@ class SparkBroker(LoggingConfigurable):
         fetch = livy.get_session_log(record.livy_id, from_=from_, size=size)
         return await self.livy_call(record.endpoint, fetch, record)
 
-    async def live_session(self, user: str, session_id: str) -> SessionRecord:
+    async def live_session(
+        self, user: str, session_id: str, protocol: str = "livy"
+    ) -> SessionRecord:
         record = self._live.get(session_id)
         if record is None:
             record = self._remember(await self.get_session(user, session_id))
@@ -334,6 +350,14 @@ class SparkBroker(LoggingConfigurable):
                 + (f": {record.message}" if record.message else ""),
                 reason="session_finished",
             )
+        if record.protocol != protocol:
+            raise Conflict(
+                f"Spark session {session_id!r} is a {record.protocol} session, not {protocol}"
+                + (": clients reach it at its sc:// URL" if record.protocol == CONNECT else ""),
+                reason="wrong_protocol",
+            )
+        if protocol == CONNECT:
+            return record
         if record.livy_id is None:
             raise Conflict(
                 f"Spark session {session_id!r} is still being created", reason="starting"
@@ -353,35 +377,46 @@ class SparkBroker(LoggingConfigurable):
         session_id: str | None = None,
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
+        protocol: str = "livy",
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
+        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session).
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
-        ``active_key`` across processes, so concurrent attaches create exactly one Livy session.
+        ``active_key`` across processes, so concurrent attaches create exactly one session.
         """
         if session_id is not None:
-            record = await self.live_session(user, session_id)
+            record = await self.live_session(user, session_id, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
             return Attached(attachment, record, created=False)
-        endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
-        self.endpoints.check_usable(endpoint, user)
-        share_key = self._share_key(user, path, kind, name)
+        create: Callable[[], Awaitable[SessionRecord]]
+        if protocol == CONNECT:
+            endpoint = self.connect.check_endpoint(endpoint)
+            share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
+
+            def create() -> Awaitable[SessionRecord]:
+                return self.connect.create(user, endpoint=endpoint, share_key=share_key)
+
+        else:
+            endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
+            self.endpoints.check_usable(endpoint, user)
+            share_key = self._share_key(user, path, kind, name)
+
+            def create() -> Awaitable[SessionRecord]:
+                settings = overrides or {}
+                return self._create(
+                    user, endpoint, kind, share_key=share_key, overrides=settings, attached=True
+                )
+
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
             record = await self.registry.find_live(endpoint, share_key)
             if record is None:
                 try:
-                    record = await self._create(
-                        user,
-                        endpoint,
-                        kind,
-                        share_key=share_key,
-                        overrides=overrides or {},
-                        attached=True,
-                    )
+                    record = self._remember(await create())
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
                     record = await self.registry.find_live(endpoint, share_key)
@@ -395,6 +430,13 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
         return Attached(attachment, record, created)
+
+    async def connect_url(self, user: str, session_id: str) -> str:
+        """A Connect session's ``sc://`` URL, token included: its owner's only."""
+        record = await self.registry.get_session(session_id)
+        if record is None:
+            raise NotFound(f"no Spark session {session_id!r}")
+        return self.connect.url(user, record)
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""

@@ -41,6 +41,7 @@ from .replies import (
     AttachmentList,
     AttachmentWithSession,
     Completion,
+    ConnectUrl,
     EndpointList,
     Message,
     ReconnectReply,
@@ -205,6 +206,15 @@ class SessionHandler(BrokerHandler):
         self.finish()
 
 
+class ConnectUrlHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        # The token is in the reply: no cache may keep it.
+        self.set_header("Cache-Control", "no-store")
+        self.reply(200, ConnectUrl(url=await self.broker.connect_url(self.user, session_id)))
+
+
 class SessionLogHandler(BrokerHandler):
     @web.authenticated
     @authorized
@@ -300,6 +310,7 @@ class AttachmentsHandler(BrokerHandler):
             session_id=request.session,
             name=request.name,
             overrides=request.settings.livy_fields(),
+            protocol=request.protocol,
         )
         body = AttachmentWithSession.of_with(attached.attachment, attached.session)
         self.reply(201 if attached.created else 200, body)
@@ -380,6 +391,7 @@ def handlers() -> list[tuple[str, type]]:
         (rf"{API}/sessions", SessionsHandler),
         (session, SessionHandler),
         (rf"{session}/log", SessionLogHandler),
+        (rf"{session}/connect", ConnectUrlHandler),
         (rf"{session}/statements", StatementsHandler),
         (rf"{session}/completion", CompletionHandler),
         (statement, StatementHandler),

@@ -111,6 +111,10 @@ class ConnectServerManager:
         self._servers: dict[ServerKey, _Server] = {}
         self._locks: dict[ServerKey, asyncio.Lock] = {}
 
+    def is_running(self, user: str, profile: str = DEFAULT_PROFILE) -> bool:
+        server = self._servers.get(ServerKey(user, profile))
+        return server is not None and server.process.alive
+
     def _lock(self, key: ServerKey) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 

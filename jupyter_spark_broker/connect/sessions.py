@@ -13,9 +13,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from jupyter_core.paths import jupyter_runtime_dir
+from pydantic import SecretStr, ValidationError
+from traitlets import Dict, Float, Unicode, default, validate
+from traitlets.config import LoggingConfigurable, TraitError
 
 from ..errors import Conflict, Forbidden, InvalidRequest
 from ..orm import utcnow
@@ -34,23 +38,74 @@ KIND = "pyspark"
 STOPPED_WITH_JUPYTER = "the broker's Spark Connect server stopped with Jupyter"
 
 
-class ConnectSessions:
+class SparkConnect(LoggingConfigurable):
+    """The broker's Spark Connect sessions and servers. Configured as ``c.SparkConnect.<name>``."""
+
+    master = Unicode(
+        "local[*]", config=True, help="Spark master of the broker's own Connect servers."
+    )
+    spark_conf = Dict(
+        config=True,
+        help="""Spark configuration of every Connect server the broker runs, e.g.
+        {"spark.driver.memory": "4g"}. Each is one Spark application per user.""",
+    )
+    startup_timeout = Float(
+        180.0, config=True, help="Seconds a Connect server may take to start (Java, Spark)."
+    )
+    session_timeout = Float(
+        7 * 24 * 3600.0,
+        config=True,
+        help="""The servers' own idle limit for a Connect session, a backstop: the broker releases
+        sessions itself when it reaps them (SparkBroker.idle_timeout).""",
+    )
+    log_dir = Unicode(
+        config=True, help="Where the Connect servers' logs go (default: Jupyter's runtime dir)."
+    )
+    remote_endpoints = Dict(
+        config=True,
+        help="""Spark Connect servers run elsewhere, by name: {"dataproc": {"url":
+        "sc://host:443/;use_ssl=true", "token": "..."}}. A token is sent only over TLS, except to
+        the host name localhost.""",
+    )
+
+    @default("log_dir")
+    def _default_log_dir(self) -> str:
+        return str(Path(jupyter_runtime_dir()) / "spark_broker_connect")
+
+    @validate("remote_endpoints")
+    def _valid_endpoints(self, proposal: Any) -> dict:
+        try:
+            _remotes(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"SparkConnect.remote_endpoints: {error}") from None
+        return proposal["value"]
+
     def __init__(
         self,
+        *,
         registry: Registry,
         sealer: Sealer,
-        manager: ConnectServerManager,
-        *,
         server_id: str,
-        remotes: Mapping[str, RemoteConnectEndpoint] | None = None,
         update: Callable[..., Awaitable[SessionRecord | None]],
+        **kwargs: Any,
     ):
+        super().__init__(**kwargs)
         self.registry = registry
         self.sealer = sealer
-        self.manager = manager
         self.server_id = server_id  # this broker's: only it can reach its own servers
-        self.remotes = dict(remotes or {})
         self._update = update  # the broker's registry update (it keeps its cache of live rows)
+        self.remotes = _remotes(self.remote_endpoints)
+        if EMBEDDED_ENDPOINT in self.remotes:
+            raise TraitError(
+                f"SparkConnect.remote_endpoints: {EMBEDDED_ENDPOINT!r} is the broker's own"
+            )
+        self.manager = ConnectServerManager(
+            self.log_dir,
+            master=self.master,
+            conf={str(key): str(value) for key, value in self.spark_conf.items()},
+            startup_timeout=self.startup_timeout,
+            session_timeout=self.session_timeout,
+        )
         self._starting: dict[str, asyncio.Task] = {}
 
     def endpoint_names(self) -> list[str]:
@@ -68,9 +123,10 @@ class ConnectSessions:
     # -- create and start --------------------------------------------------------------------------
 
     async def create(
-        self, user: str, *, endpoint: str, share_key: str | None, attached: bool
+        self, user: str, *, endpoint: str, share_key: str | None, attached: bool = True
     ) -> SessionRecord:
-        """A new row, starting; the server (or the remote's check) comes up in the background."""
+        """A new row: ready at once when the user's server runs (or the endpoint is remote), else
+        ``starting`` while the server comes up in the background."""
         broker_id = new_id()
         record = await self.registry.insert_session(
             id=broker_id,
@@ -84,13 +140,18 @@ class ConnectSessions:
             unattached_since=None if attached else utcnow(),
             protocol=PROTOCOL,
             connect_session_id=new_session_id(),
+            # Whose it is, from the start: another broker on the registry leaves it alone.
+            sealed_connect=self.sealer.seal({"broker": self.server_id}),
         )
+        if record.endpoint != EMBEDDED_ENDPOINT or self.manager.is_running(user, DEFAULT_PROFILE):
+            # Nothing to wait for: the user's server runs (or the server is someone else's).
+            return await self._start(record) or record
         task = asyncio.create_task(self._start(record), name=f"spark-connect-start-{record.id}")
         self._starting[record.id] = task
         task.add_done_callback(lambda _: self._starting.pop(record.id, None))
         return record
 
-    async def _start(self, record: SessionRecord) -> None:
+    async def _start(self, record: SessionRecord) -> SessionRecord | None:
         try:
             if record.endpoint == EMBEDDED_ENDPOINT:
                 grant = await self.manager.open_session(
@@ -101,8 +162,7 @@ class ConnectSessions:
                 address, spark_ui_url, server = self.remotes[record.endpoint].address, None, None
         except Exception as error:  # the row says why; the kernel shows it
             log.warning("spark broker: Connect session %s did not start: %s", record.id, error)
-            await self._update(record.id, state="error", message=f"Spark Connect: {error}")
-            return
+            return await self._update(record.id, state="error", message=f"Spark Connect: {error}")
         started = await self._update(
             record.id,
             expect_state="starting",
@@ -112,6 +172,7 @@ class ConnectSessions:
         )
         if started is None:  # killed while the server started: end what was just opened
             await self._release(record, address)
+        return started
 
     def _seal(self, address: ConnectAddress, connect_server: str | None) -> bytes:
         return self.sealer.seal(
@@ -151,7 +212,7 @@ class ConnectSessions:
                 reason="session_finished",
             )
         values = self._unseal(record)
-        if record.state == "starting" or values is None:
+        if record.state == "starting" or values is None or "port" not in values:
             raise Conflict(f"Spark session {record.id!r} is still starting", reason="starting")
         return self._address(record, values).url()
 
@@ -177,11 +238,11 @@ class ConnectSessions:
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting
-        values = self._unseal(record)
+        values = self._unseal(record) or {}
         if record.endpoint == EMBEDDED_ENDPOINT:
-            if values is None or values.get("broker") == self.server_id:
+            if values.get("broker") == self.server_id:
                 await self._release(record, None)
-        elif values is not None:
+        elif "port" in values:
             await self._release(record, self._address(record, values))
 
     async def _release(self, record: SessionRecord, address: ConnectAddress | None) -> None:
@@ -206,7 +267,7 @@ class ConnectSessions:
         process of this Jupyter server, or another server on the registry) is gone."""
         running = {server.server_id for server in self.manager.servers() if server.alive}
         for record in records:
-            if record.endpoint != EMBEDDED_ENDPOINT or record.state == "starting":
+            if record.endpoint != EMBEDDED_ENDPOINT or record.id in self._starting:
                 continue
             values = self._unseal(record) or {}
             broker = values.get("broker")
@@ -225,9 +286,19 @@ class ConnectSessions:
         for task in list(self._starting.values()):
             task.cancel()
         for record in records:
-            values = self._unseal(record)
-            if record.endpoint == EMBEDDED_ENDPOINT and (
-                values is None or values.get("broker") == self.server_id
-            ):
+            values = self._unseal(record) or {}
+            if record.endpoint == EMBEDDED_ENDPOINT and values.get("broker") == self.server_id:
                 await self._update(record.id, state="killed", message=STOPPED_WITH_JUPYTER)
         await self.manager.stop_all()
+
+
+def _remotes(values: Mapping[str, Any]) -> dict[str, RemoteConnectEndpoint]:
+    remotes = {}
+    for name, fields in values.items():
+        try:
+            remotes[name] = RemoteConnectEndpoint.model_validate({**fields, "name": name})
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "url"
+            raise ValueError(f"endpoint {name!r}: {where}: {problem['msg']}") from None
+    return remotes

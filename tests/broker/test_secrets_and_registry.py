@@ -134,6 +134,8 @@ def turn_into_version_1(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as db:
         db.execute(text("ALTER TABLE spark_attachments DROP COLUMN server_id"))
+        for column in ("protocol", "connect_session_id", "sealed_connect"):
+            db.execute(text(f"ALTER TABLE spark_sessions DROP COLUMN {column}"))
         for table in ("broker_servers", "spark_bindings", "spark_endpoints"):
             db.execute(text(f"DROP TABLE {table}"))
         old.create_all(db)
@@ -141,6 +143,14 @@ def turn_into_version_1(url: str) -> None:
         db.execute(bindings.insert().values(path="nb/a.ipynb", endpoint="kept@x", updated=when))
         db.execute(
             endpoints.insert().values(name="kept@x", sealed_config=b"\x00\xff", updated=when)
+        )
+        db.execute(
+            text(
+                "INSERT INTO spark_sessions (id, endpoint, livy_id, livy_name, kind, state, owner, "
+                "config, created, last_activity) VALUES ('old', 'kept@x', 3, 'jsb-old', 'pyspark', "
+                "'idle', 'alice', '{}', :when, :when)"
+            ),
+            {"when": when},
         )
         db.execute(text("UPDATE broker_meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -171,16 +181,19 @@ def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_u
                 await registry.binding(SERVER_OWNER, "nb/a.ipynb"),
                 await registry.binding("bob", "nb/a.ipynb"),
                 await registry.saved_endpoints(),
+                await registry.get_session("old"),
             )
         finally:
             await registry.close()
 
     jp_asyncio_loop.run_until_complete(open_close())
     turn_into_version_1(registry_url)
-    version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 3
+    version, mine, theirs, endpoints, session = jp_asyncio_loop.run_until_complete(read())
+    assert version == SCHEMA_VERSION == 4
     assert (mine, theirs) == ("kept@x", "bobs")
     assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
+    # Version 4: every earlier session is a Livy session.
+    assert (session.protocol, session.livy_id, session.connect_session_id) == ("livy", 3, None)
 
 
 def test_registry_refuses_a_database_from_a_newer_release(tmp_path, jp_asyncio_loop):
