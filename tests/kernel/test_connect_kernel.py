@@ -68,7 +68,7 @@ async def test_connect_kernel_restart_interrupt_errors_and_the_magic(
         jobs = f"{session['spark_ui_url']}/api/v1/applications"
 
         async def running() -> bool:
-            async with httpx.AsyncClient() as ui:
+            async with httpx.AsyncClient(timeout=60) as ui:  # a busy one-core driver
                 (app,) = (await ui.get(jobs)).json()
                 return bool(
                     (await ui.get(f"{jobs}/{app['id']}/jobs", params={"status": "running"})).json()
