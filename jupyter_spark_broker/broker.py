@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from . import metrics
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
@@ -29,7 +31,7 @@ from .livy_failures import SESSION_LOST, translate_livy_error
 from .orm import utcnow
 from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from .sealing import Sealer
-from .session_settings import fields_of, livy_view, merge_session_settings
+from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
 from .statements import StatementProxy
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -138,13 +140,17 @@ class SparkBroker(LoggingConfigurable):
         # The state poller reloads them every round, so a change by another server shows within
         # poll_interval (and Livy's 404 catches the rest).
         self._live: dict[str, SessionRecord] = {}
+        # Sessions being killed here: gone from Livy before their row says killed, not "lost".
+        self._killing: set[str] = set()
 
     # -- start and stop -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.lifecycle.start()
+        metrics.SESSION_GAUGE.add(self)
 
     async def stop(self) -> None:
+        metrics.SESSION_GAUGE.discard(self)
         await self.lifecycle.stop()
         self.statements.stop()
         live = await self.registry.live_sessions()
@@ -247,7 +253,7 @@ class SparkBroker(LoggingConfigurable):
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
         broker_id = new_id()
-        livy_name = f"jsb-{broker_id}"
+        livy_name = livy_name_of(broker_id)
         fields = merge_session_settings(config.session_defaults, self.session_defaults, overrides)
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
@@ -283,7 +289,10 @@ class SparkBroker(LoggingConfigurable):
             session = await self.livy_call(endpoint, livy.create_session(request))
         except BrokerError as error:
             await self.update_record(record.id, state="error", message=error.message)
+            # The create may have reached Livy and only its reply been lost: look for the session.
+            self.lifecycle.look_for_orphans(endpoint)
             raise
+        metrics.SESSION_CREATIONS.labels(endpoint, metrics.DEFAULT_PROFILE).inc()
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.
         # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
@@ -318,15 +327,23 @@ class SparkBroker(LoggingConfigurable):
     async def kill(self, record: SessionRecord, why: str) -> None:
         """End the session in Livy (or release the Connect session) and mark it killed (a finished
         one keeps its state)."""
-        if record.protocol == CONNECT and not record.is_finished:
-            await self.connect.end(record)
-        elif record.livy_id is not None and not record.is_finished:
-            livy = await self.endpoints.client(record.endpoint)
-            # A session Livy already forgot is still marked killed: the goal is reached.
-            with contextlib.suppress(NotFound):
-                await self.livy_call(record.endpoint, livy.delete_session(record.livy_id))
-        state = record.state if record.is_finished else "killed"
-        await self.update_record(record.id, state=state, message=why)
+        self._killing.add(record.id)
+        try:
+            if record.protocol == CONNECT and not record.is_finished:
+                await self.connect.end(record)
+            elif record.livy_id is not None and not record.is_finished:
+                livy = await self.endpoints.client(record.endpoint)
+                # A session Livy already forgot is still marked killed: the goal is reached.
+                with contextlib.suppress(NotFound):
+                    await self.livy_call(record.endpoint, livy.delete_session(record.livy_id))
+            state = record.state if record.is_finished else "killed"
+            await self.update_record(record.id, state=state, message=why)
+        finally:
+            self._killing.discard(record.id)
+
+    def is_being_killed(self, session_id: str) -> bool:
+        """Killed here right now: Livy may no longer have it, but it is not lost."""
+        return session_id in self._killing
 
     async def session_log(
         self, user: str, session_id: str, *, from_: int | None, size: int | None
@@ -390,6 +407,7 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
+            self._count_attach(record.endpoint, created=False)
             return Attached(attachment, record, created=False)
         create: Callable[[], Awaitable[SessionRecord]]
         if protocol == CONNECT:
@@ -429,7 +447,13 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
+        self._count_attach(endpoint, created)
         return Attached(attachment, record, created)
+
+    @staticmethod
+    def _count_attach(endpoint: str, created: bool) -> None:
+        result = "new_session" if created else "existing_session"
+        metrics.ATTACHES.labels(endpoint, metrics.DEFAULT_PROFILE, result).inc()
 
     async def connect_url(self, user: str, session_id: str) -> str:
         """A Connect session's ``sc://`` URL, token included: its owner's only."""
@@ -462,6 +486,7 @@ class SparkBroker(LoggingConfigurable):
             raise NotFound(f"no attachment {attachment_id!r}")
         self.check_owner(user, attachment.owner, f"attachment {attachment_id!r}")
         await self.registry.detach(attachment_id)
+        metrics.DETACHES.labels("request").inc()
 
     async def detach_elsewhere(self, user: str, path: str, keep_session_id: str) -> None:
         """End ``user``'s attachments of the notebook at ``path`` to sessions other than
@@ -482,10 +507,21 @@ class SparkBroker(LoggingConfigurable):
         """The live sessions as the registry has them now (the state poller's every round)."""
         self._live = {record.id: record for record in records}
 
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
+        """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
+        counts = Counter(
+            (record.state, record.endpoint, metrics.DEFAULT_PROFILE)
+            for record in self._live.values()
+        )
+        return counts.items()
+
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:
             if record.is_finished:
-                self._live.pop(record.id, None)
+                if self._live.pop(record.id, None) is not None:  # it ended just now
+                    metrics.SESSIONS_ENDED.labels(
+                        record.endpoint, metrics.DEFAULT_PROFILE, record.state
+                    ).inc()
                 self.statements.forget_session(record.id)
             else:
                 self._live[record.id] = record

@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import Conflict, LivyTimedOut
+from . import metrics
+from .errors import BrokerError, Conflict, LivyTimedOut
 from .livy import LivyClient, LivyError, PollBackoff, Statement
 from .livy.names import SESSION_STARTING_STATES
 from .registry import SessionRecord
@@ -42,6 +43,8 @@ class StatementWatch:
         self._idle_after = idle_after
         self.latest: Statement | None = None
         self.error: LivyError | None = None
+        # Set when this broker sent the statement: observed once the poll ends, however it ends.
+        self.timer: metrics.StatementTimer | None = None
         self._waiters = 0
         self._last_wait = time.monotonic()
         self._updated = asyncio.Event()
@@ -71,6 +74,9 @@ class StatementWatch:
                     return
                 await asyncio.sleep(next(delays))
         finally:
+            if self.timer is not None:
+                outcome = "livy_error" if self.error else metrics.statement_outcome(self.latest)
+                self.timer.finish(outcome)
             self._notify()  # waiters run after this task is done, so they see ``done``
 
     def _abandoned(self) -> bool:
@@ -184,17 +190,27 @@ class StatementProxy:
         """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
         record = await self._wait_until_ready(await self.broker.live_session(user, session_id))
         livy = await self.broker.endpoints.client(record.endpoint)
-        statement = await self.broker.livy_call(
-            record.endpoint,
-            livy.create_statement(record.livy_id, code, kind=kind or self._default_kind(record)),
-            record,
-        )
+        timer = metrics.StatementTimer(record.endpoint)  # the round trip, until seen finished
+        try:
+            statement = await self.broker.livy_call(
+                record.endpoint,
+                livy.create_statement(
+                    record.livy_id, code, kind=kind or self._default_kind(record)
+                ),
+                record,
+            )
+        except BrokerError:
+            timer.finish("livy_error")
+            raise
         await self._touch(record.id)
-        if wait > 0 and not statement.is_finished:
+        if statement.is_finished:
+            timer.finish(metrics.statement_outcome(statement))
+            return statement
+        # Poll from now on: a kernel long-polls for it next, and its GET may find it done.
+        idle_after = IDLE_AFTER if wait > 0 else UNCLAIMED_AFTER
+        self._watch(record, livy, statement.id, idle_after=idle_after).timer = timer
+        if wait > 0:
             return await self.get(user, session_id, statement.id, wait=wait)
-        if not statement.is_finished:
-            # A kernel long-polls for it next: start polling now, so its GET may find it done.
-            self._watch(record, livy, statement.id, idle_after=UNCLAIMED_AFTER)
         return statement
 
     async def _touch(self, session_id: str) -> None:
