@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections import Counter
@@ -24,6 +25,7 @@ from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
+from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
@@ -116,9 +118,11 @@ class SparkBroker(LoggingConfigurable):
         endpoints: SparkEndpoints,
         sealer: Sealer,
         kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
+        events: BrokerEvents | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.events = events or BrokerEvents()  # the Lab panel's feed and the audit trail
         self.registry = registry
         self.endpoints = endpoints
         self.sealer = sealer
@@ -226,7 +230,7 @@ class SparkBroker(LoggingConfigurable):
         endpoint = endpoint or self.endpoints.default
         self.endpoints.check_usable(endpoint, user)
         try:
-            return await self._create(
+            record = await self._create(
                 user,
                 endpoint,
                 kind,
@@ -239,6 +243,8 @@ class SparkBroker(LoggingConfigurable):
                 f"a live session named {name!r} already exists on endpoint {endpoint!r}",
                 reason="name_taken",
             ) from None
+        self.events.created(record, actor=user)
+        return record
 
     async def _create(
         self,
@@ -322,11 +328,11 @@ class SparkBroker(LoggingConfigurable):
     async def kill_session(
         self, user: str, session_id: str, *, why: str = "killed through the API"
     ) -> None:
-        await self.kill(await self.get_session(user, session_id), why)
+        await self.kill(await self.get_session(user, session_id), why, actor=user)
 
-    async def kill(self, record: SessionRecord, why: str) -> None:
+    async def kill(self, record: SessionRecord, why: str, *, actor: str) -> None:
         """End the session in Livy (or release the Connect session) and mark it killed (a finished
-        one keeps its state)."""
+        one keeps its state); ``actor`` did it, for the audit trail."""
         self._killing.add(record.id)
         try:
             if record.protocol == CONNECT and not record.is_finished:
@@ -337,7 +343,9 @@ class SparkBroker(LoggingConfigurable):
                 with contextlib.suppress(NotFound):
                     await self.livy_call(record.endpoint, livy.delete_session(record.livy_id))
             state = record.state if record.is_finished else "killed"
-            await self.update_record(record.id, state=state, message=why)
+            killed = await self.update_record(record.id, state=state, message=why)
+            if killed is not None and not record.is_finished:
+                self.events.killed(killed, actor=actor, reason=why)
         finally:
             self._killing.discard(record.id)
 
@@ -408,26 +416,20 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
             self._count_attach(record.endpoint, created=False)
+            self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        create: Callable[[], Awaitable[SessionRecord]]
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
-
-            def create() -> Awaitable[SessionRecord]:
-                return self.connect.create(user, endpoint=endpoint, share_key=share_key)
-
+            create = functools.partial(
+                self.connect.create, user, endpoint=endpoint, share_key=share_key
+            )
         else:
             endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
             self.endpoints.check_usable(endpoint, user)
             share_key = self._share_key(user, path, kind, name)
-
-            def create() -> Awaitable[SessionRecord]:
-                settings = overrides or {}
-                return self._create(
-                    user, endpoint, kind, share_key=share_key, overrides=settings, attached=True
-                )
-
+            settings = {"share_key": share_key, "overrides": overrides or {}, "attached": True}
+            create = functools.partial(self._create, user, endpoint, kind, **settings)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
@@ -448,19 +450,15 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
         self._count_attach(endpoint, created)
+        if created:
+            self.events.created(record, actor=user, path=path)
+        self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
 
     @staticmethod
     def _count_attach(endpoint: str, created: bool) -> None:
         result = "new_session" if created else "existing_session"
         metrics.ATTACHES.labels(endpoint, metrics.DEFAULT_PROFILE, result).inc()
-
-    async def connect_url(self, user: str, session_id: str) -> str:
-        """A Connect session's ``sc://`` URL, token included: its owner's only."""
-        record = await self.registry.get_session(session_id)
-        if record is None:
-            raise NotFound(f"no Spark session {session_id!r}")
-        return self.connect.url(user, record)
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
@@ -486,6 +484,7 @@ class SparkBroker(LoggingConfigurable):
             raise NotFound(f"no attachment {attachment_id!r}")
         self.check_owner(user, attachment.owner, f"attachment {attachment_id!r}")
         await self.registry.detach(attachment_id)
+        await self.report_detached(attachment, actor=user)
         metrics.DETACHES.labels("request").inc()
 
     async def detach_elsewhere(self, user: str, path: str, keep_session_id: str) -> None:
@@ -494,6 +493,17 @@ class SparkBroker(LoggingConfigurable):
         for other in (await self.registry.attachments(path=path, owner=user))[0]:
             if other.session_id != keep_session_id:
                 await self.registry.detach(other.id)
+                await self.report_detached(other, actor=user, reason="reconnected elsewhere")
+
+    async def report_detached(
+        self, attachment: AttachmentRecord, *, actor: str, reason: str | None = None
+    ) -> None:
+        """The audit trail's "detached", once the attachment is gone."""
+        session = self._live.get(attachment.session_id) or await self.registry.get_session(
+            attachment.session_id
+        )
+        if session is not None:
+            self.events.detached(session, attachment, actor=actor, reason=reason)
 
     async def list_attachments(
         self, user: str, *, path: str | None, limit: int, offset: int
@@ -528,7 +538,12 @@ class SparkBroker(LoggingConfigurable):
         return record
 
     async def update_record(self, session_id: str, **fields: Any) -> SessionRecord | None:
-        return self._remember(await self.registry.update_session(session_id, **fields))
+        before = self._live.get(session_id)
+        previous = before.state if before is not None else fields.get("expect_state")
+        updated = self._remember(await self.registry.update_session(session_id, **fields))
+        if updated is not None and "state" in fields:
+            self.events.state_changed(updated, previous)  # nothing when it did not change
+        return updated
 
     async def apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
         """Follow Livy's view of the session; a kill that happened meanwhile wins."""

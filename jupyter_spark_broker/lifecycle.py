@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from . import metrics
 from .connect.sessions import PROTOCOL as CONNECT
 from .errors import BrokerError
+from .events import BROKER_ACTOR
 from .livy import LivyError, Session
 from .livy.names import SESSION_STARTING_STATES
 from .looping import every
@@ -41,6 +42,9 @@ class BrokerLifecycle:
         # Endpoints where a create failed after it may have reached Livy: polled on the next round
         # even without live rows, so that a session Livy made anyway is found and deleted.
         self._orphan_checks: set[str] = set()
+        # Per endpoint, names of Livy sessions another registry's broker made (several Jupyter
+        # servers on one Livy): looked up once, not every round, while Livy lists them.
+        self._foreign: dict[str, set[str]] = {}
 
     async def start(self) -> None:
         await self.registry.heartbeat(self.broker.server_id)
@@ -188,13 +192,20 @@ class BrokerLifecycle:
         """Delete the live Livy sessions this broker named whose row has ended (``error`` after a
         create whose reply was lost, ``lost`` while Livy was away). Strangers are left alone."""
         known = {record.livy_name for record in records}
+        foreign = self._foreign.setdefault(endpoint, set())
+        foreign &= {session.name for session in sessions}  # forget those Livy no longer lists
         for session in sessions:
             broker_id = broker_id_in(session.name)
-            if session.name in known or session.is_finished or broker_id is None:
+            if session.name in known or session.name in foreign:
+                continue
+            if session.is_finished or broker_id is None:
                 continue
             record = await self.registry.get_session(broker_id)
-            if record is None or record.endpoint != endpoint or not record.is_finished:
-                continue  # not ours, or a row made after this round read the live ones
+            if record is None or record.endpoint != endpoint:
+                foreign.add(session.name)
+                continue
+            if not record.is_finished:
+                continue  # a row made after this round read the live ones
             log.warning(
                 "spark broker: deleting Livy session %s on %r: its broker session %s is %s",
                 session.id,
@@ -263,6 +274,9 @@ class BrokerLifecycle:
                 await self.registry.detach(attachment.id)
                 metrics.DETACHES.labels("kernel_gone").inc()
                 metrics.REAPER_ACTIONS.labels("detach", "ok").inc()
+                await self.broker.report_detached(
+                    attachment, actor=BROKER_ACTOR, reason="its kernel is gone"
+                )
 
     async def _kill_idle_sessions(self) -> None:
         now = utcnow()
@@ -275,10 +289,9 @@ class BrokerLifecycle:
                 log.info(
                     "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
                 )
+                why = f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
                 outcome = "failed"
                 with contextlib.suppress(BrokerError):
-                    await self.broker.kill(
-                        record, f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
-                    )
+                    await self.broker.kill(record, why, actor=BROKER_ACTOR)
                     outcome = "ok"
                 metrics.REAPER_ACTIONS.labels("kill", outcome).inc()

@@ -32,13 +32,17 @@ UNCLAIMED_AFTER = 5.0
 KEEP_FINISHED = 10.0
 
 Fetch = Callable[[], Awaitable[Statement]]
+Report = Callable[[Statement], Any]
 
 
 class StatementWatch:
     """Polls one statement until it is finished, Livy fails, or nobody waits any more."""
 
-    def __init__(self, fetch: Fetch, backoff: PollBackoff, idle_after: float):
+    def __init__(
+        self, fetch: Fetch, backoff: PollBackoff, idle_after: float, report: Report | None = None
+    ):
         self._fetch = fetch
+        self._report = report  # told each change of the statement's state or progress
         self._backoff = backoff
         self._idle_after = idle_after
         self.latest: Statement | None = None
@@ -65,10 +69,17 @@ class StatementWatch:
         try:
             while True:
                 try:
-                    self.latest = await self._fetch()
+                    latest = await self._fetch()
                 except LivyError as error:
                     self.error = error
                     return
+                previous, self.latest = self.latest, latest
+                changed = previous is None or (previous.state, previous.progress) != (
+                    latest.state,
+                    latest.progress,
+                )
+                if changed and self._report is not None:
+                    self._report(latest)
                 self._notify()
                 if self.latest.is_finished or self._abandoned():
                     return
@@ -123,13 +134,14 @@ class StatementWatches:
         backoff: PollBackoff,
         *,
         idle_after: float = IDLE_AFTER,
+        report: Report | None = None,
     ) -> StatementWatch:
         """The statement's one poller: the running one, a finished one kept a moment, or a new one
         (``idle_after`` applies to a new one)."""
         key = (session_id, statement_id)
         watch = self._watches.get(key)
         if watch is None or (watch.done and not watch.finished):
-            watch = self._watches[key] = StatementWatch(fetch, backoff, idle_after)
+            watch = self._watches[key] = StatementWatch(fetch, backoff, idle_after, report)
             watch.task.add_done_callback(lambda _task: self._retire(key, watch))
         return watch
 
@@ -266,7 +278,14 @@ class StatementProxy:
         async def fetch() -> Statement:
             return await livy.get_statement(livy_id, statement_id)
 
-        return self.watches.watch(record.id, statement_id, fetch, livy.poll, **options)
+        def report(statement: Statement) -> None:  # the Lab status bar's progress
+            self.broker.events.statement_progress(
+                record, statement.id, statement.state, statement.progress
+            )
+
+        return self.watches.watch(
+            record.id, statement_id, fetch, livy.poll, report=report, **options
+        )
 
     async def complete(
         self, user: str, session_id: str, *, code: str, cursor: int, kind: str | None

@@ -21,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 from traitlets import Dict, Float, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
-from ..errors import Conflict, Forbidden, InvalidRequest
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
 from ..orm import utcnow
 from ..registry import Registry, SessionRecord, new_id
 from ..sealing import Sealer
@@ -194,6 +194,13 @@ class SparkConnect(LoggingConfigurable):
         return record.config.get("profile", DEFAULT_PROFILE)
 
     # -- the session's URL -------------------------------------------------------------------------
+
+    async def url_of(self, user: str, session_id: str) -> str:
+        """``GET sessions/{id}/connect``: the URL of the session ``session_id``."""
+        record = await self.registry.get_session(session_id)
+        if record is None:
+            raise NotFound(f"no Spark session {session_id!r}")
+        return self.url(user, record)
 
     def url(self, user: str, record: SessionRecord) -> str:
         """``sc://host:port/;token=…;user_id=…;session_id=…``: for the session's owner only (an admin

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from jupyter_spark_broker.livy import LivyClient
+from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient
 from tests.broker.prometheus import grew, scrape
 from tests.faults.livy_behind_proxy import LivyBehindProxy
 from tests.helpers import eventually
@@ -80,12 +80,15 @@ async def livy_live_names(faulty) -> list[str]:
         return [s.name for s in await livy.iter_all_sessions() if not s.is_finished]
 
 
-async def assert_nothing_leaked(api, faulty) -> None:
+async def assert_nothing_leaked(api, faulty, strangers: tuple[str, ...] = ()) -> None:
     """Every live Livy session is one live registry row, and the other way round, once the
-    broker's state poller has caught up."""
+    broker's state poller has caught up; ``strangers`` (not the broker's) are still there."""
 
     async def consistent():
         in_livy = await livy_live_names(faulty)
+        if not set(strangers) <= set(in_livy):
+            raise AssertionError(f"a stranger's session was deleted: {strangers} not in {in_livy}")
+        in_livy = [name for name in in_livy if name not in strangers]
         in_registry = await registry_live_names(api)
         return len(in_livy) == len(set(in_livy)) and sorted(in_livy) == sorted(in_registry)
 
@@ -121,20 +124,24 @@ async def test_a_hung_livy_gives_504_in_time_and_the_broker_recovers(api, faulty
 
 async def test_a_create_whose_reply_is_lost_leaks_no_session(api, faulty):
     """Livy made the session but its answer never came back: the broker must neither leak it
-    nor make a second one when the notebook tries again."""
+    nor make a second one when the notebook tries again, and leaves others' sessions alone."""
+    # Another Jupyter server on this Livy, with its own registry, names its sessions the same way.
+    stranger = f"jsb-{'f' * 32}"
+    async with LivyClient(faulty.livy_url) as livy:
+        await livy.create_session(CreateSessionRequest(kind="pyspark", name=stranger))
     faulty.proxy.hang_replies()
     lost, took = await timed(api.post("attachments", {"path": "lost-reply/a.ipynb"}))
     assert lost.status == 504 and took < ANSWER_WITHIN
     assert "timed out" in lost.json["message"]
-    await eventually(lambda: _livy_has_sessions(faulty, 1), what="Livy to hold the session it made")
+    await eventually(lambda: _livy_has_sessions(faulty, 2), what="Livy to hold the session it made")
 
     before = await scrape(api)
     faulty.proxy.heal()
     again = await api.post("attachments", {"path": "lost-reply/a.ipynb"})
     assert again.status in (200, 201)
     assert await run(api, again.json["session_id"], "40 + 2") == "42"
-    await assert_nothing_leaked(api, faulty)
-    assert len(await livy_live_names(faulty)) == 1
+    await assert_nothing_leaked(api, faulty, strangers=(stranger,))
+    assert len(await livy_live_names(faulty)) == 2  # the notebook's, and the stranger's
     assert (
         grew(before, await scrape(api), "spark_broker_orphans_deleted_total", endpoint="faulty")
         == 1
