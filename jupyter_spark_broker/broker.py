@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections import Counter
@@ -20,6 +21,8 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import metrics
+from .connect.sessions import PROTOCOL as CONNECT
+from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from .events import BrokerEvents
@@ -128,6 +131,13 @@ class SparkBroker(LoggingConfigurable):
         self.kernel_exists = kernel_exists
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
+        self.connect = SparkConnect(
+            parent=self,
+            registry=registry,
+            sealer=sealer,
+            server_id=self.server_id,
+            update=self.update_record,
+        )
         self.lifecycle = BrokerLifecycle(self)
         self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
         self.pool = WarmPool(self)
@@ -153,6 +163,8 @@ class SparkBroker(LoggingConfigurable):
         await self.pool.stop()
         await self.lifecycle.stop()
         self.statements.stop()
+        live = await self.registry.live_sessions()
+        await self.connect.stop([record for record in live if record.protocol == CONNECT])
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
@@ -352,11 +364,13 @@ class SparkBroker(LoggingConfigurable):
         await self.kill(await self.get_session(user, session_id), why, actor=user)
 
     async def kill(self, record: SessionRecord, why: str, *, actor: str) -> None:
-        """End the session in Livy and mark it killed (a finished one keeps its state); ``actor``
-        did it, for the audit trail."""
+        """End the session in Livy (or release the Connect session) and mark it killed (a finished
+        one keeps its state); ``actor`` did it, for the audit trail."""
         self._killing.add(record.id)
         try:
-            if record.livy_id is not None and not record.is_finished:
+            if record.protocol == CONNECT and not record.is_finished:
+                await self.connect.end(record)
+            elif record.livy_id is not None and not record.is_finished:
                 livy = await self.endpoints.client(record.endpoint)
                 # A session Livy already forgot is still marked killed: the goal is reached.
                 with contextlib.suppress(NotFound):
@@ -380,7 +394,9 @@ class SparkBroker(LoggingConfigurable):
         fetch = livy.get_session_log(record.livy_id, from_=from_, size=size)
         return await self.livy_call(record.endpoint, fetch, record)
 
-    async def live_session(self, user: str, session_id: str) -> SessionRecord:
+    async def live_session(
+        self, user: str, session_id: str, protocol: str = "livy"
+    ) -> SessionRecord:
         record = self._live.get(session_id)
         if record is None:
             record = self._remember(await self.get_session(user, session_id))
@@ -392,6 +408,14 @@ class SparkBroker(LoggingConfigurable):
                 + (f": {record.message}" if record.message else ""),
                 reason="session_finished",
             )
+        if record.protocol != protocol:
+            raise Conflict(
+                f"Spark session {session_id!r} is a {record.protocol} session, not {protocol}"
+                + (": clients reach it at its sc:// URL" if record.protocol == CONNECT else ""),
+                reason="wrong_protocol",
+            )
+        if protocol == CONNECT:
+            return record
         if record.livy_id is None:
             raise Conflict(
                 f"Spark session {session_id!r} is still being created", reason="starting"
@@ -412,37 +436,54 @@ class SparkBroker(LoggingConfigurable):
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
         profile: str | None = None,
+        protocol: str = "livy",
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
+        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session).
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
-        ``active_key`` across processes, so concurrent attaches create exactly one Livy session.
+        ``active_key`` across processes, so concurrent attaches create exactly one session.
         """
         if session_id is not None:
-            record = await self.live_session(user, session_id)
+            record = await self.live_session(user, session_id, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
             self._count_attach(record.endpoint, False, record.profile)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        chosen = self.profile_catalog.get(profile)
-        endpoint = (
-            endpoint
-            or await self.registry.binding(user, path)
-            or self.profile_catalog.endpoint_of(chosen)
-        )
-        self.endpoints.check_usable(endpoint, user)
-        share_key = self._share_key(user, path, kind, name)
+        if protocol == CONNECT:
+            endpoint = self.connect.check_endpoint(endpoint)
+            share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
+            create = functools.partial(
+                self.connect.create, user, endpoint=endpoint, share_key=share_key
+            )
+        else:
+            chosen = self.profile_catalog.get(profile)
+            endpoint = (
+                endpoint
+                or await self.registry.binding(user, path)
+                or self.profile_catalog.endpoint_of(chosen)
+            )
+            self.endpoints.check_usable(endpoint, user)
+            share_key = self._share_key(user, path, kind, name)
+            create = functools.partial(
+                self.pool.claim_or_create,
+                user,
+                path,
+                endpoint,
+                kind,
+                share_key,
+                overrides or {},
+                chosen,
+            )
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
             record = await self.registry.find_live(endpoint, share_key)
             if record is None:
                 try:
-                    record = await self.pool.claim_or_create(
-                        user, path, endpoint, kind, share_key, overrides or {}, chosen
-                    )
+                    record = self._remember(await create())
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
                     record = await self.registry.find_live(endpoint, share_key)

@@ -12,7 +12,8 @@ class InstallKernelsApp(JupyterApp):
     name = "jupyter-spark-broker-install-kernels"
     version = __version__
     description = (
-        'Install the kernelspecs "PySpark (broker)", "Spark (broker)" and "SparkR (broker)". '
+        'Install the kernelspecs "PySpark (broker)", "Spark (broker)", "SparkR (broker)" and '
+        '"PySpark Connect (broker)". '
         "By default into this Python's prefix, as pip install does."
     )
     user = Bool(False, config=True, help="Install for the current user only.")

@@ -45,6 +45,7 @@ from .replies import (
     AttachmentWithSession,
     Caller,
     Completion,
+    ConnectUrl,
     EndpointHealthList,
     EndpointList,
     Message,
@@ -234,6 +235,15 @@ class SessionHandler(BrokerHandler):
         self.finish()
 
 
+class ConnectUrlHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        # The token is in the reply: no cache may keep it.
+        self.set_header("Cache-Control", "no-store")
+        self.reply(200, ConnectUrl(url=await self.broker.connect.url_of(self.user, session_id)))
+
+
 class SessionLogHandler(BrokerHandler):
     @web.authenticated
     @authorized
@@ -331,6 +341,7 @@ class AttachmentsHandler(BrokerHandler):
             name=request.name,
             overrides=request.settings.livy_fields(),
             profile=request.profile or await self._profile_in_notebook(path),
+            protocol=request.protocol,
         )
         body = AttachmentWithSession.of_with(attached.attachment, attached.session)
         self.reply(201 if attached.created else 200, body)
@@ -434,6 +445,7 @@ def handlers() -> list[tuple[str, type]]:
         (rf"{API}/sessions", SessionsHandler),
         (session, SessionHandler),
         (rf"{session}/log", SessionLogHandler),
+        (rf"{session}/connect", ConnectUrlHandler),
         (rf"{session}/statements", StatementsHandler),
         (rf"{session}/completion", CompletionHandler),
         (statement, StatementHandler),

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from . import metrics
+from .connect.sessions import PROTOCOL as CONNECT
 from .errors import BrokerError
 from .events import BROKER_ACTOR
 from .livy import LivyError, Session
@@ -87,6 +88,7 @@ class BrokerLifecycle:
             sessions = [] if self._embedded_gone(endpoint) else await self._livy_sessions(endpoint)
             if sessions is not None:
                 await self._follow_livy(records, sessions)
+        await self._check_connect_sessions(await self._live_servers())
 
     async def poll_states(self) -> bool:
         """Bring the registry in line with every endpoint; True while any session starts or runs.
@@ -128,6 +130,8 @@ class BrokerLifecycle:
         by_endpoint: dict[str, list[SessionRecord]] = {}
         known = set(self.endpoints.names())
         for record in live:
+            if record.protocol == CONNECT:
+                continue  # Spark Connect: _check_connect_sessions follows those
             if record.endpoint in known:
                 by_endpoint.setdefault(record.endpoint, []).append(record)
             else:
@@ -235,14 +239,23 @@ class BrokerLifecycle:
     async def reap(self) -> None:
         """Beat; drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""
         await self.registry.heartbeat(self.broker.server_id)
-        await self._drop_attachments_of_gone_kernels()
+        live_servers = await self._live_servers()
+        await self._drop_attachments_of_gone_kernels(live_servers)
+        await self._check_connect_sessions(live_servers)
         await self._kill_idle_sessions()
 
-    async def _drop_attachments_of_gone_kernels(self) -> None:
+    async def _live_servers(self) -> set[str]:
+        """The brokers on the registry that beat lately (the silent ones are pruned)."""
+        since = utcnow() - timedelta(seconds=self.broker.server_timeout)
+        return await self.registry.prune_servers(since)
+
+    async def _check_connect_sessions(self, live_servers: set[str]) -> None:
+        """Connect sessions whose server is gone end (``dead``), so a new attach starts anew."""
+        live = await self.registry.live_sessions()
+        await self.broker.connect.check([r for r in live if r.protocol == CONNECT], live_servers)
+
+    async def _drop_attachments_of_gone_kernels(self, live_servers: set[str]) -> None:
         now = utcnow()
-        live_servers = await self.registry.prune_servers(
-            now - timedelta(seconds=self.broker.server_timeout)
-        )
         idle = timedelta(seconds=self.broker.idle_timeout)
         attachments, _ = await self.registry.attachments()
         for attachment in attachments:

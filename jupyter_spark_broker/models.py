@@ -98,6 +98,17 @@ class CreateAttachment(_Request):
     name: str | None = Field(None, min_length=1, max_length=200, description="a share name")
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
+    protocol: Literal["livy", "connect"] = Field(
+        "livy", description="connect: the notebook's Spark Connect session"
+    )
+
+    @model_validator(mode="after")
+    def _livy_only_fields(self) -> CreateAttachment:
+        if self.protocol == "connect":
+            given = sorted({"kind", "settings"} & self.model_fields_set)
+            if given:
+                raise ValueError(f"{' and '.join(given)}: Livy session fields, not for Connect")
+        return self
 
 
 class ListSessionsQuery(_Request):

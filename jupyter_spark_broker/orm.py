@@ -38,7 +38,7 @@ class Base(DeclarativeBase):
 
 
 class SessionRow(Base):
-    """One Livy session the broker created or adopted."""
+    """One Spark session the broker created or adopted: a Livy session, or a Spark Connect one."""
 
     __tablename__ = "spark_sessions"
 
@@ -66,6 +66,11 @@ class SessionRow(Base):
     profile: Mapped[str | None] = mapped_column(String(255))
     # owner + the client's request id of an idempotent create: a retried create finds its session.
     request_key: Mapped[str | None] = mapped_column(Text)
+    # "livy", or "connect": a Spark Connect session (its id fixed here, so every attach of the
+    # notebook finds the same server-side session); its address and token sealed, never plain.
+    protocol: Mapped[str] = mapped_column(String(16), default="livy", server_default="livy")
+    connect_session_id: Mapped[str | None] = mapped_column(String(36))
+    sealed_connect: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     attachments: Mapped[list[AttachmentRow]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
@@ -169,10 +174,22 @@ def _v4_profiles(connection: Connection) -> None:
     )
 
 
-SCHEMA_VERSION = 4
+def _v5_connect_sessions(connection: Connection) -> None:
+    """Sessions have a protocol (every earlier one is Livy's) and, for Spark Connect, a session id
+    and the sealed address."""
+    connection.execute(
+        text("ALTER TABLE spark_sessions ADD COLUMN protocol VARCHAR(16) DEFAULT 'livy' NOT NULL")
+    )
+    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN connect_session_id VARCHAR(36)"))
+    blob = LargeBinary().compile(dialect=connection.dialect)  # BLOB or BYTEA
+    connection.execute(text(f"ALTER TABLE spark_sessions ADD COLUMN sealed_connect {blob}"))
+
+
+SCHEMA_VERSION = 5
 # version -> step that brings a database from version - 1 to it (e.g. ALTER TABLE ... ADD COLUMN).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_owners,
     3: _v3_attachment_servers,
     4: _v4_profiles,
+    5: _v5_connect_sessions,
 }

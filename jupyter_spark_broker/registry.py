@@ -10,7 +10,7 @@ import asyncio
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,9 @@ class SessionRecord:
     last_activity: datetime
     unattached_since: datetime | None
     profile: str | None = None
+    protocol: str = "livy"
+    connect_session_id: str | None = None
+    sealed_connect: bytes | None = field(default=None, repr=False)
 
     @property
     def is_finished(self) -> bool:
@@ -108,6 +111,9 @@ def _session_record(row: SessionRow) -> SessionRecord:
         last_activity=row.last_activity,
         unattached_since=row.unattached_since,
         profile=row.profile,
+        protocol=row.protocol or "livy",
+        connect_session_id=row.connect_session_id,
+        sealed_connect=row.sealed_connect,
     )
 
 

@@ -63,6 +63,9 @@ class Session(Reply):
     driver_log_url: str | None
     owner: str
     settings: dict[str, Any] = Field(validation_alias="config")
+    protocol: Literal["livy", "connect"] = Field(
+        description="livy, or connect: a Spark Connect session (its URL: GET …/connect)"
+    )
     message: str | None
     created: datetime
     last_activity: datetime
@@ -155,6 +158,10 @@ class Completion(Reply):
 
 class Message(Reply):
     message: str
+
+
+class ConnectUrl(Reply):
+    url: str = Field(description="sc://host:port/;token=…;user_id=…;session_id=…")
 
 
 class Endpoint(Reply):

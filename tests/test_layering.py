@@ -31,6 +31,7 @@ def test_the_broker_loads_no_tornado():
         "import jupyter_spark_broker.kernel.magics",
         "import jupyter_spark_broker.kernel.wrapper",
         "import jupyter_spark_broker.kernel.client",
+        "import jupyter_spark_broker.kernel.connect",
     ],
 )
 def test_the_kernel_side_loads_nothing_of_the_server(statement):

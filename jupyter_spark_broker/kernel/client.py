@@ -53,9 +53,12 @@ class BrokerClient:
         kind: str | None = None,
         name: str | None = None,
         session_id: str | None = None,
+        protocol: str | None = None,
         **settings: Any,
     ) -> dict:
         body: dict[str, Any] = {"path": self.settings.notebook_path}
+        if protocol:
+            body["protocol"] = protocol
         if self.settings.kernel_id:
             body["kernel_id"] = self.settings.kernel_id
         if self.settings.endpoint:
@@ -94,6 +97,10 @@ class BrokerClient:
 
     def kill(self, session_id: str) -> None:
         self._request("DELETE", f"sessions/{session_id}")
+
+    def connect_url(self, session_id: str) -> str:
+        """A Connect session's ``sc://`` URL, its token inside: hand it to pyspark, never print it."""
+        return self._request("GET", f"sessions/{session_id}/connect")["url"]
 
     def log(self, session_id: str, size: int = 100) -> list[str]:
         return self._request("GET", f"sessions/{session_id}/log", params={"size": size})["log"]

@@ -53,6 +53,7 @@ HELP = """\
 %spark attach NAME | --session ID   share a named session, or attach to a given one
 %spark detach | sessions | info | logs
 %spark profile [NAME [-f]]          list the profiles, or pick one for this notebook's new sessions
+%spark connect          bind `spark` to this notebook's Spark Connect session (cells then run here)
 %help                   this list
 """
 
@@ -343,7 +344,7 @@ class SparkMagics(Magics):
     @line_magic("spark")
     @_friendly
     def spark_line(self, line: str) -> None:
-        """%spark attach NAME | --session ID · detach · sessions · info · logs"""
+        """%spark attach NAME | --session ID · detach · sessions · info · logs · connect"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
         if command == "attach":
@@ -359,8 +360,14 @@ class SparkMagics(Magics):
             print("\n".join(self.client.log(self._session()["id"], size=-1)))
         elif command == "profile":
             profile_command(self, args)
+        elif command == "connect":
+            from .connect import bind_spark
+
+            bind_spark(self.shell)
         else:
-            print(f"Unknown %spark command {command!r}: attach, detach, sessions, info or logs.")
+            print(
+                f"Unknown %spark command {command!r}: attach, detach, sessions, info, logs or connect."
+            )
 
     def _attach(self, args: list[str]) -> None:
         if args[:1] == ["--session"] and len(args) == 2:

@@ -57,6 +57,7 @@ CASES = {
     replies.SessionList: reply_schema(f"{API}/sessions", "get", "200"),
     replies.AttachmentList: reply_schema(f"{API}/attachments", "get", "200"),
     replies.SessionLogReply: reply_schema(f"{API}/sessions/{{session_id}}/log", "get", "200"),
+    replies.ConnectUrl: {"$ref": "#/components/schemas/ConnectUrl"},
     replies.Completion: reply_schema(f"{API}/sessions/{{session_id}}/completion", "post", "200"),
     replies.Message: reply_schema(
         f"{API}/sessions/{{session_id}}/statements/{{statement_id}}/cancel", "post", "200"

@@ -116,8 +116,15 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     assert version == SCHEMA_VERSION
 
 
+def turn_into_version_4(db) -> None:
+    """Undo the v5 step: no Spark Connect columns on sessions."""
+    for column in ("protocol", "connect_session_id", "sealed_connect"):
+        db.execute(text(f"ALTER TABLE spark_sessions DROP COLUMN {column}"))
+
+
 def turn_into_version_3(db) -> None:
-    """Undo the v4 step: no profile or request_key column on sessions."""
+    """Undo the v5 and v4 steps: no profile or request_key column on sessions either."""
+    turn_into_version_4(db)
     db.execute(text("DROP INDEX uq_spark_sessions_request_key"))
     db.execute(text("ALTER TABLE spark_sessions DROP COLUMN request_key"))
     db.execute(text("ALTER TABLE spark_sessions DROP COLUMN profile"))
@@ -151,6 +158,14 @@ def turn_into_version_1(url: str) -> None:
         db.execute(
             endpoints.insert().values(name="kept@x", sealed_config=b"\x00\xff", updated=when)
         )
+        db.execute(
+            text(
+                "INSERT INTO spark_sessions (id, endpoint, livy_id, livy_name, kind, state, owner, "
+                "config, created, last_activity) VALUES ('old', 'kept@x', 3, 'jsb-old', 'pyspark', "
+                "'idle', 'alice', '{}', :when, :when)"
+            ),
+            {"when": when},
+        )
         db.execute(text("UPDATE broker_meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
 
@@ -180,16 +195,19 @@ def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_u
                 await registry.binding(SERVER_OWNER, "nb/a.ipynb"),
                 await registry.binding("bob", "nb/a.ipynb"),
                 await registry.saved_endpoints(),
+                await registry.get_session("old"),
             )
         finally:
             await registry.close()
 
     jp_asyncio_loop.run_until_complete(open_close())
     turn_into_version_1(registry_url)
-    version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 4
+    version, mine, theirs, endpoints, session = jp_asyncio_loop.run_until_complete(read())
+    assert version == SCHEMA_VERSION == 5
     assert (mine, theirs) == ("kept@x", "bobs")
     assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
+    # Version 4: every earlier session is a Livy session.
+    assert (session.protocol, session.livy_id, session.connect_session_id) == ("livy", 3, None)
 
 
 def test_a_version_3_registry_is_migrated_and_keeps_its_sessions(registry_url, jp_asyncio_loop):
@@ -226,7 +244,7 @@ def test_a_version_3_registry_is_migrated_and_keeps_its_sessions(registry_url, j
         db.execute(text("UPDATE broker_meta SET value = '3' WHERE key = 'schema_version'"))
     engine.dispose()
     version, old, new = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION == 5
     assert old.livy_name == "jsb-old" and old.profile is None
     assert Session.of(old).profile == "default"  # rows from before profiles
     assert (new.id, new.profile) == ("c" * 32, "small")

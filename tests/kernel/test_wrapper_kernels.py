@@ -17,6 +17,7 @@ WRAPPERS = {
     "pyspark_broker": ("PySpark (broker)", "python"),
     "spark_broker": ("Spark (broker)", "scala"),
     "sparkr_broker": ("SparkR (broker)", "R"),
+    "pyspark_connect_broker": ("PySpark Connect (broker)", "python"),
 }
 
 

@@ -1,0 +1,188 @@
+"""One Spark Connect server run from the pip ``pyspark`` wheel: ``spark-submit`` of SparkConnectServer.
+
+The wheel ships the server jar (``pyspark/jars/spark-connect_*.jar``) and ``bin/spark-submit``. The
+server binds 127.0.0.1 on a port the OS picks (port 0; the port is read back from the server's log, so
+no other process can take it in between), and refuses clients without its token. The token goes in the
+environment, never in argv where ``ps`` would show it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..livy_local.lifeline import die_with_parent
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # what the server reads its token from
+_STARTED = re.compile(r"Spark Connect server started at: \S*?:(\d+)\s*$", re.M)
+_SPARK_UI = re.compile(r"Successfully started service 'SparkUI' on port (\d+)")
+
+
+class ConnectServerStartError(RuntimeError):
+    """The server could not start; the message says why and where its log is."""
+
+
+def spark_home() -> Path:
+    """The installed ``pyspark`` package: it is a complete SPARK_HOME (bin/, jars/)."""
+    try:
+        import pyspark
+    except ImportError:
+        raise ConnectServerStartError(
+            "Spark Connect needs pyspark 4 or later: install the package's `connect` extra"
+        )
+    home = Path(pyspark.__file__).parent
+    if not any((home / "jars").glob("spark-connect_*.jar")):
+        raise ConnectServerStartError(
+            f"the pyspark at {home} ships no Spark Connect server jar (pyspark 4.0 or later has it)"
+        )
+    return home
+
+
+@dataclass(frozen=True)
+class ServerEndpoint:
+    """Where a started server listens, read from its log."""
+
+    port: int
+    spark_ui_url: str | None
+
+
+class ConnectServerProcess:
+    """A Spark Connect server child process. ``start`` blocks (run it in a worker thread)."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        log_file: Path,
+        app_name: str,
+        master: str = "local[*]",
+        conf: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
+        self.token = token
+        self.log_file = Path(log_file)
+        self.app_name = app_name
+        self.master = master
+        self.conf = dict(conf or {})
+        self.env = dict(env) if env is not None else None
+        self.process: subprocess.Popen | None = None
+        self.endpoint: ServerEndpoint | None = None
+
+    def command(self) -> list[str]:
+        home = spark_home()
+        conf = {
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": "0",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.ui.showConsoleProgress": "false",
+            **self.conf,
+        }
+        command = [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS]
+        command += ["--name", self.app_name, "--master", self.master]
+        for key, value in conf.items():
+            command += ["--conf", f"{key}={value}"]
+        return [*command, "spark-internal"]
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(self.env if self.env is not None else os.environ)
+        for name in (
+            "SPARK_REMOTE",
+            "SPARK_CONNECT_MODE_ENABLED",
+            "SPARK_LOCAL_REMOTE",
+            "PYSPARK_SUBMIT_ARGS",
+        ):
+            env.pop(name, None)
+        env["SPARK_HOME"] = str(spark_home())
+        env[TOKEN_ENV] = self.token
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"  # the Spark UI binds it too (it would take 0.0.0.0)
+        # Python UDFs of the clients run in workers of this interpreter (it has pyspark).
+        env.setdefault("PYSPARK_PYTHON", sys.executable)
+        return env
+
+    def spawn(self) -> None:
+        """Start the process. Call it from a long-lived thread: the server dies when that thread's
+        process does (PR_SET_PDEATHSIG survives spark-submit's exec into java)."""
+        if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
+            raise ConnectServerStartError(
+                "Spark Connect needs Java 17 or later (no `java` on PATH)"
+            )
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._environment(),
+                preexec_fn=die_with_parent,
+                start_new_session=True,  # a terminal's Ctrl-C reaches Jupyter, which stops us in order
+            )
+
+    def wait_until_ready(self, timeout: float = 180.0) -> ServerEndpoint:
+        """Block until the log says the server listens: its port and Spark UI."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while time.monotonic() < deadline:
+            text = self._log_text()
+            started = _STARTED.search(text)
+            if started:
+                ui = _SPARK_UI.search(text)
+                self.endpoint = ServerEndpoint(
+                    port=int(started.group(1)),
+                    spark_ui_url=f"http://127.0.0.1:{ui.group(1)}" if ui else None,
+                )
+                return self.endpoint
+            if self.process.poll() is not None:
+                raise ConnectServerStartError(
+                    f"the Spark Connect server exited during start-up (code {self.process.returncode}): "
+                    f"{self._last_error(text)} (log: {self.log_file})"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        self.stop()
+        raise ConnectServerStartError(
+            f"the Spark Connect server did not start within {timeout:g} s (log: {self.log_file})"
+        )
+
+    def _log_text(self) -> str:
+        try:
+            return self.log_file.read_text("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    @staticmethod
+    def _last_error(text: str) -> str:
+        lines = [line for line in text.splitlines() if "Exception" in line or "Error" in line]
+        return lines[0].strip() if lines else "no error in its log"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM (Spark stops its context), then SIGKILL if it takes longer than ``timeout``."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
