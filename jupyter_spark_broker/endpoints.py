@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .livy import (
     build_auth,
 )
 from .livy_local import LocalLivyProcess, LocalLivyStartError
+from .livy_local.config import EMBEDDED_USER
 from .pydantic_errors import first_problem
 
 LOCAL = "local"
@@ -192,13 +194,15 @@ class SparkEndpoints(LoggingConfigurable):
                 reason="unknown_endpoint",
             ) from None
 
-    def describe(self, name: str) -> dict[str, Any]:
-        """What a user may see of an endpoint: no password, no header values."""
+    def describe(self, name: str, *, show_embedded_url: bool = True) -> dict[str, Any]:
+        """What a user may see of an endpoint: no password, no header values; the embedded Livy's
+        address only for ``show_embedded_url`` (admins)."""
         config = self.settings_of(name)
         embedded = self.is_embedded(name)
+        shown_local = self._local.url if self._local and show_embedded_url else None
         return {
             "name": name,
-            "url": self._local.url if embedded and self._local else config.url,
+            "url": shown_local if embedded else config.url,
             "embedded": embedded,
             "auth": config.auth,
             "username": config.username or None,
@@ -267,7 +271,9 @@ class SparkEndpoints(LoggingConfigurable):
         if client is not None:
             return client
         try:
-            auth = config.build_auth(self.authenticators)
+            auth = (
+                self._local_auth() if config.url is None else config.build_auth(self.authenticators)
+            )
         except (AuthConfigError, OSError) as error:
             raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
         client = LivyClient(
@@ -288,7 +294,9 @@ class SparkEndpoints(LoggingConfigurable):
         async with self._local_lock:
             if self.local_is_running():
                 return
-            self._local = LocalLivyProcess(self.local_livy_args)
+            # Locked: Basic auth with a password made now and known to this broker alone, the CSRF
+            # header required and the Host checked (LocalLivyProcess passes the flags).
+            self._local = LocalLivyProcess(self.local_livy_args, secret=secrets.token_urlsafe(32))
             log.info("starting the embedded local Livy (%s)", " ".join(self.local_livy_args))
             try:
                 # Spawned on the event-loop thread (it lives as long as Jupyter), waited on elsewhere.
@@ -303,6 +311,10 @@ class SparkEndpoints(LoggingConfigurable):
             stale = self._clients.pop(LOCAL, None)
             if stale is not None:
                 await stale.aclose()
+
+    def _local_auth(self) -> httpx.BasicAuth:
+        assert self._local is not None and self._local.secret is not None
+        return httpx.BasicAuth(EMBEDDED_USER, self._local.secret)
 
     def local_is_running(self) -> bool:
         local = self._local

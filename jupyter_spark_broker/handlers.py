@@ -7,6 +7,7 @@ a 400 naming the field, never a 500.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from http.client import responses
 from importlib.resources import files
@@ -36,6 +37,7 @@ from .models import (
     validate,
 )
 from .reconnect import NotebookReconnector
+from .registry import SessionRecord
 from .replies import (
     Attachment,
     AttachmentList,
@@ -84,6 +86,21 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def root_dir(self) -> str | None:
         return getattr(self.serverapp, "root_dir", None)
+
+    @property
+    def sees_embedded_livy(self) -> bool:
+        """The embedded Livy's address is for admins (and the one user of a single-user server):
+        anyone else reaches its sessions through the broker only."""
+        single_user = type(self.identity_provider) in _SINGLE_USER_PROVIDERS
+        return single_user or self.broker.is_admin(self.user)
+
+    def shown(self, record: SessionRecord) -> SessionRecord:
+        """A session as this user may see it: on the embedded Livy, the driver log through the
+        broker's own log route and no Spark UI address, unless they may see the embedded Livy."""
+        if self.sees_embedded_livy or not self.broker.endpoints.is_embedded(record.endpoint):
+            return record
+        log_url = self.api_url("sessions", record.id, "log")
+        return dataclasses.replace(record, spark_ui_url=None, driver_log_url=log_url)
 
     def body(self) -> dict[str, Any]:
         return parse_json_body(self.request.body)
@@ -148,7 +165,10 @@ class EndpointsHandler(BrokerHandler):
     @authorized
     async def get(self) -> None:
         endpoints = self.broker.endpoints
-        described = [endpoints.describe(name) for name in self.broker.endpoints_for(self.user)]
+        described = [
+            endpoints.describe(name, show_embedded_url=self.sees_embedded_livy)
+            for name in self.broker.endpoints_for(self.user)
+        ]
         self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
 
 
@@ -169,7 +189,7 @@ class SessionsHandler(BrokerHandler):
             limit=query.limit,
             offset=query.offset,
         )
-        page = [Session.of(s) for s in sessions]
+        page = [Session.of(self.shown(s)) for s in sessions]
         self.reply(
             200, SessionList(sessions=page, total=total, limit=query.limit, offset=query.offset)
         )
@@ -186,7 +206,7 @@ class SessionsHandler(BrokerHandler):
             overrides=request.settings.livy_fields(),
         )
         self.set_header("Location", self.api_url("sessions", record.id))
-        self.reply(201, SessionWithAttachments.of_with(record, []))
+        self.reply(201, SessionWithAttachments.of_with(self.shown(record), []))
 
 
 class SessionHandler(BrokerHandler):
@@ -195,7 +215,7 @@ class SessionHandler(BrokerHandler):
     async def get(self, session_id: str) -> None:
         record = await self.broker.get_session(self.user, session_id)
         attachments = await self.broker.attachments_of(record.id)
-        self.reply(200, SessionWithAttachments.of_with(record, attachments))
+        self.reply(200, SessionWithAttachments.of_with(self.shown(record), attachments))
 
     @web.authenticated
     @authorized
@@ -301,7 +321,7 @@ class AttachmentsHandler(BrokerHandler):
             name=request.name,
             overrides=request.settings.livy_fields(),
         )
-        body = AttachmentWithSession.of_with(attached.attachment, attached.session)
+        body = AttachmentWithSession.of_with(attached.attachment, self.shown(attached.session))
         self.reply(201 if attached.created else 200, body)
 
 

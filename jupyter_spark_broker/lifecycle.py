@@ -35,6 +35,9 @@ class BrokerLifecycle:
         self._loops: list[asyncio.Task] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
         self._wake_poller = asyncio.Event()
+        # Rows seen in this server's own embedded Livy: on a shared registry, the embedded sessions
+        # of other servers are not this one's to judge.
+        self._seen_embedded: set[str] = set()
 
     async def start(self) -> None:
         await self.registry.heartbeat(self.broker.server_id)
@@ -72,7 +75,9 @@ class BrokerLifecycle:
         for endpoint, records in (await self._live_rows_by_endpoint()).items():
             sessions = [] if self._embedded_gone(endpoint) else await self._livy_sessions(endpoint)
             if sessions is not None:
-                await self._follow_livy(records, sessions)
+                await self._follow_livy(
+                    await self._checkable(endpoint, records, sessions), sessions
+                )
 
     async def poll_states(self) -> bool:
         """Bring the registry in line with every endpoint; True while any session starts or runs.
@@ -86,6 +91,7 @@ class BrokerLifecycle:
                 continue
             sessions = await self._livy_sessions(endpoint)
             if sessions is not None:
+                records = await self._checkable(endpoint, records, sessions)
                 active = await self._follow_livy(records, sessions) or active
         return active
 
@@ -102,14 +108,25 @@ class BrokerLifecycle:
                 await asyncio.wait_for(self._wake_poller.wait(), interval)
 
     async def _live_rows_by_endpoint(self) -> dict[str, list[SessionRecord]]:
-        """Live rows by endpoint; those of endpoints no longer configured become lost."""
+        """Live rows by endpoint. A row of an endpoint this server does not know: the run-time
+        endpoints saved by other servers are loaded first; one still unknown is another live
+        server's to check (its config may differ), and lost only when no other server lives."""
         live = await self.registry.live_sessions()
         self.broker.remember_live(live)
         by_endpoint: dict[str, list[SessionRecord]] = {}
         known = set(self.endpoints.names())
+        saved: set[str] = set()
+        others_alive = False
+        if any(record.endpoint not in known for record in live):
+            await self.broker.load_saved_endpoints()
+            known = set(self.endpoints.names())
+            saved = set(await self.registry.saved_endpoints())  # sealed with another key, say
+            others_alive = await self._other_servers_alive()
         for record in live:
             if record.endpoint in known:
                 by_endpoint.setdefault(record.endpoint, []).append(record)
+            elif record.endpoint in saved or others_alive:
+                continue  # not this server's to judge
             else:
                 await self.broker.update_record(
                     record.id,
@@ -118,6 +135,25 @@ class BrokerLifecycle:
                     message=f"endpoint {record.endpoint!r} is no longer configured",
                 )
         return by_endpoint
+
+    async def _other_servers_alive(self) -> bool:
+        silent_since = utcnow() - timedelta(seconds=self.broker.server_timeout)
+        return bool(await self.registry.prune_servers(silent_since) - {self.broker.server_id})
+
+    async def _checkable(
+        self, endpoint: str, records: list[SessionRecord], sessions: list[Session]
+    ) -> list[SessionRecord]:
+        """The rows this server can judge: all of a shared endpoint; of the embedded one (each
+        server has its own), those its Livy has or had, or all when no other server lives."""
+        if not self.endpoints.is_embedded(endpoint):
+            return records
+        names = {session.name for session in sessions}
+        for record in records:
+            if record.livy_name in names:
+                self._seen_embedded.add(record.id)
+        if not await self._other_servers_alive():
+            return records
+        return [r for r in records if r.id in self._seen_embedded]
 
     def _embedded_gone(self, endpoint: str) -> bool:
         return self.endpoints.is_embedded(endpoint) and not self.endpoints.local_is_running()

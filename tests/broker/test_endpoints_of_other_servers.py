@@ -1,0 +1,54 @@
+"""Several servers on one registry: a broker marks lost only the sessions of endpoints it can check,
+and loads the run-time endpoints another server saved when it meets their sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_spark_broker.endpoints import EndpointConfig
+from jupyter_spark_broker.users import SERVER_OWNER
+from tests.broker.conftest import restart_broker
+
+
+@pytest.fixture
+def broker_config(broker_config, livy_url) -> dict:
+    broker_config["endpoints"]["elsewhere"] = {"url": livy_url}
+    return broker_config
+
+
+async def test_a_run_time_endpoint_saved_by_another_server_is_loaded_not_lost(
+    api, broker_app, livy_url
+):
+    await broker_app.ensure_started()
+    broker = broker_app.broker
+    await broker.put_endpoint("added-on-b", EndpointConfig(url=livy_url), SERVER_OWNER)
+    attached = await api.post("attachments", {"path": "b.ipynb", "endpoint": "added-on-b"})
+    assert attached.status == 201, attached.json
+    # As a server that started before B saved the endpoint: it has never heard of it.
+    broker.endpoints._configs.pop("added-on-b")
+    broker.endpoints._runtime.pop("added-on-b")
+
+    await broker.lifecycle.poll_states()
+    session = await api.get(f"sessions/{attached.json['session_id']}")
+    assert session.json["state"] not in ("lost", "killed"), session.json
+    assert "added-on-b" in broker.endpoints.names()
+
+
+async def test_an_endpoint_only_another_live_server_knows_is_left_alone(api, broker_app, livy_url):
+    attached = await api.post("attachments", {"path": "other.ipynb", "endpoint": "elsewhere"})
+    assert attached.status == 201, attached.json
+    broker = broker_app.broker
+    await broker.registry.heartbeat("server-b")  # a live server whose config has "elsewhere"
+    await restart_broker(broker_app, endpoints={"test": {"url": livy_url}})
+    broker = broker_app.broker
+    await broker.registry.heartbeat("server-b")
+    await broker.lifecycle.poll_states()
+    kept = await api.get(f"sessions/{attached.json['session_id']}")
+    assert kept.json["state"] != "lost", kept.json
+
+    # Once no other server lives, nobody else can check it: lost.
+    await broker.registry.forget_server("server-b")
+    await broker.lifecycle.poll_states()
+    lost = await api.get(f"sessions/{attached.json['session_id']}")
+    assert lost.json["state"] == "lost"
+    assert "no longer configured" in lost.json["message"]
