@@ -180,6 +180,18 @@ class SparkBroker(LoggingConfigurable):
         secret["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
         await self.registry.save_endpoint(name, owner, self.sealer.seal(secret))
 
+    async def delete_endpoint(self, user: str, name: str) -> None:
+        """Remove a run-time endpoint: its owner or an admin; a configured one is the server's."""
+        self.endpoints.settings_of(name)  # NotFound for an unknown name
+        owner = self.endpoints.owner_of_runtime(name)
+        if owner is None:
+            raise Conflict(
+                f"endpoint {name!r} is configured on the server", reason="endpoint_taken"
+            )
+        self.check_owner(user, owner, f"endpoint {name!r}")
+        await self.endpoints.remove_runtime(name)
+        await self.registry.delete_endpoint(name)
+
     async def load_saved_endpoints(self) -> None:
         for name, (owner, sealed) in (await self.registry.saved_endpoints()).items():
             values = self.sealer.unseal(sealed)

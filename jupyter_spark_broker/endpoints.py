@@ -45,6 +45,8 @@ def livy_url(value: str) -> str:
         raise ValueError(f"not a usable URL ({error})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("must be an http:// or https:// URL with a host")
+    if parsed.userinfo:  # it would be listed and logged: credentials go in username and password
+        raise ValueError("must not hold credentials (user:password@); give username and password")
     return value.rstrip("/")
 
 
@@ -134,6 +136,14 @@ class SparkEndpoints(LoggingConfigurable):
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
     )
+    allowed_endpoint_urls = List(
+        Unicode(),
+        default_value=["*"],
+        config=True,
+        help="""Glob patterns (fnmatch) of the Livy URLs /reconnectsparkmagic may add as run-time
+        endpoints, e.g. ['https://livy.example.com:8998', 'http://10.0.*']. The default '*' allows
+        any; narrow it so users cannot point the broker at other services on its network.""",
+    )
     livy_connect_timeout = Float(5.0, config=True, help="Seconds to connect to Livy.")
     livy_read_timeout = Float(30.0, config=True, help="Seconds to wait for a Livy answer.")
     livy_retries = Int(4, config=True, help="Retries of an idempotent Livy call on 502/503/504.")
@@ -189,8 +199,9 @@ class SparkEndpoints(LoggingConfigurable):
         try:
             return self._configs[name]
         except KeyError:
+            configured = [n for n in self.names() if n not in self._runtime]  # not users' own
             raise NotFound(
-                f"no Livy endpoint named {name!r}; known: {', '.join(self.names())}",
+                f"no Livy endpoint named {name!r}; configured: {', '.join(configured)}",
                 reason="unknown_endpoint",
             ) from None
 
@@ -260,6 +271,19 @@ class SparkEndpoints(LoggingConfigurable):
             await old.aclose()
         self._configs[name] = config
         self._runtime[name] = owner
+
+    def owner_of_runtime(self, name: str) -> str | None:
+        """The user who added run-time endpoint ``name``; None for a configured (or unknown) one."""
+        return self._runtime.get(name)
+
+    async def remove_runtime(self, name: str) -> None:
+        if name not in self._runtime:
+            return
+        del self._runtime[name]
+        self._configs.pop(name, None)
+        old = self._clients.pop(name, None)
+        if old is not None:
+            await old.aclose()
 
     # -- clients --------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .broker import SparkBroker
-from .errors import BrokerError, InvalidRequest
+from .errors import BrokerError, InvalidRequest, NotFound
 from .models import (
     RECONNECT_REQUIRED,
     CompleteCode,
@@ -172,6 +172,15 @@ class EndpointsHandler(BrokerHandler):
         self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
 
 
+class EndpointHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.broker.delete_endpoint(self.user, name)
+        self.set_status(204)
+        self.finish()
+
+
 class SessionsHandler(BrokerHandler):
     @web.authenticated
     @authorized
@@ -263,7 +272,7 @@ class CompletionHandler(BrokerHandler):
 
 
 def _statement_id(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:  # "²" is a digit, not a number
         raise InvalidRequest(
             f"statement id must be a whole number, not {raw!r}", reason="invalid_field"
         )
@@ -391,6 +400,18 @@ class ReconnectHandler(BrokerHandler):
         )
 
 
+class NotFoundHandler(BrokerHandler):
+    """Any other path under the API: a JSON 404 like every other error, not Jupyter's HTML page."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.current_user is None:
+            raise web.HTTPError(403)  # as @web.authenticated answers an API client
+        raise NotFound(
+            f"no such route: {self.request.method} {self.request.path}", reason="no_route"
+        )
+
+
 def handlers() -> list[tuple[str, type]]:
     session = rf"{API}/sessions/(?P<session_id>[^/]+)"
     statement = rf"{session}/statements/(?P<statement_id>[^/]+)"
@@ -407,4 +428,6 @@ def handlers() -> list[tuple[str, type]]:
         (rf"{API}/attachments", AttachmentsHandler),
         (rf"{API}/attachments/(?P<attachment_id>[^/]+)", AttachmentHandler),
         (rf"{API}/openapi.yaml", OpenAPIHandler),
+        (rf"{API}/endpoints/(?P<name>[^/]+)", EndpointHandler),
+        (rf"{API}(/.*)?", NotFoundHandler),  # last: only what no route above took
     ]

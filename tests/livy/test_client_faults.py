@@ -234,3 +234,21 @@ async def test_wait_for_statement_returns_the_last_state_when_time_runs_out():
 async def test_repr_never_shows_credentials():
     async with LivyClient("http://livy.test", auth=httpx.BasicAuth("bob", "hunter2")) as livy:
         assert "hunter2" not in repr(livy)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><title>Internal admin console</title><body>SECRET-ROW</body></html>",
+        "<pre>SECRET-ROW from some other service</pre>",
+        {"rows": ["SECRET-ROW"]},
+    ],
+)
+async def test_a_body_that_is_not_livys_is_described_not_repeated(body):
+    """The URL may be any loopback service: its page must not come back through an error message."""
+    async with client_with(ScriptedTransport((400, body))) as livy:
+        with pytest.raises(LivyRejected) as raised:
+            await livy.get_statement(9, 1)
+    assert "SECRET-ROW" not in str(raised.value)
+    assert "Internal admin console" not in str(raised.value)
+    assert "not Livy's" in raised.value.livy_message
