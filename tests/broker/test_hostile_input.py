@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import threading
-from urllib.parse import quote
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 import pytest
 

@@ -3,6 +3,11 @@ marker; a cancel still works afterwards; a worker channel that breaks marks the 
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
+import httpx
 import pytest
 
 from jupyter_spark_broker.livy import LivyClient
@@ -76,3 +81,35 @@ async def test_a_broken_worker_channel_marks_the_session_dead(small_cap_livy_url
         assert final.state == "dead", final
         log = await client.get_session_log(session.id, size=1000)
         assert any("channel" in line for line in log.log), log.log
+
+
+def test_scratch_folders_of_a_killed_local_livy_are_swept_at_start(tmp_path):
+    """A local Livy killed with SIGKILL cleans nothing; the next one to start removes what it left."""
+    import subprocess
+
+    from jupyter_spark_broker.livy_local import LocalLivyProcess
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    killed = LocalLivyProcess(["--spark", "off"], env=env)
+    killed.start()
+    with httpx.Client(base_url=killed.url, timeout=30) as client:
+        client.post("/sessions", json={"kind": "pyspark"}, headers={"X-Requested-By": "t"})
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("livy-session-*")):
+            assert time.monotonic() < deadline, "the session made no scratch directory"
+            time.sleep(0.05)
+    killed.process.send_signal(signal.SIGKILL)
+    killed.process.wait()
+    # Its worker dies with it (parent-death signal); its scratch directory stays behind.
+    left = list(tmp_path.glob("livy-session-*"))
+    assert left
+    alive = subprocess.Popen(["sleep", "60"])  # a live server's directory is never touched
+    kept = tmp_path / f"livy-session-pid{alive.pid}-0-kept"
+    kept.mkdir()
+    try:
+        with LocalLivyProcess(["--spark", "off"], env=env):
+            assert not any(path.exists() for path in left)
+            assert kept.exists()
+    finally:
+        alive.kill()
+        alive.wait()

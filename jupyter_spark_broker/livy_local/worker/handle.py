@@ -24,11 +24,11 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..config import without_secrets
+from .scratch import make_scratch
 
 MessageHandler = Callable[[dict[str, Any]], None]
 LineHandler = Callable[[str], None]
@@ -78,7 +78,7 @@ class WorkerProcess:
         return self._process.pid if self._process else None
 
     async def start(self) -> None:
-        self._scratch = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-")
+        self._scratch = make_scratch(self.session_id)
         ours, theirs = socket.socketpair()
         env = without_secrets(os.environ)  # user code runs here: no Jupyter or broker secret
         env.setdefault("MPLBACKEND", _MATPLOTLIB_BACKEND)
