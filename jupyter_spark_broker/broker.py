@@ -77,6 +77,13 @@ class SparkBroker(LoggingConfigurable):
         0.5, config=True, help="Seconds between state refreshes while a session starts or runs."
     )
     reap_interval = Float(30.0, config=True, help="Seconds between reaper rounds.")
+    statement_start_hold = Float(
+        20.0,
+        config=True,
+        help="""Seconds a statement sent without wait= is held while its session starts (below
+        common 30 s client timeouts); past it, or past the request's own wait, 409 session_starting
+        with Retry-After. The statement is not queued: the client sends it again.""",
+    )
     server_timeout = Float(
         120.0,
         config=True,

@@ -20,7 +20,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .broker import SparkBroker
-from .errors import BrokerError, InvalidRequest, NotFound
+from .errors import BrokerError, InvalidRequest, NotFound, SessionStarting
 from .models import (
     RECONNECT_REQUIRED,
     CompleteCode,
@@ -131,6 +131,8 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, SessionStarting):
+            self.set_header("Retry-After", str(error.retry_after))
         if isinstance(error, BrokerError):
             body = {"message": error.message, "reason": error.reason}
         elif isinstance(error, web.HTTPError):
