@@ -289,8 +289,11 @@ class SparkBroker(LoggingConfigurable):
         try:
             livy = await self.endpoints.client(endpoint)
             session = await self.livy_call(endpoint, livy.create_session(request))
-        except BrokerError as error:
-            await self.update_record(record.id, state="error", message=error.message)
+        except BrokerError:
+            # No row for a session that never was: the error goes to the caller, not into every
+            # later list. A create that reached Livy anyway ends there by its heartbeat timeout.
+            await self.registry.delete_session(record.id)
+            self._live.pop(record.id, None)
             raise
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.

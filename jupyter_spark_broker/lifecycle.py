@@ -43,6 +43,8 @@ class BrokerLifecycle:
         await self.registry.heartbeat(self.broker.server_id)
         await self.broker.load_saved_endpoints()
         await self.reconcile()
+        # Attachments of kernels that died with an earlier server go now, not a reap_interval later.
+        await self._drop_attachments_of_gone_kernels()
         self._loops = [
             asyncio.create_task(self._state_loop(), name="spark-broker-states"),
             asyncio.create_task(every(self.broker.keepalive_interval, self.keep_alive, log)),

@@ -52,3 +52,17 @@ async def test_an_endpoint_only_another_live_server_knows_is_left_alone(api, bro
     lost = await api.get(f"sessions/{attached.json['session_id']}")
     assert lost.json["state"] == "lost"
     assert "no longer configured" in lost.json["message"]
+
+
+async def test_stale_attachments_are_dropped_when_the_broker_starts(api, broker_app):
+    attached = await api.post("attachments", {"path": "stale.ipynb"})
+    assert attached.status == 201
+    registry = broker_app.broker.registry
+    # A kernel of a server that is gone (it never beat, or its row was forgotten at its stop).
+    stale = await registry.attach(
+        attached.json["session_id"], "stale.ipynb", "kernel-of-a-gone-server", "someone", "gone"
+    )
+    # A reaper that would not come round for an hour: only the start-up sweep can drop it.
+    await restart_broker(broker_app, reap_interval=3600)
+    kept = [a.id for a in (await broker_app.broker.registry.attachments(path="stale.ipynb"))[0]]
+    assert stale.id not in kept
