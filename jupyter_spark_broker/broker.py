@@ -148,7 +148,9 @@ class SparkBroker(LoggingConfigurable):
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
-                if self.endpoints.is_embedded(record.endpoint):
+                # On a shared registry, only this server's: the others have embedded Livys of their own.
+                mine = self.endpoints.is_embedded(record.endpoint)
+                if mine and await self.lifecycle.judges(record):
                     await self.update_record(
                         record.id,
                         state="killed",

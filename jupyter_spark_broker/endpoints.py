@@ -342,7 +342,13 @@ class SparkEndpoints(LoggingConfigurable):
 
     def local_is_running(self) -> bool:
         local = self._local
-        return local is not None and local.process is not None and local.process.poll() is None
+        # Its URL too: a client made while it starts would hold an empty URL for good.
+        return (
+            local is not None
+            and bool(local.url)
+            and local.process is not None
+            and local.process.poll() is None
+        )
 
     async def close(self) -> None:
         for client in self._clients.values():

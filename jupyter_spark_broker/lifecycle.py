@@ -157,6 +157,10 @@ class BrokerLifecycle:
             return records
         return [r for r in records if r.id in self._seen_embedded]
 
+    async def judges(self, record: SessionRecord) -> bool:
+        """Whether this server may decide the fate of an embedded-Livy row (see ``_checkable``)."""
+        return record.id in self._seen_embedded or not await self._other_servers_alive()
+
     def _embedded_gone(self, endpoint: str) -> bool:
         return self.endpoints.is_embedded(endpoint) and not self.endpoints.local_is_running()
 

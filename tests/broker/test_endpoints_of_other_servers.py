@@ -66,3 +66,28 @@ async def test_stale_attachments_are_dropped_when_the_broker_starts(api, broker_
     await restart_broker(broker_app, reap_interval=3600)
     kept = [a.id for a in (await broker_app.broker.registry.attachments(path="stale.ipynb"))[0]]
     assert stale.id not in kept
+
+
+async def test_a_stopping_server_ends_only_its_own_embedded_sessions(api, broker_app):
+    mine = await api.post("attachments", {"path": "mine.ipynb", "endpoint": "local"})
+    assert mine.status == 201
+    statement = await api.post(
+        f"sessions/{mine.json['session_id']}/statements", {"code": "1"}, params={"wait": 60}
+    )
+    assert statement.json["state"] == "available"
+    registry = broker_app.broker.registry
+    await registry.heartbeat("server-b")  # alive, with an embedded Livy and a session of its own
+    theirs = await registry.insert_session(
+        id="b0000000000000000000000000000000",
+        endpoint="local",
+        livy_name="made-by-server-b",
+        kind="pyspark",
+        state="idle",
+        owner=SERVER_OWNER,
+        share_key=None,
+        config={},
+    )
+    await restart_broker(broker_app)
+    await broker_app.broker.lifecycle.poll_states()
+    assert (await api.get(f"sessions/{mine.json['session_id']}")).json["state"] == "killed"
+    assert (await api.get(f"sessions/{theirs.id}")).json["state"] == "idle"
