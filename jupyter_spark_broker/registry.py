@@ -243,18 +243,6 @@ class Registry:
 
         return await self._run(update)
 
-    async def delete_session(self, session_id: str) -> None:
-        """Forget a row, with its attachments: for a create that never became a Livy session."""
-
-        def delete_row() -> None:
-            with self._session() as db:
-                row = db.get(SessionRow, session_id)
-                if row is not None:
-                    db.delete(row)
-                    db.commit()
-
-        await self._run(delete_row)
-
     async def get_session(self, session_id: str) -> SessionRecord | None:
         def get() -> SessionRecord | None:
             with self._session() as db:
