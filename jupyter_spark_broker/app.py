@@ -27,6 +27,7 @@ from .events import BrokerEvents, register_schemas
 from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
+from .profiles import SparkProfiles
 from .registry import Registry
 from .sealing import Sealer
 
@@ -103,7 +104,7 @@ class SparkBrokerApp(ExtensionApp):
         """Settings written ``c.SparkBrokerApp.<name>`` before they moved to the class that uses them
         still apply there, with a warning that says where they belong now."""
         old = self.config.get("SparkBrokerApp", {})
-        for owner in (self.broker_class, self.endpoints_class):
+        for owner in (self.broker_class, self.endpoints_class, SparkProfiles):
             section = self.config[owner.__name__]
             for name in sorted(set(old) & set(owner.class_traits(config=True))):
                 self.log.warning(

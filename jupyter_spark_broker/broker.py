@@ -28,6 +28,8 @@ from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 from .livy_failures import SESSION_LOST, translate_livy_error
 from .orm import utcnow
+from .pool import POOL_OWNER, WarmPool
+from .profiles import Profile, SparkProfiles, enforce_limits, tag_conf
 from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from .sealing import Sealer
 from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
@@ -134,6 +136,8 @@ class SparkBroker(LoggingConfigurable):
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
         self.lifecycle = BrokerLifecycle(self)
+        self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
+        self.pool = WarmPool(self)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -149,9 +153,11 @@ class SparkBroker(LoggingConfigurable):
     async def start(self) -> None:
         await self.lifecycle.start()
         metrics.SESSION_GAUGE.add(self)
+        self.pool.start()
 
     async def stop(self) -> None:
         metrics.SESSION_GAUGE.discard(self)
+        await self.pool.stop()
         await self.lifecycle.stop()
         self.statements.stop()
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
@@ -234,10 +240,20 @@ class SparkBroker(LoggingConfigurable):
         kind: str | None,
         name: str | None = None,
         overrides: dict[str, Any],
-    ) -> SessionRecord:
-        """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it."""
-        endpoint = endpoint or self.endpoints.default
+        profile: str | None = None,
+        request_id: str | None = None,
+    ) -> tuple[SessionRecord, bool]:
+        """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it.
+
+        With ``request_id``, a retried create finds the session the first one made (False: not new).
+        """
+        chosen = self.profile_catalog.get(profile)
+        endpoint = endpoint or self.profile_catalog.endpoint_of(chosen)
         self.endpoints.check_usable(endpoint, user)
+        request_key = f"{user}\n{request_id}" if request_id else None
+        earlier = request_key and await self.registry.find_by_request(request_key)
+        if earlier:  # a retry of a create that was done
+            return earlier, False
         try:
             record = await self._create(
                 user,
@@ -246,14 +262,19 @@ class SparkBroker(LoggingConfigurable):
                 share_key=f"name:{name}" if name else None,
                 overrides=overrides,
                 attached=False,
+                profile=chosen,
+                request_key=request_key,
             )
         except ShareKeyTaken:
+            earlier = request_key and await self.registry.find_by_request(request_key)
+            if earlier:  # the same request, retried while the first was being made
+                return earlier, False
             raise Conflict(
                 f"a live session named {name!r} already exists on endpoint {endpoint!r}",
                 reason="name_taken",
             ) from None
         self.events.created(record, actor=user)
-        return record
+        return record, True
 
     async def _create(
         self,
@@ -264,12 +285,22 @@ class SparkBroker(LoggingConfigurable):
         share_key: str | None,
         overrides: dict[str, Any],
         attached: bool,
+        profile: Profile,
+        path: str | None = None,
+        request_key: str | None = None,
     ) -> SessionRecord:
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
         broker_id = new_id()
         livy_name = livy_name_of(broker_id)
-        fields = merge_session_settings(config.session_defaults, self.session_defaults, overrides)
+        fields = merge_session_settings(
+            config.session_defaults, self.session_defaults, profile.settings, overrides
+        )
+        exempt = user == POOL_OWNER or self.is_admin(user)
+        fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
+        if not exempt:
+            await self.pool.check_cap(user)
+        fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
         try:
@@ -297,6 +328,8 @@ class SparkBroker(LoggingConfigurable):
                 config=fields,
                 # The reaper's clock starts now for a session nobody is attached to.
                 unattached_since=None if attached else utcnow(),
+                profile=profile.name,
+                request_key=request_key,
             )
         )
         try:
@@ -307,7 +340,7 @@ class SparkBroker(LoggingConfigurable):
             # The create may have reached Livy and only its reply been lost: look for the session.
             self.lifecycle.look_for_orphans(endpoint)
             raise
-        metrics.SESSION_CREATIONS.labels(endpoint, metrics.DEFAULT_PROFILE).inc()
+        metrics.SESSION_CREATIONS.labels(endpoint, profile.name).inc()
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.
         # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
@@ -399,6 +432,7 @@ class SparkBroker(LoggingConfigurable):
         session_id: str | None = None,
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
+        profile: str | None = None,
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
 
@@ -410,10 +444,15 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-            self._count_attach(record.endpoint, created=False)
+            self._count_attach(record.endpoint, False, record.profile)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
+        chosen = self.profile_catalog.get(profile)
+        endpoint = (
+            endpoint
+            or await self.registry.binding(user, path)
+            or self.profile_catalog.endpoint_of(chosen)
+        )
         self.endpoints.check_usable(endpoint, user)
         share_key = self._share_key(user, path, kind, name)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
@@ -422,13 +461,8 @@ class SparkBroker(LoggingConfigurable):
             record = await self.registry.find_live(endpoint, share_key)
             if record is None:
                 try:
-                    record = await self._create(
-                        user,
-                        endpoint,
-                        kind,
-                        share_key=share_key,
-                        overrides=overrides or {},
-                        attached=True,
+                    record = await self.pool.claim_or_create(
+                        user, path, endpoint, kind, share_key, overrides or {}, chosen
                     )
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
@@ -442,16 +476,16 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-        self._count_attach(endpoint, created)
+        self._count_attach(endpoint, created, record.profile)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
 
     @staticmethod
-    def _count_attach(endpoint: str, created: bool) -> None:
+    def _count_attach(endpoint: str, created: bool, profile: str | None) -> None:
         result = "new_session" if created else "existing_session"
-        metrics.ATTACHES.labels(endpoint, metrics.DEFAULT_PROFILE, result).inc()
+        metrics.ATTACHES.labels(endpoint, profile or metrics.DEFAULT_PROFILE, result).inc()
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
@@ -513,7 +547,7 @@ class SparkBroker(LoggingConfigurable):
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
         """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
         counts = Counter(
-            (record.state, record.endpoint, metrics.DEFAULT_PROFILE)
+            (record.state, record.endpoint, record.profile or metrics.DEFAULT_PROFILE)
             for record in self._live.values()
         )
         return counts.items()
@@ -523,7 +557,7 @@ class SparkBroker(LoggingConfigurable):
             if record.is_finished:
                 if self._live.pop(record.id, None) is not None:  # it ended just now
                     metrics.SESSIONS_ENDED.labels(
-                        record.endpoint, metrics.DEFAULT_PROFILE, record.state
+                        record.endpoint, record.profile or metrics.DEFAULT_PROFILE, record.state
                     ).inc()
                 self.statements.forget_session(record.id)
             else:

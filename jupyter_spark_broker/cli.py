@@ -17,13 +17,23 @@ class InstallKernelsApp(JupyterApp):
     )
     user = Bool(False, config=True, help="Install for the current user only.")
     prefix = Unicode(None, allow_none=True, config=True, help="Install under this prefix.")
+    profile = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help='Kernels of this broker profile: "PySpark (broker) – NAME" and so on.',
+    )
     flags = {"user": ({"InstallKernelsApp": {"user": True}}, user.help)}
-    aliases = {"prefix": "InstallKernelsApp.prefix"}
+    aliases = {"prefix": "InstallKernelsApp.prefix", "profile": "InstallKernelsApp.profile"}
 
     def start(self) -> None:
         from .kernel.install import install_kernels
 
-        install_kernels(user=self.user, prefix=self.prefix)  # jupyter_client logs each one
+        try:
+            # jupyter_client logs each one
+            install_kernels(user=self.user, prefix=self.prefix, profile=self.profile)
+        except ValueError as error:
+            self.exit(str(error))
 
 
 class SparkBrokerCommand(JupyterApp):

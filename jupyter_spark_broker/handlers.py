@@ -13,6 +13,7 @@ from http.client import responses
 from importlib.resources import files
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -37,6 +38,7 @@ from .models import (
     parse_json_body,
     validate,
 )
+from .profiles import profile_in_metadata
 from .reconnect import NotebookReconnector
 from .registry import SessionRecord
 from .replies import (
@@ -48,6 +50,7 @@ from .replies import (
     EndpointHealthList,
     EndpointList,
     Message,
+    ProfileList,
     ReconnectReply,
     Reply,
     Session,
@@ -231,15 +234,19 @@ class SessionsHandler(BrokerHandler):
     @authorized
     async def post(self) -> None:
         request = validate(CreateSession, self.body())
-        record = await self.broker.create_session(
+        record, created = await self.broker.create_session(
             self.user,
             endpoint=request.endpoint,
             kind=request.kind,
             name=request.name,
             overrides=request.settings.livy_fields(),
+            profile=request.profile,
+            request_id=request.request_id,
         )
         self.set_header("Location", self.api_url("sessions", record.id))
-        self.reply(201, SessionWithAttachments.of_with(self.shown(record), []))
+        attachments = [] if created else await self.broker.attachments_of(record.id)
+        body = SessionWithAttachments.of_with(self.shown(record), attachments)
+        self.reply(201 if created else 200, body)
 
 
 class SessionHandler(BrokerHandler):
@@ -344,18 +351,40 @@ class AttachmentsHandler(BrokerHandler):
     @authorized
     async def post(self) -> None:
         request = validate(CreateAttachment, self.body())
+        path = notebook_path(request.path, self.root_dir)
         attached = await self.broker.attach(
             self.user,
-            path=notebook_path(request.path, self.root_dir),
+            path=path,
             kernel_id=request.kernel_id,
             endpoint=request.endpoint,
             kind=request.kind,
             session_id=request.session,
             name=request.name,
             overrides=request.settings.livy_fields(),
+            profile=request.profile or await self._profile_in_notebook(path),
         )
         body = AttachmentWithSession.of_with(attached.attachment, self.shown(attached.session))
         self.reply(201 if attached.created else 200, body)
+
+    async def _profile_in_notebook(self, path: str) -> str | None:
+        """The profile the notebook's metadata names (``spark_broker.profile``), if it can be read."""
+        contents = self.serverapp.contents_manager
+        if not path.endswith(".ipynb"):
+            return None
+        try:
+            model = await ensure_async(contents.get(path, content=True, type="notebook"))
+        except Exception:  # not a notebook, not under the root, not there yet: no metadata
+            return None
+        return profile_in_metadata(model.get("content"))
+
+
+class ProfilesHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        catalog, pool = self.broker.profile_catalog, self.broker.pool
+        described = [catalog.describe(name, await pool.warm(name)) for name in catalog.names()]
+        self.reply(200, ProfileList(profiles=described))
 
 
 class AttachmentHandler(BrokerHandler):
@@ -443,6 +472,7 @@ def handlers() -> list[tuple[str, type]]:
         (r"reconnectsparkmagic", ReconnectHandler),
         (rf"{API}/me", CallerHandler),
         (rf"{API}/endpoints", EndpointsHandler),
+        (rf"{API}/profiles", ProfilesHandler),
         (rf"{API}/endpoints/health", EndpointsHealthHandler),
         (rf"{API}/sessions", SessionsHandler),
         (session, SessionHandler),

@@ -5,7 +5,7 @@ needed unless ``ServerApp.authenticate_prometheus`` is off), so every series her
 registry once per process, prefixed ``spark_broker_``. Several brokers in one process (tests that
 restart one) add to the same counters; the session gauge sums the brokers that are running.
 
-The ``profile`` label is ``default`` until session profiles exist.
+The ``profile`` label is the session's profile (``default`` for rows from before profiles).
 """
 
 from __future__ import annotations

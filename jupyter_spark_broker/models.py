@@ -74,6 +74,10 @@ class CreateSession(_Request):
     kind: SessionKind | None = None
     name: Name | None = Field(None, description="share name others can attach to")
     settings: SessionSettings = Field(default_factory=SessionSettings)
+    profile: str | None = Field(None, min_length=1, max_length=64)
+    request_id: str | None = Field(
+        None, min_length=1, max_length=200, description="a retried create makes one session"
+    )
 
 
 class CreateStatement(_Request):
@@ -101,6 +105,7 @@ class CreateAttachment(_Request):
     session: Name | None = Field(None, description="a broker session id to attach to")
     name: Name | None = Field(None, description="a share name")
     settings: SessionSettings = Field(default_factory=SessionSettings)
+    profile: str | None = Field(None, min_length=1, max_length=64)
 
 
 class ListSessionsQuery(_Request):

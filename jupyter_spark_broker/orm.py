@@ -62,6 +62,10 @@ class SessionRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_activity: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unattached_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # The profile the session was started with (schema v4); NULL before profiles: the default.
+    profile: Mapped[str | None] = mapped_column(String(255))
+    # owner + the client's request id of an idempotent create: a retried create finds its session.
+    request_key: Mapped[str | None] = mapped_column(Text)
 
     attachments: Mapped[list[AttachmentRow]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
@@ -128,6 +132,8 @@ class MetaRow(Base):
 
 
 Index("ix_spark_attachments_kernel", AttachmentRow.kernel_id)
+# An index rather than a column constraint: the v4 migration creates the very same one.
+Index("uq_spark_sessions_request_key", SessionRow.request_key, unique=True)
 
 
 def _v2_owners(connection: Connection) -> None:
@@ -154,6 +160,19 @@ def _v3_attachment_servers(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE spark_attachments ADD COLUMN server_id VARCHAR(32)"))
 
 
-SCHEMA_VERSION = 3
+def _v4_profiles(connection: Connection) -> None:
+    """Sessions name their profile, and an idempotent create its request (unique)."""
+    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN profile VARCHAR(255)"))
+    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN request_key TEXT"))
+    connection.execute(
+        text("CREATE UNIQUE INDEX uq_spark_sessions_request_key ON spark_sessions (request_key)")
+    )
+
+
+SCHEMA_VERSION = 4
 # version -> step that brings a database from version - 1 to it (e.g. ALTER TABLE ... ADD COLUMN).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_owners, 3: _v3_attachment_servers}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _v2_owners,
+    3: _v3_attachment_servers,
+    4: _v4_profiles,
+}

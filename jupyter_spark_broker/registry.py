@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,6 +74,7 @@ class SessionRecord:
     created: datetime
     last_activity: datetime
     unattached_since: datetime | None
+    profile: str | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -106,6 +107,7 @@ def _session_record(row: SessionRow) -> SessionRecord:
         created=row.created,
         last_activity=row.last_activity,
         unattached_since=row.unattached_since,
+        profile=row.profile,
     )
 
 
@@ -262,6 +264,87 @@ class Registry:
                 return None if row is None else _session_record(row)
 
         return await self._run(find)
+
+    async def find_by_request(self, request_key: str) -> SessionRecord | None:
+        """The session an earlier create with this request key made (any state)."""
+
+        def find() -> SessionRecord | None:
+            with self._session() as db:
+                row = db.execute(
+                    select(SessionRow).where(SessionRow.request_key == request_key)
+                ).scalar_one_or_none()
+                return None if row is None else _session_record(row)
+
+        return await self._run(find)
+
+    async def count_live(self, owner: str) -> int:
+        """How many live sessions ``owner`` holds."""
+
+        def count() -> int:
+            with self._session() as db:
+                query = select(func.count()).where(
+                    SessionRow.owner == owner, SessionRow.state.not_in(FINISHED_STATES)
+                )
+                return db.execute(query.select_from(SessionRow)).scalar_one()
+
+        return await self._run(count)
+
+    async def live_with_share_prefix(self, prefix: str) -> list[SessionRecord]:
+        """Live sessions whose share key starts with ``prefix`` (the warm pool's), oldest first."""
+
+        def live() -> list[SessionRecord]:
+            with self._session() as db:
+                rows = db.execute(
+                    select(SessionRow)
+                    .where(
+                        SessionRow.share_key.startswith(prefix, autoescape=True),
+                        SessionRow.state.not_in(FINISHED_STATES),
+                    )
+                    .order_by(SessionRow.created, SessionRow.id)
+                ).scalars()
+                return [_session_record(row) for row in rows]
+
+        return await self._run(live)
+
+    async def take_over(
+        self, session_id: str, *, from_share_key: str, share_key: str, owner: str
+    ) -> SessionRecord | None:
+        """Give a live session held under ``from_share_key`` a new share key and owner, in one
+        conditional UPDATE: of concurrent callers (in any process on this database) one wins, the
+        others get None. :class:`ShareKeyTaken` when ``share_key`` is already held elsewhere."""
+
+        def take() -> SessionRecord | None:
+            with self._session() as db:
+                row = db.get(SessionRow, session_id)
+                if row is None:
+                    return None
+                statement = (
+                    update(SessionRow)
+                    .where(
+                        SessionRow.id == session_id,
+                        SessionRow.share_key == from_share_key,
+                        SessionRow.state.not_in(FINISHED_STATES),
+                    )
+                    .values(
+                        share_key=share_key,
+                        active_key=active_key(row.endpoint, share_key),
+                        owner=owner,
+                        last_activity=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                try:
+                    changed = db.execute(statement)
+                    db.commit()
+                except IntegrityError as error:
+                    db.rollback()
+                    raise ShareKeyTaken(str(error.orig)) from None
+                if changed.rowcount != 1:
+                    return None
+                db.refresh(row)
+                return _session_record(row)
+
+        return await self._run(take)
 
     async def live_sessions(self) -> list[SessionRecord]:
         def live() -> list[SessionRecord]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from .livy import SessionLog, Statement
 from .registry import AttachmentRecord, SessionRecord
@@ -66,6 +66,12 @@ class Session(Reply):
     message: str | None
     created: datetime
     last_activity: datetime
+    profile: str = Field(description="the profile it was started with")
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _default_profile(cls, value: str | None) -> str:
+        return value or "default"  # rows from before profiles
 
     @field_serializer("created", "last_activity")
     def _times(self, value: datetime) -> str:
@@ -167,6 +173,20 @@ class Endpoint(Reply):
 class EndpointList(Reply):
     endpoints: list[Endpoint]
     default: str
+
+
+class Profile(Reply):
+    name: str
+    endpoint: str
+    display_name: str
+    description: str
+    settings: dict[str, Any] = Field(description="Livy session fields its sessions start with")
+    limits: dict[str, Any] = Field(description="what a request may ask (unset: no limit)")
+    warm: int = Field(ge=0, description="started, unclaimed sessions ready now")
+
+
+class ProfileList(Reply):
+    profiles: list[Profile]
 
 
 class Caller(Reply):

@@ -1,21 +1,21 @@
-"""Who owns what the broker makes."""
+"""Who owns what the broker makes. Loads nothing of jupyter_server until a request asks who it is from,
+so the broker stays importable without tornado."""
 
 from __future__ import annotations
 
 import getpass
 from typing import Any
 
-from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
-
 # The owner of everything on a server that serves one person (jupyter_server's own token or password
 # login): the OS user it runs as.
 SERVER_OWNER = getpass.getuser()
 
-_SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
-
 
 def serves_one_person(identity_provider: Any) -> bool:
-    return type(identity_provider) in _SINGLE_USER_PROVIDERS
+    """jupyter_server's own token or password login: everyone logged in is the one person."""
+    from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+
+    return type(identity_provider) in (IdentityProvider, PasswordIdentityProvider)
 
 
 def broker_user(identity_provider: Any, current_user: Any) -> str:
@@ -25,6 +25,8 @@ def broker_user(identity_provider: Any, current_user: Any) -> str:
     browser or token request: every such user is the one person the server runs for, so the owner is
     the server's OS user. Any other provider (JupyterHub's, for one) names real users.
     """
-    if type(identity_provider) in _SINGLE_USER_PROVIDERS:
+    from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+
+    if type(identity_provider) in (IdentityProvider, PasswordIdentityProvider):
         return SERVER_OWNER
     return current_user.username

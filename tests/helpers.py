@@ -43,12 +43,14 @@ def wait_until_serving(
 
 def config_sections(flat: dict) -> dict[str, dict]:
     """The broker's settings from one flat dict into the config sections of the classes that own them
-    (``SparkBrokerApp``, ``SparkBroker``, ``SparkEndpoints``); a name no class knows is an error."""
+    (``SparkBrokerApp``, ``SparkBroker``, ``SparkEndpoints``, ``SparkProfiles``); a name no class
+    knows is an error."""
     from jupyter_spark_broker.app import SparkBrokerApp
     from jupyter_spark_broker.broker import SparkBroker
     from jupyter_spark_broker.endpoints import SparkEndpoints
+    from jupyter_spark_broker.profiles import SparkProfiles
 
-    owners = [SparkBrokerApp, SparkBroker, SparkEndpoints]
+    owners = [SparkBrokerApp, SparkBroker, SparkEndpoints, SparkProfiles]
     sections: dict[str, dict] = {}
     for name, value in flat.items():
         owner = next((c for c in owners if name in c.class_traits(config=True)), None)

@@ -40,6 +40,8 @@ class BrokerClient:
         # The broker session this notebook is attached to, and the attachment that binds them.
         self.session: dict[str, Any] | None = None
         self.attachment_id: str | None = None
+        # The profile of new sessions: the kernel's, or %spark profile's; None lets the broker pick.
+        self.profile: str | None = settings.profile
 
     def close(self) -> None:
         self._http.close()
@@ -59,6 +61,8 @@ class BrokerClient:
             body["kernel_id"] = self.settings.kernel_id
         if self.settings.endpoint:
             body["endpoint"] = self.settings.endpoint
+        if self.profile:
+            body["profile"] = self.profile
         if kind:
             body["kind"] = kind
         if name:
@@ -78,6 +82,9 @@ class BrokerClient:
         if self.attachment_id is not None:
             self._request("DELETE", f"attachments/{self.attachment_id}")
         self.session = self.attachment_id = None
+
+    def profiles(self) -> list[dict]:
+        return self._request("GET", "profiles")["profiles"]
 
     def sessions(self, path: str | None = None, *, mine: bool = False) -> list[dict]:
         params: dict[str, Any] = {"limit": 1000, "mine": mine} | ({"path": path} if path else {})

@@ -23,6 +23,7 @@ from ..livy.names import (
     STATEMENT_FINISHED_STATES,
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
+from .profiles import profile_command
 from .settings import KernelSettings, NotConfigured
 
 STARTING = SESSION_STARTING_STATES
@@ -51,6 +52,7 @@ HELP = """\
                         send a local string or pandas DataFrame to the Spark side
 %spark attach NAME | --session ID   share a named session, or attach to a given one
 %spark detach | sessions | info | logs
+%spark profile [NAME [-f]]          list the profiles, or pick one for this notebook's new sessions
 %help                   this list
 """
 
@@ -355,6 +357,8 @@ class SparkMagics(Magics):
             self._info()
         elif command == "logs":
             print("\n".join(self.client.log(self._session()["id"], size=-1)))
+        elif command == "profile":
+            profile_command(self, args)
         else:
             print(f"Unknown %spark command {command!r}: attach, detach, sessions, info or logs.")
 

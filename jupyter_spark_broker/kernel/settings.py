@@ -15,6 +15,8 @@ URL_ENV = "SPARK_BROKER_URL"
 TOKEN_ENV = "SPARK_BROKER_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 PATH_ENV = "JPY_SESSION_NAME"
 ENDPOINT_ENV = "SPARK_BROKER_ENDPOINT"
+# Set by a kernel installed with ``install-kernels --profile NAME``: its sessions use that profile.
+PROFILE_ENV = "SPARK_BROKER_PROFILE"
 
 
 class NotConfigured(RuntimeError):
@@ -28,6 +30,7 @@ class KernelSettings:
     notebook_path: str
     kernel_id: str | None
     endpoint: str | None
+    profile: str | None = None
 
     @classmethod
     def from_environment(cls) -> KernelSettings:
@@ -50,6 +53,7 @@ class KernelSettings:
             notebook_path=path,
             kernel_id=_kernel_id(),
             endpoint=os.environ.get(ENDPOINT_ENV) or None,
+            profile=os.environ.get(PROFILE_ENV) or None,
         )
 
 

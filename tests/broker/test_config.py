@@ -12,11 +12,15 @@ from tests.helpers import config_sections
 
 @pytest.fixture
 def jp_server_config(broker_config):
-    """The endpoints' settings written the old way, under the app."""
-    sections = config_sections(broker_config)
+    """The endpoints' and the profiles' settings written the old way (the issue's), under the app."""
+    sections = config_sections({**broker_config, "profiles": {"small": {}}})
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_spark_broker": True}},
-        "SparkBrokerApp": {**sections["SparkBrokerApp"], **sections["SparkEndpoints"]},
+        "SparkBrokerApp": {
+            **sections["SparkBrokerApp"],
+            **sections["SparkEndpoints"],
+            **sections["SparkProfiles"],
+        },
         "SparkBroker": sections["SparkBroker"],
     }
 
@@ -35,6 +39,9 @@ async def test_settings_written_under_the_app_still_apply_with_a_warning(api, br
         "c.SparkBrokerApp.endpoints has moved: write c.SparkEndpoints.endpoints" in warnings.lines
     )
     assert broker_app.broker.endpoints.default_endpoint == "test"
+    assert "c.SparkBrokerApp.profiles has moved: write c.SparkProfiles.profiles" in warnings.lines
+    profiles = (await api.get("profiles")).json["profiles"]
+    assert [p["name"] for p in profiles] == ["default", "small"]
 
 
 class RecordingHandler(logging.Handler):
@@ -50,8 +57,10 @@ def test_every_setting_belongs_to_one_class():
     from jupyter_spark_broker.app import SparkBrokerApp
     from jupyter_spark_broker.broker import SparkBroker
     from jupyter_spark_broker.endpoints import SparkEndpoints
+    from jupyter_spark_broker.profiles import SparkProfiles
 
-    ours = [
-        set(c.class_own_traits(config=True)) for c in (SparkBrokerApp, SparkBroker, SparkEndpoints)
-    ]
-    assert not (ours[0] & ours[1]) and not (ours[0] & ours[2]) and not (ours[1] & ours[2])
+    classes = (SparkBrokerApp, SparkBroker, SparkEndpoints, SparkProfiles)
+    ours = [set(c.class_own_traits(config=True)) for c in classes]
+    for i, one in enumerate(ours):
+        for other in ours[i + 1 :]:
+            assert not one & other

@@ -47,6 +47,8 @@ CASES = {
     replies.Endpoint: {"$ref": "#/components/schemas/Endpoint"},
     replies.ReconnectReply: {"$ref": "#/components/schemas/ReconnectReply"},
     replies.EndpointList: reply_schema(f"{API}/endpoints", "get", "200"),
+    replies.Profile: {"$ref": "#/components/schemas/Profile"},
+    replies.ProfileList: reply_schema(f"{API}/profiles", "get", "200"),
     replies.Caller: reply_schema(f"{API}/me", "get", "200"),
     replies.EndpointHealthList: reply_schema(f"{API}/endpoints/health", "get", "200"),
     replies.EndpointHealth: reply_schema(f"{API}/endpoints/health", "get", "200")["properties"][

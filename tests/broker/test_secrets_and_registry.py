@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 
 from jupyter_spark_broker.orm import SCHEMA_VERSION
-from jupyter_spark_broker.registry import Registry, RegistryError
+from jupyter_spark_broker.registry import Registry, RegistryError, ShareKeyTaken
+from jupyter_spark_broker.replies import Session
 from jupyter_spark_broker.users import SERVER_OWNER
 
 PASSWORD = "Zebra-Quartz-5417-Secret"
@@ -115,6 +116,13 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
     assert version == SCHEMA_VERSION
 
 
+def turn_into_version_3(db) -> None:
+    """Undo the v4 step: no profile or request_key column on sessions."""
+    db.execute(text("DROP INDEX uq_spark_sessions_request_key"))
+    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN request_key"))
+    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN profile"))
+
+
 def turn_into_version_1(url: str) -> None:
     """Give a new registry the tables later versions changed as version 1 made them, with one binding
     and one run-time endpoint in them."""
@@ -133,6 +141,7 @@ def turn_into_version_1(url: str) -> None:
     )  # fmt: skip
     engine = create_engine(url)
     with engine.begin() as db:
+        turn_into_version_3(db)
         db.execute(text("ALTER TABLE spark_attachments DROP COLUMN server_id"))
         for table in ("broker_servers", "spark_bindings", "spark_endpoints"):
             db.execute(text(f"DROP TABLE {table}"))
@@ -178,9 +187,49 @@ def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_u
     jp_asyncio_loop.run_until_complete(open_close())
     turn_into_version_1(registry_url)
     version, mine, theirs, endpoints = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 3
+    assert version == SCHEMA_VERSION == 4
     assert (mine, theirs) == ("kept@x", "bobs")
     assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
+
+
+def test_a_version_3_registry_is_migrated_and_keeps_its_sessions(registry_url, jp_asyncio_loop):
+    async def write() -> None:
+        registry = Registry(registry_url)
+        await registry.open()
+        await registry.insert_session(
+            id="b" * 32, endpoint="e", livy_name="jsb-old", kind="pyspark", state="idle", owner="me"
+        )
+        await registry.close()
+
+    async def read():
+        registry = Registry(registry_url)
+        await registry.open()
+        try:
+            old = await registry.get_session("b" * 32)
+            fields = {"endpoint": "e", "kind": "pyspark", "state": "idle", "owner": "me"}
+            await registry.insert_session(
+                id="c" * 32, livy_name="jsb-new", profile="small", request_key="me\n1", **fields
+            )
+            with pytest.raises(ShareKeyTaken):  # the v4 unique index holds
+                await registry.insert_session(
+                    id="d" * 32, livy_name="jsb-again", request_key="me\n1", **fields
+                )
+            new = await registry.find_by_request("me\n1")
+            return await registry.schema_version(), old, new
+        finally:
+            await registry.close()
+
+    jp_asyncio_loop.run_until_complete(write())
+    engine = create_engine(registry_url)
+    with engine.begin() as db:
+        turn_into_version_3(db)
+        db.execute(text("UPDATE broker_meta SET value = '3' WHERE key = 'schema_version'"))
+    engine.dispose()
+    version, old, new = jp_asyncio_loop.run_until_complete(read())
+    assert version == SCHEMA_VERSION == 4
+    assert old.livy_name == "jsb-old" and old.profile is None
+    assert Session.of(old).profile == "default"  # rows from before profiles
+    assert (new.id, new.profile) == ("c" * 32, "small")
 
 
 def test_registry_refuses_a_database_from_a_newer_release(tmp_path, jp_asyncio_loop):

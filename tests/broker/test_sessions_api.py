@@ -12,6 +12,7 @@ import yaml
 
 from jupyter_spark_broker import __version__
 from jupyter_spark_broker.livy import LivyClient
+from jupyter_spark_broker.users import SERVER_OWNER
 
 
 async def create_ready_session(api, **body) -> dict:
@@ -27,18 +28,30 @@ async def create_ready_session(api, **body) -> dict:
     return (await api.get(path)).json
 
 
+def owner_tags(session: dict, notebook: str = "API") -> dict[str, str]:
+    return {
+        "spark.app.name": f"jupyter {SERVER_OWNER}: {notebook}",
+        "spark.jupyter.user": SERVER_OWNER,
+        "spark.jupyter.notebook": notebook,
+        "spark.jupyter.profile": session["profile"],
+        "spark.jupyter.session": session["id"],
+    }
+
+
 async def test_session_lifecycle_through_the_api(api, livy_url):
     session = await create_ready_session(api, settings={"conf": {"spark.app.tag": "lifecycle"}})
     assert session["endpoint"] == "test"
     assert session["state"] == "idle"
     assert session["attachments"] == []
-    assert session["settings"] == {"conf": {"spark.app.tag": "lifecycle"}}
+    # The broker tags each session with its user, notebook (none: the API) and profile.
+    tagged = {"spark.app.tag": "lifecycle", **owner_tags(session)}
+    assert session["settings"] == {"conf": tagged}
     sid = session["id"]
 
     async with LivyClient(livy_url) as livy:  # the broker named the session uniquely in Livy
         in_livy = await livy.get_session(session["livy_id"])
         assert in_livy.name == session["name"] == f"jsb-{sid}"
-        assert in_livy.conf == {"spark.app.tag": "lifecycle"}
+        assert in_livy.conf == tagged
         assert in_livy.heartbeat_timeout_in_second == 900  # the dead-man switch
 
     posted = await api.post(f"sessions/{sid}/statements", {"code": "21 * 2"})
@@ -205,7 +218,12 @@ async def test_session_settings_merge_endpoint_defaults_and_request(api, broker_
     async with LivyClient(livy_url) as livy:
         in_livy = await livy.get_session(reply.json["livy_id"])
     assert in_livy.driver_memory == "3g" and in_livy.executor_memory == "2g"
-    assert in_livy.conf == {"a": "endpoint", "b": "request", "c": "request"}
+    assert in_livy.conf == {
+        "a": "endpoint",
+        "b": "request",
+        "c": "request",
+        **owner_tags(reply.json),
+    }
 
 
 async def test_endpoints_are_listed_without_secrets(api):

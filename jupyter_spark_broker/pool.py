@@ -1,0 +1,204 @@
+"""The warm pool: started, unclaimed sessions per profile, handed to new notebooks in one registry write.
+
+A pooled session is an ordinary registry row whose share key is ``pool:<profile>:<id>`` and whose owner
+is :data:`POOL_OWNER`. It counts as attached (``unattached_since`` NULL), so the reaper leaves it and the
+keep-alive refreshes it. An attach claims one by a conditional UPDATE of that share key to the
+notebook's (:meth:`Registry.take_over`): among concurrent attaches, in this process or in other Jupyter
+servers on the same registry, exactly one wins each session. The pool then refills in the background.
+
+Pooled sessions on the embedded Livy end with it (``SparkBroker.stop``); those on other endpoints live
+on, and the next broker re-adopts them (reconcile) and counts them before starting more.
+
+Under ``impersonate`` there is no pool: a session runs as the proxyUser it was started with, and users
+are not known before they ask, so a pooled session could only be handed to someone it does not run as.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .errors import BrokerError
+from .livy.names import KIND_ALIASES, SESSION_READY_STATES
+from .profiles import Profile, check_session_cap
+from .registry import SessionRecord, ShareKeyTaken, new_id
+
+if TYPE_CHECKING:
+    from .broker import SparkBroker
+
+log = logging.getLogger("jupyter_spark_broker")
+
+POOL_OWNER = "(warm pool)"
+POOL_PREFIX = "pool:"
+
+
+def pool_key_prefix(profile: str) -> str:
+    return f"{POOL_PREFIX}{profile}:"
+
+
+class WarmPool:
+    def __init__(self, broker: SparkBroker):
+        self.broker = broker
+        self.registry = broker.registry
+        self.targets = self._targets()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def _targets(self) -> dict[str, int]:
+        """profile -> sessions to keep, within ``warm_pool_max_total`` (in the order configured)."""
+        broker, targets = self.broker, {}
+        catalog = broker.profile_catalog
+        room = catalog.warm_pool_max_total
+        if broker.impersonate and catalog.warm_pool:
+            log.warning(
+                "spark broker: no warm pool under impersonate (a pooled session cannot change "
+                "the user it runs as); warm_pool is ignored"
+            )
+            return {}
+        for name, count in catalog.warm_pool.items():
+            catalog.get(name)  # an unknown profile fails at start-up
+            kept = max(0, min(int(count), room))
+            if kept < count:
+                log.warning(
+                    "spark broker: warm pool of %r cut to %d (warm_pool_max_total = %d)",
+                    name,
+                    kept,
+                    catalog.warm_pool_max_total,
+                )
+            if kept:
+                targets[name] = kept
+                room -= kept
+        return targets
+
+    # -- start, stop, refill --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.targets and self._task is None:
+            self._task = asyncio.create_task(self._refill_loop(), name="spark-broker-pool")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _refill_loop(self) -> None:
+        while True:
+            try:
+                await self.refill()
+            except Exception:
+                log.exception("spark broker: refilling the warm pool failed")
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.broker.reap_interval)
+
+    async def refill(self) -> int:
+        """Start the sessions each profile lacks (live pooled rows, re-adopted ones included, count);
+        how many were started."""
+        started = 0
+        for name, target in self.targets.items():
+            missing = target - len(await self.pooled(name))
+            for _ in range(missing):
+                profile = self.broker.profile_catalog.get(name)
+                try:
+                    await self.start_pooled(profile, f"{pool_key_prefix(name)}{new_id()}")
+                except BrokerError as error:
+                    log.warning("spark broker: warm pool of %r: %s", name, error.message)
+                    break
+                started += 1
+        return started
+
+    # -- what is there, and claiming it ---------------------------------------------------------
+
+    async def pooled(self, profile: str) -> list[SessionRecord]:
+        return await self.registry.live_with_share_prefix(pool_key_prefix(profile))
+
+    async def warm(self, profile: str) -> int:
+        """Pooled sessions of ``profile`` ready now (re-adopted ones included)."""
+        return sum(1 for r in await self.pooled(profile) if r.state in SESSION_READY_STATES)
+
+    def serves(self, profile: Profile, endpoint: str, kind: str | None, asked: dict) -> bool:
+        """A pooled session fits a request that asks nothing its profile does not give."""
+        broker = self.broker
+        return (
+            not broker.impersonate
+            and not asked
+            and KIND_ALIASES[kind or broker.default_kind] == KIND_ALIASES[broker.default_kind]
+            and endpoint == broker.profile_catalog.endpoint_of(profile)
+        )
+
+    async def claim(self, profile: str, *, share_key: str, owner: str) -> SessionRecord | None:
+        """Take one pooled session of ``profile`` for ``share_key``, ready ones first; None when the
+        pool is empty. :class:`ShareKeyTaken` when another server gave ``share_key`` a session."""
+        candidates = sorted(
+            await self.pooled(profile), key=lambda r: r.state not in SESSION_READY_STATES
+        )
+        for candidate in candidates:
+            if candidate.livy_id is None:
+                continue  # its Livy create is still under way
+            taken = await self.registry.take_over(
+                candidate.id, from_share_key=candidate.share_key, share_key=share_key, owner=owner
+            )
+            if taken is not None:
+                log.info("spark broker: %s claimed pooled session %s", owner, taken.id)
+                self.wake()
+                return taken
+        return None
+
+    async def check_cap(self, user: str) -> None:
+        """429 when ``user`` already holds ``max_sessions_per_user`` live sessions."""
+        cap = self.broker.profile_catalog.max_sessions_per_user
+        if cap:
+            check_session_cap(user, await self.registry.count_live(user), cap)
+
+    async def claim_or_create(
+        self,
+        user: str,
+        path: str,
+        endpoint: str,
+        kind: str | None,
+        share_key: str,
+        overrides: dict[str, Any],
+        profile: Profile,
+    ) -> SessionRecord:
+        """A notebook's new session: a pooled one of its profile when one fits, else a new one."""
+        broker = self.broker
+        if self.serves(profile, endpoint, kind, overrides):
+            if not broker.is_admin(user):
+                await self.check_cap(user)
+            claimed = await self.claim(profile.name, share_key=share_key, owner=user)
+            if claimed is not None:
+                broker._remember(claimed)
+                return claimed
+        return await broker._create(
+            user,
+            endpoint,
+            kind,
+            share_key=share_key,
+            overrides=overrides,
+            attached=True,
+            profile=profile,
+            path=path,
+        )
+
+    async def start_pooled(self, profile: Profile, share_key: str) -> SessionRecord:
+        """A session for the pool: counted as attached, so never reaped as idle."""
+        return await self.broker._create(
+            POOL_OWNER,
+            self.broker.profile_catalog.endpoint_of(profile),
+            None,
+            share_key=share_key,
+            overrides={},
+            attached=True,
+            profile=profile,
+            path="warm pool",
+        )
+
+
+__all__ = ["POOL_OWNER", "ShareKeyTaken", "WarmPool", "pool_key_prefix"]

@@ -1,0 +1,228 @@
+"""The warm pool on a real Jupyter server and a real local Livy: it fills, its sessions are not reaped,
+an attach claims one atomically (also against a second Jupyter server on the same registry), it
+refills, a restarted broker re-adopts it, it ends with the embedded Livy, and there is none under
+``impersonate``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from jupyter_spark_broker.livy import LivyClient
+from jupyter_spark_broker.orm import utcnow
+from jupyter_spark_broker.pool import POOL_OWNER
+from jupyter_spark_broker.registry import Registry
+from jupyter_spark_broker.users import SERVER_OWNER
+from tests.broker.conftest import restart_broker
+from tests.helpers import eventually
+from tests.live_server import LiveJupyter
+
+POOL = 5
+
+
+@pytest.fixture
+def broker_config(broker_config) -> dict:
+    return {**broker_config, "warm_pool": {"default": POOL}, "idle_timeout": 0.5}
+
+
+@pytest.fixture
+def ends(broker_app, livy_url, jp_asyncio_loop):
+    """The shared test Livy keeps nothing of these tests: every live session on it is deleted."""
+    yield
+
+    async def end() -> None:
+        broker = broker_app.broker
+        with contextlib.suppress(Exception):
+            await broker.pool.stop()
+        with contextlib.suppress(Exception):
+            rows = await broker.registry.live_sessions()
+            async with LivyClient(livy_url) as livy:
+                for row in rows:
+                    if row.endpoint == "test" and row.livy_id is not None:
+                        with contextlib.suppress(Exception):
+                            await livy.delete_session(row.livy_id)
+
+    jp_asyncio_loop.run_until_complete(end())
+
+
+@pytest.fixture
+def server_a(jp_serverapp, http_server_client, jp_base_url) -> httpx.AsyncClient:
+    """Server A without the test client's queue of ten: fifty attaches reach it at once."""
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{http_server_client.get_http_port()}{jp_base_url}",
+        headers={"Authorization": f"token {jp_serverapp.identity_provider.token}"},
+        timeout=300,
+    )
+
+
+async def attach_on(http: httpx.AsyncClient, path: str) -> dict:
+    reply = await http.post("spark-broker/api/attachments", json={"path": path})
+    assert reply.status_code == 201, reply.text
+    return reply.json()["session"]
+
+
+async def warm(api, profile: str = "default") -> int:
+    profiles = (await api.get("profiles")).json["profiles"]
+    return next(p["warm"] for p in profiles if p["name"] == profile)
+
+
+async def until_warm(api, count: int = POOL, profile: str = "default") -> None:
+    async def ready() -> bool:
+        return await warm(api, profile) == count
+
+    await eventually(ready, what=f"{count} warm sessions of {profile!r}", timeout=120)
+
+
+async def pooled_ids(broker, profile: str = "default") -> set[str]:
+    return {record.id for record in await broker.pool.pooled(profile)}
+
+
+async def test_the_pool_fills_and_is_neither_reaped_nor_listed_as_the_users(api, broker_app, ends):
+    await until_warm(api)
+    broker = broker_app.broker
+    pooled = await broker.pool.pooled("default")
+    assert len(pooled) == POOL
+    assert {r.owner for r in pooled} == {POOL_OWNER}
+    assert all(r.config["conf"]["spark.jupyter.notebook"] == "warm pool" for r in pooled)
+    # A user's listing has none of them (an admin's has).
+    assert (await api.get("sessions")).json["total"] == 0
+
+    # Older than idle_timeout (0.5 s), yet the reaper keeps them: they count as attached.
+    async def old_enough() -> bool:
+        return all(utcnow() - r.created > timedelta(seconds=1) for r in pooled)
+
+    await eventually(old_enough, what="the pooled sessions to pass idle_timeout")
+    await broker.lifecycle.reap()
+    assert await pooled_ids(broker) == {r.id for r in pooled}
+    assert await warm(api) == POOL
+
+
+async def test_fifty_new_notebooks_claim_the_five_pooled_sessions_once_each(
+    api, broker_app, server_a, ends
+):
+    await until_warm(api)
+    broker = broker_app.broker
+    await broker.pool.stop()  # no refill meanwhile: exactly the five are there to claim
+    pool = await pooled_ids(broker)
+
+    async with server_a:
+        sessions = await asyncio.gather(
+            *(attach_on(server_a, f"race/nb{i}.ipynb") for i in range(50))
+        )
+    ids = [s["id"] for s in sessions]
+    assert len(set(ids)) == 50  # no session handed to two notebooks
+    claimed = [s for s in sessions if s["id"] in pool]
+    assert len(claimed) == POOL and len(set(ids) - pool) == 45
+    for session in claimed:  # now the notebook's own
+        assert session["owner"] == SERVER_OWNER and session["share_key"].startswith("notebook:")
+        assert session["state"] == "idle"  # ready at once
+    assert await pooled_ids(broker) == set()
+
+    # The pool refills in the background, with new sessions.
+    broker.pool.start()
+    await until_warm(api)
+    assert not (await pooled_ids(broker)) & set(ids)
+
+
+async def test_two_servers_on_one_registry_claim_each_pooled_session_once(
+    api, broker_app, broker_config, livy_url, tmp_path, server_a, ends
+):
+    await until_warm(api)
+    broker = broker_app.broker
+    await broker.pool.stop()
+    pool = await pooled_ids(broker)
+    workdir = tmp_path / "server-b"
+    workdir.mkdir()
+    server_b = LiveJupyter(
+        workdir,
+        livy_url,
+        db_url=broker_config["db_url"],  # server A's registry, and its pooled sessions
+        endpoints={"test": {"url": livy_url}},
+        default_endpoint="test",
+    )
+    try:
+        await asyncio.to_thread(server_b.__enter__)  # a server that never answers is stopped too
+        server_b_http = httpx.AsyncClient(
+            base_url=f"{server_b.url}/", headers=server_b.headers, timeout=300
+        )
+        async with server_a, server_b_http:
+            sessions = await asyncio.gather(
+                *(attach_on(server_a, f"two/a{i}.ipynb") for i in range(25)),
+                *(attach_on(server_b_http, f"two/b{i}.ipynb") for i in range(25)),
+            )
+    finally:
+        await asyncio.to_thread(server_b.__exit__, None, None, None)
+    ids = [s["id"] for s in sessions]
+    assert len(set(ids)) == 50
+    assert set(ids) & pool == pool  # every pooled session claimed, each by one notebook
+    assert await pooled_ids(broker) == set()
+
+
+async def test_an_attach_that_asks_settings_leaves_the_pool(api, broker_app, ends):
+    await until_warm(api)
+    pool = await pooled_ids(broker_app.broker)
+    configured = await api.post(
+        "attachments", {"path": "own/a.ipynb", "settings": {"conf": {"spark.x": "1"}}}
+    )
+    assert configured.status == 201 and configured.json["session_id"] not in pool
+    assert await pooled_ids(broker_app.broker) == pool
+
+
+async def test_the_per_user_cap_holds_for_claims(api, broker_app, ends):
+    await restart_broker(broker_app, max_sessions_per_user=1)
+    await until_warm(api)
+    assert (await api.post("attachments", {"path": "cap/a.ipynb"})).status == 201
+    over = await api.post("attachments", {"path": "cap/b.ipynb"})
+    assert over.status == 429 and over.json["reason"] == "session_cap"
+
+
+async def test_a_restarted_broker_re_adopts_its_pool(api, broker_app, ends):
+    await until_warm(api)
+    before = await pooled_ids(broker_app.broker)
+    await restart_broker(broker_app)  # endpoint 'test' is not embedded: its sessions live on
+    broker = broker_app.broker
+    assert await pooled_ids(broker) == before
+    assert await broker.pool.refill() == 0  # nothing missing, nothing new
+    await until_warm(api)
+    claimed = await api.post("attachments", {"path": "readopted/a.ipynb"})
+    assert claimed.json["session_id"] in before
+
+
+@pytest.fixture
+def embedded_pool(broker_config) -> dict:
+    broker_config["profiles"] = {"here": {"endpoint": "local"}}
+    broker_config["warm_pool"] = {"here": 1}
+    return broker_config
+
+
+async def test_pooled_sessions_on_the_embedded_livy_end_with_the_broker(
+    embedded_pool, api, broker_app
+):
+    await until_warm(api, 1, "here")
+    (pooled,) = await broker_app.broker.pool.pooled("here")
+    await broker_app.stop_extension()
+    registry = Registry(embedded_pool["db_url"])  # the broker closed its own
+    await registry.open()
+    try:
+        record = await registry.get_session(pooled.id)
+    finally:
+        await registry.close()
+    assert record.state == "killed" and "embedded local Livy stopped" in record.message
+
+
+@pytest.fixture
+def impersonating(broker_config) -> dict:
+    broker_config["impersonate"] = True
+    return broker_config
+
+
+async def test_there_is_no_pool_under_impersonate(impersonating, api, broker_app):
+    broker = broker_app.broker
+    assert broker.pool.targets == {}
+    assert await broker.pool.refill() == 0
+    assert await warm(api) == 0
+    assert await broker.pool.pooled("default") == []
