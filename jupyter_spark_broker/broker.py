@@ -85,6 +85,13 @@ class SparkBroker(LoggingConfigurable):
         0.5, config=True, help="Seconds between state refreshes while a session starts or runs."
     )
     reap_interval = Float(30.0, config=True, help="Seconds between reaper rounds.")
+    statement_start_hold = Float(
+        20.0,
+        config=True,
+        help="""Seconds a statement sent without wait= is held while its session starts (below
+        common 30 s client timeouts); past it, or past the request's own wait, 409 session_starting
+        with Retry-After. The statement is not queued: the client sends it again.""",
+    )
     server_timeout = Float(
         120.0,
         config=True,
@@ -168,7 +175,9 @@ class SparkBroker(LoggingConfigurable):
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
         if self.endpoints.local_is_running():
             for record in await self.registry.live_sessions():
-                if self.endpoints.is_embedded(record.endpoint):
+                # On a shared registry, only this server's: the others have embedded Livys of their own.
+                mine = self.endpoints.is_embedded(record.endpoint)
+                if mine and await self.lifecycle.judges(record):
                     await self.update_record(
                         record.id,
                         state="killed",
@@ -206,6 +215,18 @@ class SparkBroker(LoggingConfigurable):
         secret["password"] = config.password.get_secret_value()
         secret["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
         await self.registry.save_endpoint(name, owner, self.sealer.seal(secret))
+
+    async def delete_endpoint(self, user: str, name: str) -> None:
+        """Remove a run-time endpoint: its owner or an admin; a configured one is the server's."""
+        self.endpoints.settings_of(name)  # NotFound for an unknown name
+        owner = self.endpoints.owner_of_runtime(name)
+        if owner is None:
+            raise Conflict(
+                f"endpoint {name!r} is configured on the server", reason="endpoint_taken"
+            )
+        self.check_owner(user, owner, f"endpoint {name!r}")
+        await self.endpoints.remove_runtime(name)
+        await self.registry.delete_endpoint(name)
 
     async def load_saved_endpoints(self) -> None:
         for name, (owner, sealed) in (await self.registry.saved_endpoints()).items():

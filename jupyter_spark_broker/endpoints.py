@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .livy import (
     build_auth,
 )
 from .livy_local import LocalLivyProcess, LocalLivyStartError
+from .livy_local.config import EMBEDDED_USER
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
 
@@ -44,6 +46,8 @@ def livy_url(value: str) -> str:
         raise ValueError(f"not a usable URL ({error})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("must be an http:// or https:// URL with a host")
+    if parsed.userinfo:  # it would be listed and logged: credentials go in username and password
+        raise ValueError("must not hold credentials (user:password@); give username and password")
     return value.rstrip("/")
 
 
@@ -133,6 +137,14 @@ class SparkEndpoints(LoggingConfigurable):
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
     )
+    allowed_endpoint_urls = List(
+        Unicode(),
+        default_value=["*"],
+        config=True,
+        help="""Glob patterns (fnmatch) of the Livy URLs /reconnectsparkmagic may add as run-time
+        endpoints, e.g. ['https://livy.example.com:8998', 'http://10.0.*']. The default '*' allows
+        any; narrow it so users cannot point the broker at other services on its network.""",
+    )
     livy_connect_timeout = Float(5.0, config=True, help="Seconds to connect to Livy.")
     livy_read_timeout = Float(30.0, config=True, help="Seconds to wait for a Livy answer.")
     livy_retries = Int(4, config=True, help="Retries of an idempotent Livy call on 502/503/504.")
@@ -188,18 +200,21 @@ class SparkEndpoints(LoggingConfigurable):
         try:
             return self._configs[name]
         except KeyError:
+            configured = [n for n in self.names() if n not in self._runtime]  # not users' own
             raise NotFound(
-                f"no Livy endpoint named {name!r}; known: {', '.join(self.names())}",
+                f"no Livy endpoint named {name!r}; configured: {', '.join(configured)}",
                 reason="unknown_endpoint",
             ) from None
 
-    def describe(self, name: str) -> dict[str, Any]:
-        """What a user may see of an endpoint: no password, no header values."""
+    def describe(self, name: str, *, show_embedded_url: bool = True) -> dict[str, Any]:
+        """What a user may see of an endpoint: no password, no header values; the embedded Livy's
+        address only for ``show_embedded_url`` (admins)."""
         config = self.settings_of(name)
         embedded = self.is_embedded(name)
+        shown_local = self._local.url if self._local and show_embedded_url else None
         return {
             "name": name,
-            "url": self._local.url if embedded and self._local else config.url,
+            "url": shown_local if embedded else config.url,
             "embedded": embedded,
             "auth": config.auth,
             "username": config.username or None,
@@ -258,6 +273,19 @@ class SparkEndpoints(LoggingConfigurable):
         self._configs[name] = config
         self._runtime[name] = owner
 
+    def owner_of_runtime(self, name: str) -> str | None:
+        """The user who added run-time endpoint ``name``; None for a configured (or unknown) one."""
+        return self._runtime.get(name)
+
+    async def remove_runtime(self, name: str) -> None:
+        if name not in self._runtime:
+            return
+        del self._runtime[name]
+        self._configs.pop(name, None)
+        old = self._clients.pop(name, None)
+        if old is not None:
+            await old.aclose()
+
     # -- clients --------------------------------------------------------------------------------
 
     async def client(self, name: str) -> LivyClient:
@@ -268,7 +296,9 @@ class SparkEndpoints(LoggingConfigurable):
         if client is not None:
             return client
         try:
-            auth = config.build_auth(self.authenticators)
+            auth = (
+                self._local_auth() if config.url is None else config.build_auth(self.authenticators)
+            )
         except (AuthConfigError, OSError) as error:
             raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
         client = LivyClient(
@@ -290,7 +320,9 @@ class SparkEndpoints(LoggingConfigurable):
         async with self._local_lock:
             if self.local_is_running():
                 return
-            self._local = LocalLivyProcess(self.local_livy_args)
+            # Locked: Basic auth with a password made now and known to this broker alone, the CSRF
+            # header required and the Host checked (LocalLivyProcess passes the flags).
+            self._local = LocalLivyProcess(self.local_livy_args, secret=secrets.token_urlsafe(32))
             log.info("starting the embedded local Livy (%s)", " ".join(self.local_livy_args))
             try:
                 # Spawned on the event-loop thread (it lives as long as Jupyter), waited on elsewhere.
@@ -306,9 +338,19 @@ class SparkEndpoints(LoggingConfigurable):
             if stale is not None:
                 await stale.aclose()
 
+    def _local_auth(self) -> httpx.BasicAuth:
+        assert self._local is not None and self._local.secret is not None
+        return httpx.BasicAuth(EMBEDDED_USER, self._local.secret)
+
     def local_is_running(self) -> bool:
         local = self._local
-        return local is not None and local.process is not None and local.process.poll() is None
+        # Its URL too: a client made while it starts would hold an empty URL for good.
+        return (
+            local is not None
+            and bool(local.url)
+            and local.process is not None
+            and local.process.poll() is None
+        )
 
     async def close(self) -> None:
         for client in self._clients.values():

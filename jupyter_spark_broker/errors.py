@@ -38,6 +38,16 @@ class Conflict(BrokerError):
     reason = "conflict"
 
 
+class SessionStarting(Conflict):
+    """A statement for a session still starting, past the request's hold: retry after a while."""
+
+    reason = "session_starting"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, reason=self.reason)
+        self.retry_after = retry_after
+
+
 class LivyBadGateway(BrokerError):
     """Livy answered, but badly (5xx, an unexpected shape, or refused a request the broker built)."""
 

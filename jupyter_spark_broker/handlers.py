@@ -7,6 +7,7 @@ a 400 naming the field, never a 500.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from http.client import responses
 from importlib.resources import files
@@ -19,7 +20,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .broker import SparkBroker
-from .errors import BrokerError, InvalidRequest
+from .errors import BrokerError, InvalidRequest, NotFound, SessionStarting
 from .events import ROUTE
 from .health import endpoints_health
 from .models import (
@@ -39,6 +40,7 @@ from .models import (
 )
 from .profiles import profile_in_metadata
 from .reconnect import NotebookReconnector
+from .registry import SessionRecord
 from .replies import (
     Attachment,
     AttachmentList,
@@ -58,7 +60,7 @@ from .replies import (
     SessionWithAttachments,
     StatementReply,
 )
-from .users import broker_user
+from .users import broker_user, serves_one_person
 
 AUTH_RESOURCE = "spark_broker"
 API = "spark-broker/api"
@@ -94,6 +96,20 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def root_dir(self) -> str | None:
         return getattr(self.serverapp, "root_dir", None)
 
+    @property
+    def sees_embedded_livy(self) -> bool:
+        """The embedded Livy's address is for admins (and the one user of a single-user server):
+        anyone else reaches its sessions through the broker only."""
+        return serves_one_person(self.identity_provider) or self.broker.is_admin(self.user)
+
+    def shown(self, record: SessionRecord) -> SessionRecord:
+        """A session as this user may see it: on the embedded Livy, the driver log through the
+        broker's own log route and no Spark UI address, unless they may see the embedded Livy."""
+        if self.sees_embedded_livy or not self.broker.endpoints.is_embedded(record.endpoint):
+            return record
+        log_url = self.api_url("sessions", record.id, "log")
+        return dataclasses.replace(record, spark_ui_url=None, driver_log_url=log_url)
+
     def body(self) -> dict[str, Any]:
         return parse_json_body(self.request.body)
 
@@ -123,6 +139,8 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, SessionStarting):
+            self.set_header("Retry-After", str(error.retry_after))
         if isinstance(error, BrokerError):
             body = {"message": error.message, "reason": error.reason}
         elif isinstance(error, web.HTTPError):
@@ -175,8 +193,20 @@ class EndpointsHandler(BrokerHandler):
     @authorized
     async def get(self) -> None:
         endpoints = self.broker.endpoints
-        described = [endpoints.describe(name) for name in self.broker.endpoints_for(self.user)]
+        described = [
+            endpoints.describe(name, show_embedded_url=self.sees_embedded_livy)
+            for name in self.broker.endpoints_for(self.user)
+        ]
         self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
+
+
+class EndpointHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.broker.delete_endpoint(self.user, name)
+        self.set_status(204)
+        self.finish()
 
 
 class SessionsHandler(BrokerHandler):
@@ -196,7 +226,7 @@ class SessionsHandler(BrokerHandler):
             limit=query.limit,
             offset=query.offset,
         )
-        page = [Session.of(s) for s in sessions]
+        page = [Session.of(self.shown(s)) for s in sessions]
         self.reply(
             200, SessionList(sessions=page, total=total, limit=query.limit, offset=query.offset)
         )
@@ -216,7 +246,8 @@ class SessionsHandler(BrokerHandler):
         )
         self.set_header("Location", self.api_url("sessions", record.id))
         attachments = [] if created else await self.broker.attachments_of(record.id)
-        self.reply(201 if created else 200, SessionWithAttachments.of_with(record, attachments))
+        body = SessionWithAttachments.of_with(self.shown(record), attachments)
+        self.reply(201 if created else 200, body)
 
 
 class SessionHandler(BrokerHandler):
@@ -225,7 +256,7 @@ class SessionHandler(BrokerHandler):
     async def get(self, session_id: str) -> None:
         record = await self.broker.get_session(self.user, session_id)
         attachments = await self.broker.attachments_of(record.id)
-        self.reply(200, SessionWithAttachments.of_with(record, attachments))
+        self.reply(200, SessionWithAttachments.of_with(self.shown(record), attachments))
 
     @web.authenticated
     @authorized
@@ -282,7 +313,7 @@ class CompletionHandler(BrokerHandler):
 
 
 def _statement_id(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:  # "²" is a digit, not a number
         raise InvalidRequest(
             f"statement id must be a whole number, not {raw!r}", reason="invalid_field"
         )
@@ -343,7 +374,7 @@ class AttachmentsHandler(BrokerHandler):
             profile=request.profile or await self._profile_in_notebook(path),
             protocol=request.protocol,
         )
-        body = AttachmentWithSession.of_with(attached.attachment, attached.session)
+        body = AttachmentWithSession.of_with(attached.attachment, self.shown(attached.session))
         self.reply(201 if attached.created else 200, body)
 
     async def _profile_in_notebook(self, path: str) -> str | None:
@@ -433,6 +464,18 @@ class ReconnectHandler(BrokerHandler):
         )
 
 
+class NotFoundHandler(BrokerHandler):
+    """Any other path under the API: a JSON 404 like every other error, not Jupyter's HTML page."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.current_user is None:
+            raise web.HTTPError(403)  # as @web.authenticated answers an API client
+        raise NotFound(
+            f"no such route: {self.request.method} {self.request.path}", reason="no_route"
+        )
+
+
 def handlers() -> list[tuple[str, type]]:
     session = rf"{API}/sessions/(?P<session_id>[^/]+)"
     statement = rf"{session}/statements/(?P<statement_id>[^/]+)"
@@ -453,4 +496,6 @@ def handlers() -> list[tuple[str, type]]:
         (rf"{API}/attachments", AttachmentsHandler),
         (rf"{API}/attachments/(?P<attachment_id>[^/]+)", AttachmentHandler),
         (rf"{API}/openapi.yaml", OpenAPIHandler),
+        (rf"{API}/endpoints/(?P<name>[^/]+)", EndpointHandler),
+        (rf"{API}(/.*)?", NotFoundHandler),  # last: only what no route above took
     ]

@@ -39,6 +39,9 @@ class BrokerLifecycle:
         self._loops: list[asyncio.Task] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
         self._wake_poller = asyncio.Event()
+        # Rows seen in this server's own embedded Livy: on a shared registry, the embedded sessions
+        # of other servers are not this one's to judge.
+        self._seen_embedded: set[str] = set()
         # Endpoints where a create failed after it may have reached Livy: polled on the next round
         # even without live rows, so that a session Livy made anyway is found and deleted.
         self._orphan_checks: set[str] = set()
@@ -50,6 +53,8 @@ class BrokerLifecycle:
         await self.registry.heartbeat(self.broker.server_id)
         await self.broker.load_saved_endpoints()
         await self.reconcile()
+        # Attachments of kernels that died with an earlier server go now, not a reap_interval later.
+        await self._drop_attachments_of_gone_kernels()
         self._loops = [
             asyncio.create_task(self._state_loop(), name="spark-broker-states"),
             asyncio.create_task(every(self.broker.keepalive_interval, self.keep_alive, log)),
@@ -87,7 +92,9 @@ class BrokerLifecycle:
         for endpoint, records in (await self._live_rows_by_endpoint()).items():
             sessions = [] if self._embedded_gone(endpoint) else await self._livy_sessions(endpoint)
             if sessions is not None:
-                await self._follow_livy(records, sessions)
+                await self._follow_livy(
+                    await self._checkable(endpoint, records, sessions), sessions
+                )
         await self._check_connect_sessions(await self._live_servers())
 
     async def poll_states(self) -> bool:
@@ -108,6 +115,7 @@ class BrokerLifecycle:
             if sessions is not None:
                 self._orphan_checks.discard(endpoint)
                 await self._delete_orphans(endpoint, records, sessions)
+                records = await self._checkable(endpoint, records, sessions)
                 active = await self._follow_livy(records, sessions) or active
         return active
 
@@ -124,16 +132,27 @@ class BrokerLifecycle:
                 await asyncio.wait_for(self._wake_poller.wait(), interval)
 
     async def _live_rows_by_endpoint(self) -> dict[str, list[SessionRecord]]:
-        """Live rows by endpoint; those of endpoints no longer configured become lost."""
+        """Live rows by endpoint. A row of an endpoint this server does not know: the run-time
+        endpoints saved by other servers are loaded first; one still unknown is another live
+        server's to check (its config may differ), and lost only when no other server lives."""
         live = await self.registry.live_sessions()
         self.broker.remember_live(live)
         by_endpoint: dict[str, list[SessionRecord]] = {}
         known = set(self.endpoints.names())
+        saved: set[str] = set()
+        others_alive = False
+        if any(record.endpoint not in known for record in live):
+            await self.broker.load_saved_endpoints()
+            known = set(self.endpoints.names())
+            saved = set(await self.registry.saved_endpoints())  # sealed with another key, say
+            others_alive = await self._other_servers_alive()
         for record in live:
             if record.protocol == CONNECT:
                 continue  # Spark Connect: _check_connect_sessions follows those
             if record.endpoint in known:
                 by_endpoint.setdefault(record.endpoint, []).append(record)
+            elif record.endpoint in saved or others_alive:
+                continue  # not this server's to judge
             else:
                 await self.broker.update_record(
                     record.id,
@@ -142,6 +161,29 @@ class BrokerLifecycle:
                     message=f"endpoint {record.endpoint!r} is no longer configured",
                 )
         return by_endpoint
+
+    async def _other_servers_alive(self) -> bool:
+        silent_since = utcnow() - timedelta(seconds=self.broker.server_timeout)
+        return bool(await self.registry.prune_servers(silent_since) - {self.broker.server_id})
+
+    async def _checkable(
+        self, endpoint: str, records: list[SessionRecord], sessions: list[Session]
+    ) -> list[SessionRecord]:
+        """The rows this server can judge: all of a shared endpoint; of the embedded one (each
+        server has its own), those its Livy has or had, or all when no other server lives."""
+        if not self.endpoints.is_embedded(endpoint):
+            return records
+        names = {session.name for session in sessions}
+        for record in records:
+            if record.livy_name in names:
+                self._seen_embedded.add(record.id)
+        if not await self._other_servers_alive():
+            return records
+        return [r for r in records if r.id in self._seen_embedded]
+
+    async def judges(self, record: SessionRecord) -> bool:
+        """Whether this server may decide the fate of an embedded-Livy row (see ``_checkable``)."""
+        return record.id in self._seen_embedded or not await self._other_servers_alive()
 
     def _embedded_gone(self, endpoint: str) -> bool:
         return self.endpoints.is_embedded(endpoint) and not self.endpoints.local_is_running()

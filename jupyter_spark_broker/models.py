@@ -7,9 +7,10 @@ setting.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +24,7 @@ from .errors import InvalidRequest
 from .livy.names import SESSION_KINDS, SESSION_SETTINGS, STATEMENT_KINDS
 from .paths import normalise_notebook_path
 from .pydantic_errors import every_problem
+from .request_guards import MAX_NAME_LENGTH, MAX_PATH_LENGTH, plain_text
 
 StatementKind = Literal[STATEMENT_KINDS]  # type: ignore[valid-type]
 SessionKind = Literal[SESSION_KINDS]  # type: ignore[valid-type]
@@ -30,6 +32,14 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Livy reads paging numbers as Java ints; the registry's SQL integers are no smaller.
 MAX_INT32 = 2**31 - 1
+
+# Names, ids and paths: bounded (every list reply carries them) and free of control characters.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(plain_text)]
+NotebookPath = Annotated[
+    str, Field(min_length=1, max_length=MAX_PATH_LENGTH), AfterValidator(plain_text)
+]
+# A count in a JSON body: a JSON number, not "1" nor true; bounded like Livy's Java ints.
+Count = Annotated[int, Field(strict=True, ge=1, le=100_000)]
 
 
 class _Request(BaseModel):
@@ -41,10 +51,10 @@ class SessionSettings(_Request):
 
     conf: dict[str, str] | None = None
     driverMemory: str | None = None
-    driverCores: int | None = Field(None, ge=1)
+    driverCores: Count | None = None
     executorMemory: str | None = None
-    executorCores: int | None = Field(None, ge=1)
-    numExecutors: int | None = Field(None, ge=1)
+    executorCores: Count | None = None
+    numExecutors: Count | None = None
     queue: str | None = None
     jars: list[str] | None = None
     pyFiles: list[str] | None = None
@@ -60,11 +70,9 @@ class SessionSettings(_Request):
 
 
 class CreateSession(_Request):
-    endpoint: str | None = None
+    endpoint: Name | None = None
     kind: SessionKind | None = None
-    name: str | None = Field(
-        None, min_length=1, max_length=200, description="share name others can attach to"
-    )
+    name: Name | None = Field(None, description="share name others can attach to")
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
     request_id: str | None = Field(
@@ -79,7 +87,7 @@ class CreateStatement(_Request):
 
 class CompleteCode(_Request):
     code: str
-    cursor: int = Field(ge=0, description="where the cursor stands in code")
+    cursor: int = Field(ge=0, strict=True, description="where the cursor stands in code")
     kind: StatementKind | None = None
 
     @model_validator(mode="after")
@@ -90,12 +98,12 @@ class CompleteCode(_Request):
 
 
 class CreateAttachment(_Request):
-    path: str = Field(min_length=1)
-    kernel_id: str | None = None
-    endpoint: str | None = None
+    path: NotebookPath
+    kernel_id: Name | None = None
+    endpoint: Name | None = None
     kind: SessionKind | None = None
-    session: str | None = Field(None, description="a broker session id to attach to")
-    name: str | None = Field(None, min_length=1, max_length=200, description="a share name")
+    session: Name | None = Field(None, description="a broker session id to attach to")
+    name: Name | None = Field(None, description="a share name")
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
     protocol: Literal["livy", "connect"] = Field(
@@ -113,15 +121,15 @@ class CreateAttachment(_Request):
 
 class ListSessionsQuery(_Request):
     mine: bool = False  # only the caller's own sessions, also for admin users
-    state: str | None = None
-    endpoint: str | None = None
-    path: str | None = None
+    state: Name | None = None
+    endpoint: Name | None = None
+    path: NotebookPath | None = None
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=MAX_INT32)
 
 
 class ListAttachmentsQuery(_Request):
-    path: str | None = None
+    path: NotebookPath | None = None
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=MAX_INT32)
 
@@ -139,12 +147,12 @@ class Reconnect(BaseModel):
     """sparkmagic's ``/reconnectsparkmagic`` body. Unknown keys are ignored, as sparkmagic does."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    path: str
-    username: str
-    password: str
-    endpoint: str
-    auth: str | None = None
-    kernelname: str | None = None
+    path: NotebookPath
+    username: str = Field(max_length=MAX_NAME_LENGTH)
+    password: str = Field(max_length=4096)
+    endpoint: str = Field(max_length=2048)
+    auth: Name | None = None
+    kernelname: Name | None = None
 
     @field_validator("endpoint")
     @classmethod
@@ -166,6 +174,10 @@ RECONNECT_REQUIRED = ("path", "username", "password", "endpoint")
 def parse_json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"null")
+    except RecursionError:
+        raise InvalidRequest(
+            "the request body is nested too deeply", reason="invalid_json"
+        ) from None
     except ValueError as error:
         raise InvalidRequest(
             f"the request body is not valid JSON: {error}", reason="invalid_json"
@@ -181,6 +193,8 @@ def validate(model: type[ModelT], data: dict[str, Any], *, what: str = "body") -
     """The model, or an :class:`InvalidRequest` that names every bad field."""
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise InvalidRequest(f"invalid {what}: nested too deeply", reason="invalid_field") from None
     except ValidationError as error:
         raise InvalidRequest(
             f"invalid {what}: {every_problem(error, what)}", reason="invalid_field"

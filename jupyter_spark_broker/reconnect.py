@@ -17,6 +17,7 @@ from .broker import SparkBroker
 from .endpoints import EndpointConfig
 from .errors import InvalidRequest
 from .models import Reconnect
+from .request_guards import check_endpoint_url_allowed, check_request_auth
 from .users import SERVER_OWNER
 
 
@@ -50,11 +51,18 @@ class NotebookReconnector:
                 f"kernelname: no kernel named {kernel_name!r}; installed: {', '.join(sorted(specs))}",
                 reason="invalid_field",
             )
-        endpoint = await self._endpoint_for(user, request)
+        endpoint, added = await self._endpoint_for(user, request)
+        try:
+            attached = await self.broker.attach(user, path=path, endpoint=endpoint)
+        except BaseException:
+            # Nothing changes on failure: the notebook keeps its binding, and an endpoint this call
+            # added is not kept (nor reloaded at every restart).
+            if added:
+                await self.broker.delete_endpoint(user, endpoint)
+            raise
+        # Bound only once a session is there. The notebook now belongs to this endpoint: its
+        # attachments elsewhere end. Another user's notebook at this path is theirs.
         await self.broker.bind(user, path, endpoint)
-        attached = await self.broker.attach(user, path=path, endpoint=endpoint)
-        # The notebook now belongs to this endpoint: its attachments elsewhere end. Another user's
-        # notebook at this path is theirs.
         await self.broker.detach_elsewhere(user, path, attached.session.id)
         kernel_id = await self._start_or_restart_kernel(path, kernel_name)
         self.broker.events.reconnected(attached.session, actor=user, path=path, kernel_id=kernel_id)
@@ -62,20 +70,24 @@ class NotebookReconnector:
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )
 
-    async def _endpoint_for(self, user: str, request: Reconnect) -> str:
+    async def _endpoint_for(self, user: str, request: Reconnect) -> tuple[str, bool]:
         """An endpoint of this URL that ``user`` may use, if no other credentials are asked for;
-        else a run-time endpoint of ``user``'s own."""
-        known = self.broker.endpoints.find_by_url(request.endpoint, user)
+        else a run-time endpoint of ``user``'s own. True with it when this call added it."""
+        endpoints = self.broker.endpoints
+        check_request_auth(request.auth_type, endpoints.authenticators)
+        known = endpoints.find_by_url(request.endpoint, user)
         if known is not None:
-            config = self.broker.endpoints.settings_of(known)
+            config = endpoints.settings_of(known)
             asks_other_credentials = (request.username or request.password) and (
                 request.auth_type != config.auth or request.username != config.username
             )
             if not asks_other_credentials:
-                return known
+                return known, False
         name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
         if user != SERVER_OWNER:  # on a server of several users, each has their own names
             name = f"{user}:{name}"
+        check_endpoint_url_allowed(request.endpoint, endpoints.allowed_endpoint_urls)
+        added = name not in endpoints.names()
         await self.broker.put_endpoint(
             name,
             EndpointConfig(
@@ -87,7 +99,7 @@ class NotebookReconnector:
             ),
             user,
         )
-        return name
+        return name, added
 
     async def _start_or_restart_kernel(self, path: str, kernel_name: str) -> str:
         """sparkmagic's rules: same kernel -> restart it; other kernel -> replace the session; none -> new."""

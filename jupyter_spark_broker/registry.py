@@ -560,6 +560,14 @@ class Registry:
 
         await self._run(save)
 
+    async def delete_endpoint(self, name: str) -> None:
+        def delete_row() -> None:
+            with self._session() as db:
+                db.execute(delete(EndpointRow).where(EndpointRow.name == name))
+                db.commit()
+
+        await self._run(delete_row)
+
     async def saved_endpoints(self) -> dict[str, tuple[str, bytes]]:
         """Run-time endpoints: name -> (owner, sealed config)."""
 

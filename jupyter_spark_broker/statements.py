@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import metrics
-from .errors import BrokerError, Conflict, LivyTimedOut
+from .errors import BrokerError, Conflict, LivyTimedOut, SessionStarting
 from .livy import LivyClient, LivyError, PollBackoff, Statement
 from .livy.names import SESSION_STARTING_STATES
+from .orm import utcnow
 from .registry import SessionRecord
 
 if TYPE_CHECKING:
@@ -200,7 +201,10 @@ class StatementProxy:
         self, user: str, session_id: str, *, code: str, kind: str | None, wait: float = 0.0
     ) -> Statement:
         """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
-        record = await self._wait_until_ready(await self.broker.live_session(user, session_id))
+        hold = wait if wait > 0 else self.broker.statement_start_hold
+        record = await self._wait_until_ready(
+            await self.broker.live_session(user, session_id), hold=hold
+        )
         livy = await self.broker.endpoints.client(record.endpoint)
         timer = metrics.StatementTimer(record.endpoint)  # the round trip, until seen finished
         try:
@@ -232,17 +236,27 @@ class StatementProxy:
             self._touched[session_id] = now
             await self.broker.registry.touch(session_id)
 
-    async def _wait_until_ready(self, record: SessionRecord) -> SessionRecord:
-        """A statement sent while the session starts waits for it instead of failing."""
+    async def _wait_until_ready(self, record: SessionRecord, *, hold: float) -> SessionRecord:
+        """A statement sent while the session starts waits for it, but no longer than ``hold``
+        (the request's wait): then 409 with Retry-After, so no request outlives its client's
+        patience. Past ``session_start_timeout`` since the session was made, 504."""
         if record.state not in SESSION_STARTING_STATES:
             return record
+        started_for = (utcnow() - record.created).total_seconds()
+        left = max(0.0, self.broker.session_start_timeout - started_for)
         livy = await self.broker.endpoints.client(record.endpoint)
         session = await self.broker.livy_call(
             record.endpoint,
-            livy.wait_for_session(record.livy_id, timeout=self.broker.session_start_timeout),
+            livy.wait_for_session(record.livy_id, timeout=min(hold, left)),
             record,
         )
         record = await self.broker.apply_livy_view(record, session)
+        if session.is_starting and hold < left:
+            raise SessionStarting(
+                f"Spark session {record.id!r} is still {session.state}; send the statement again "
+                "once it is up",
+                retry_after=2,
+            )
         if session.is_starting:
             raise LivyTimedOut(
                 f"Spark session {record.id!r} is still {session.state} after "

@@ -10,6 +10,14 @@ from typing import Any
 # login): the OS user it runs as.
 SERVER_OWNER = getpass.getuser()
 
+
+def serves_one_person(identity_provider: Any) -> bool:
+    """jupyter_server's own token or password login: everyone logged in is the one person."""
+    from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+
+    return type(identity_provider) in (IdentityProvider, PasswordIdentityProvider)
+
+
 def broker_user(identity_provider: Any, current_user: Any) -> str:
     """Who owns what a request of ``current_user`` creates (and whose events a subscriber receives).
 

@@ -3,6 +3,7 @@ Livy credentials, imports nothing server-side."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -110,7 +111,13 @@ class BrokerClient:
     def submit(self, session_id: str, code: str, kind: str | None = None) -> dict:
         """Returns at once (no ``?wait``): an interrupt must find the statement id in hand to cancel."""
         body = {"code": code} | ({"kind": kind} if kind else {})
-        return self._request("POST", f"sessions/{session_id}/statements", json=body)
+        while True:  # the broker answers 409 session_starting after a bounded hold: send again
+            try:
+                return self._request("POST", f"sessions/{session_id}/statements", json=body)
+            except BrokerRefused as refused:
+                if refused.status != 409 or refused.reason != "session_starting":
+                    raise
+            time.sleep(1.0)
 
     def wait(self, session_id: str, statement_id: int, wait: float = LONG_POLL) -> dict:
         """The statement once finished, or as it stands after ``wait`` seconds."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import http.client
 import json
 import re
 import time
@@ -414,27 +415,42 @@ def _json_object(response: httpx.Response, where: Mapping[str, str]) -> dict[str
     return body
 
 
+# Jetty's error page in front of Livy: "<title>Error 401 Unauthorized</title>".
+_JETTY_TITLE = re.compile(r"Error \d{3}\b")
+_REASONS = frozenset(http.client.responses.values())
+
+
+def _shown_title(page: str) -> str:
+    """The title of an HTML error page when it is Jetty's or a bare HTTP reason (a proxy's 502)."""
+    title = re.search(r"<title>(.*?)</title>", page, re.IGNORECASE | re.DOTALL)
+    said = html.unescape(" ".join(title.group(1).split())) if title else ""
+    return said if _JETTY_TITLE.match(said) or said in _REASONS else ""
+
+
 def livy_message(response: httpx.Response) -> str:
     """The human text of a Livy error body, whichever shape it came in.
 
     Livy answers ``{"msg": ...}`` from its servlets, a bare JSON string from its JSON layer, and an HTML
     page from Jetty filters (CSRF, authentication); Livy-compatible servers may send ``{"message": ...}``.
+    Any other body is not repeated, only described: the URL may be some other service, whose pages a
+    user must not read through the broker's errors.
     """
     text = response.text.strip()
     try:
         body = json.loads(text) if text else None
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        message = body.get("msg") or body.get("message") or text
+    if isinstance(body, dict) and isinstance(body.get("msg") or body.get("message"), str):
+        message = body.get("msg") or body.get("message")
     elif isinstance(body, str):
         message = body
-    elif text.lstrip().startswith("<"):
-        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        raw = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
-        message = html.unescape(" ".join(raw.split()))
+    elif _shown_title(text):
+        message = _shown_title(text)
+    elif not text:
+        message = ""
     else:
-        message = text
+        kind = response.headers.get("Content-Type", "no Content-Type").split(";")[0]
+        message = f"a reply that is not Livy's ({kind}, {len(response.content)} bytes)"
     message = str(message)
     return message if len(message) <= _MESSAGE_LIMIT else message[:_MESSAGE_LIMIT] + "…"
 

@@ -6,7 +6,13 @@ import argparse
 import importlib.util
 import os
 
-from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, LocalLivyConfig
+from .config import (
+    AUTH_BASIC_ENV,
+    EMBEDDED_ENV,
+    EMBEDDED_USER,
+    SECRET_ENV_NAMES,
+    LocalLivyConfig,
+)
 from .lifeline import die_with_parent
 from .server.run import run
 
@@ -25,6 +31,18 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         metavar="USER:PASSWORD",
         help=f"require HTTP Basic auth (like livy.server.auth.type=ldap); prefer ${AUTH_BASIC_ENV}, "
         "which keeps the password out of the process list",
+    )
+    parser.add_argument(
+        "--auth-secret-fd",
+        type=int,
+        metavar="FD",
+        help=f"require HTTP Basic auth as user {EMBEDDED_USER!r} with the password read from this "
+        "inherited file descriptor (how the broker locks its embedded Livy)",
+    )
+    parser.add_argument(
+        "--check-host",
+        action="store_true",
+        help="refuse requests whose Host header is not a loopback name (DNS rebinding)",
     )
     parser.add_argument(
         "--auth-kerberos",
@@ -93,11 +111,25 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
     )
     parser.add_argument("--retained-statements", type=int, default=defaults.retained_statements)
     parser.add_argument("--cancel-timeout", type=float, default=defaults.cancel_timeout)
+    parser.add_argument(
+        "--max-output",
+        type=int,
+        default=defaults.max_output,
+        help="characters of one statement output value kept; past them it is cut with a marker",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
     options = parser.parse_args(argv)
 
     basic = options.auth_basic or os.environ.get(AUTH_BASIC_ENV)
     basic_auth = None
+    superusers = frozenset(filter(None, options.superusers.split(",")))
+    if options.auth_secret_fd is not None:
+        with os.fdopen(options.auth_secret_fd, encoding="utf-8") as pipe:
+            secret = pipe.read().strip()
+        if not secret:
+            parser.error("--auth-secret-fd gave an empty secret")
+        basic = f"{EMBEDDED_USER}:{secret}"
+        superusers |= {EMBEDDED_USER}  # the broker names each session's proxyUser itself
     if basic:
         user, sep, password = basic.partition(":")
         if not sep or not user or not password:
@@ -105,6 +137,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         basic_auth = (user, password)
     if bool(options.auth_kerberos) != bool(options.auth_kerberos_keytab):
         parser.error("--auth-kerberos and --auth-kerberos-keytab go together")
+    if options.max_output < 1000:
+        parser.error("--max-output must be at least 1000")
     if options.auth_kerberos and basic_auth:
         parser.error("choose one of Basic and Kerberos auth")
     if options.auth_kerberos and importlib.util.find_spec("gssapi") is None:
@@ -118,8 +152,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         kerberos_principal=options.auth_kerberos,
         kerberos_keytab=options.auth_kerberos_keytab,
         csrf=options.csrf,
+        check_host=options.check_host,
         impersonation=options.impersonation,
-        superusers=frozenset(filter(None, options.superusers.split(","))),
+        superusers=superusers,
         spark=options.spark,
         max_sessions=options.max_sessions,
         max_creation=options.max_creation,
@@ -131,12 +166,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         heartbeat_watchdog_interval=options.heartbeat_watchdog_interval,
         retained_statements=options.retained_statements,
         cancel_timeout=options.cancel_timeout,
+        max_output=options.max_output,
     )
     return config, options.access_log
 
 
 def main(argv: list[str] | None = None) -> None:
     config, access_log = parse_args(argv)
+    for name in SECRET_ENV_NAMES:  # read already; the sessions' workers inherit this environment
+        os.environ.pop(name, None)
     if os.environ.get(EMBEDDED_ENV):
         die_with_parent()  # SIGTERM: stop every session on the way out, as on a normal stop
     run(config, access_log=access_log)

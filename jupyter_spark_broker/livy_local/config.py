@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 AUTH_BASIC_ENV = "LIVY_LOCAL_AUTH_BASIC"  # USER:PASSWORD, kept out of the process's argv
 EMBEDDED_ENV = "LIVY_LOCAL_EMBEDDED"  # set by LocalLivyProcess: the server ends with its parent
 READY_PREFIX = "LIVY_LOCAL_URL="  # the server prints this and its URL on stdout once it listens
+EMBEDDED_USER = "spark-broker"  # the Basic user of an embedded Livy, whose password comes by a pipe
+# Secrets of Jupyter and of the broker that a Livy child or a session's code must never inherit.
+SECRET_ENV_NAMES = frozenset(
+    {
+        AUTH_BASIC_ENV,
+        "SPARK_BROKER_TOKEN",
+        "JUPYTER_TOKEN",
+        "JUPYTER_PASSWORD",
+        "JPY_API_TOKEN",
+        "JUPYTERHUB_API_TOKEN",
+        "JUPYTERHUB_COOKIE_SECRET",
+        "JUPYTERHUB_CRYPT_KEY",
+        "CONFIGPROXY_AUTH_TOKEN",
+    }
+)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if name not in SECRET_ENV_NAMES}
 
 
 @dataclass(frozen=True)
@@ -19,6 +40,7 @@ class LocalLivyConfig:
     kerberos_keytab: str | None = None  # livy.server.auth.kerberos.keytab
     auth_token_validity: float = 36000.0  # livy.server.auth.kerberos.token.validity (hadoop.auth)
     csrf: bool = False  # livy.server.csrf-protection.enabled
+    check_host: bool = False  # not in Livy: refuse a Host header that is not a loopback name
     impersonation: bool = False  # livy.impersonation.enabled: sessions take a proxyUser
     superusers: frozenset[str] = frozenset()  # livy.superusers: may impersonate anyone
     spark: str = "auto"  # auto | on | off: run sessions with a local SparkSession
@@ -34,6 +56,7 @@ class LocalLivyConfig:
     retained_statements: int = 100  # livy.rsc.retained-statements
     cancel_timeout: float = 30.0  # livy.rsc.job-cancel.timeout
     log_lines: int = 200  # livy.cache-log.size
+    max_output: int = 1_000_000  # not in Livy: characters of one output value kept, then a marker
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|m|min|h|d)?\s*$")

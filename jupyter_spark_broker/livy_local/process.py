@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, READY_PREFIX
+from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, READY_PREFIX, without_secrets
 
 
 class LocalLivyStartError(RuntimeError):
@@ -24,11 +24,15 @@ class LocalLivyProcess:
         args: Sequence[str] = (),
         *,
         basic_auth: tuple[str, str] | None = None,
+        secret: str | None = None,
         env: Mapping[str, str] | None = None,
         stderr=None,
     ):
         self.args = list(args)
         self.basic_auth = basic_auth
+        # The embedded Livy's password (user EMBEDDED_USER): sent through a pipe that the child reads
+        # and closes, so it is neither in its argv nor in its environment (nor /proc/PID/environ).
+        self.secret = secret
         self.env = dict(env) if env is not None else None
         self.stderr = stderr
         self.url = ""
@@ -40,7 +44,8 @@ class LocalLivyProcess:
 
     def spawn(self) -> None:
         """Start the process. Call it from a long-lived thread: the child ends when that thread does."""
-        env = dict(self.env if self.env is not None else os.environ)
+        # No Jupyter or broker secret in the child, nor so in the sessions it runs.
+        env = without_secrets(self.env if self.env is not None else os.environ)
         env[EMBEDDED_ENV] = "1"
         if self.basic_auth is not None:
             env[AUTH_BASIC_ENV] = ":".join(self.basic_auth)  # not argv: `ps` would show it
@@ -54,9 +59,25 @@ class LocalLivyProcess:
             "0",
             *self.args,
         ]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL, env=env
-        )
+        pass_fds: tuple[int, ...] = ()
+        if self.secret is not None:
+            read_end, write_end = os.pipe()
+            os.write(write_end, self.secret.encode("utf-8"))  # far below a pipe's buffer
+            os.close(write_end)
+            command += ["--auth-secret-fd", str(read_end), "--csrf", "--check-host"]
+            pass_fds = (read_end,)
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                pass_fds=pass_fds,
+            )
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
 
     def wait_until_ready(self, timeout: float = 60.0) -> str:
         """Block until the server announces its URL (safe to call from a worker thread)."""

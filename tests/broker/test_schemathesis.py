@@ -1,8 +1,11 @@
 """Schemathesis over openapi.yaml against a live Jupyter server with the broker: no 5xx, no response
-outside the contract. Bounded: a fixed seed and a fixed number of examples per operation."""
+outside the contract, none slower than MAX_RESPONSE_TIME. Bounded: a fixed number of examples per
+operation, drawn from a seed that changes with each commit (so each commit explores new examples) and is
+printed, so any failure replays: ``SCHEMATHESIS_SEED=<seed> pytest tests/broker/test_schemathesis.py``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +17,24 @@ from tests.live_server import LiveJupyter
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
+# Every request answers within its wait plus a margin; generated ones name no running statement.
+MAX_RESPONSE_TIME = 30
+
+
+def seed_of_this_commit() -> int:
+    """SCHEMATHESIS_SEED if set (to replay), else from the checked-out commit's hash."""
+    if os.environ.get("SCHEMATHESIS_SEED"):
+        return int(os.environ["SCHEMATHESIS_SEED"])
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=SPEC.parent, check=False
+    ).stdout.strip()
+    return int(head[:8], 16) if head else 20261122
 
 
 @pytest.mark.timeout(900)
 def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy_url):
+    seed = seed_of_this_commit()
+    print(f"schemathesis seed: {seed} (replay: SCHEMATHESIS_SEED={seed})")
     st = Path(sys.executable).with_name("st")  # the venv's, whether or not it is activated
     assert st.exists(), "schemathesis is in the test extra; scripts/test.sh installs it"
     # No retries: generated bodies point at Livy URLs that do not exist, and each would be retried.
@@ -38,7 +55,9 @@ def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy
                 "--max-examples",
                 "15",
                 "--seed",
-                "20261122",
+                str(seed),
+                "--max-response-time",
+                str(MAX_RESPONSE_TIME),
                 "--request-timeout",
                 "60",
                 "--no-color",
@@ -49,5 +68,6 @@ def test_schemathesis_finds_no_server_error_and_no_contract_break(tmp_path, livy
             cwd=tmp_path,  # schemathesis keeps a cache in its working directory
         )
         log = (tmp_path / "jupyter.log").read_text(errors="replace")
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    replay = f"seed {seed}: replay with SCHEMATHESIS_SEED={seed}\n"
+    assert result.returncode == 0, replay + result.stdout[-6000:] + result.stderr[-2000:]
     assert "Traceback" not in log, log[-4000:]

@@ -237,6 +237,24 @@ async def test_repr_never_shows_credentials():
         assert "hunter2" not in repr(livy)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><title>Internal admin console</title><body>SECRET-ROW</body></html>",
+        "<pre>SECRET-ROW from some other service</pre>",
+        {"rows": ["SECRET-ROW"]},
+    ],
+)
+async def test_a_body_that_is_not_livys_is_described_not_repeated(body):
+    """The URL may be any loopback service: its page must not come back through an error message."""
+    async with client_with(ScriptedTransport((400, body))) as livy:
+        with pytest.raises(LivyRejected) as raised:
+            await livy.get_statement(9, 1)
+    assert "SECRET-ROW" not in str(raised.value)
+    assert "Internal admin console" not in str(raised.value)
+    assert "not Livy's" in raised.value.livy_message
+
+
 class RecordingObserver:
     """What a metrics layer would see: each HTTP attempt, and each call that failed."""
 

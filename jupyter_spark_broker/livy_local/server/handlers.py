@@ -18,7 +18,7 @@ from typing import Any
 import tornado.web
 
 from ... import __version__
-from ..config import LocalLivyConfig
+from ..config import LOOPBACK_HOSTS, LocalLivyConfig
 from ..messages import (
     BadRequestBody,
     CompletionRequest,
@@ -76,6 +76,9 @@ class LivyHandler(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         # Filter order in LivyServer: security headers, authentication, CSRF, then the servlets.
+        if self.config.check_host and not self._loopback_host():
+            self._filter_error(403, "Host not allowed")  # a DNS-rebound page, say
+            return
         if self.config.basic_auth is not None:
             self.user = self._authenticate()
             if self.user is None:
@@ -95,6 +98,11 @@ class LivyHandler(tornado.web.RequestHandler):
         version = _API_VERSION.search(accept)
         if version and version.group(1) != "0.1":
             self.reply(406, {"msg": f"Unsupported API version: {version.group(1)}"})
+
+    def _loopback_host(self) -> bool:
+        host = self.request.headers.get("Host", "")
+        name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0]
+        return (name or host) in LOOPBACK_HOSTS
 
     def _authenticate(self) -> str | None:
         header = self.request.headers.get("Authorization", "")

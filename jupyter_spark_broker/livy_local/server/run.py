@@ -12,6 +12,7 @@ import tornado.netutil
 
 from ..config import READY_PREFIX, LocalLivyConfig
 from ..sessions import SessionManager
+from ..worker.scratch import sweep_orphaned_scratch
 from .handlers import make_app
 
 log = logging.getLogger("livy_local")
@@ -20,6 +21,8 @@ log = logging.getLogger("livy_local")
 
 
 async def serve(config: LocalLivyConfig, *, announce: bool = True) -> None:
+    for path in sweep_orphaned_scratch():
+        log.info("removed the scratch directory of a local Livy that died: %s", path)
     sockets = tornado.netutil.bind_sockets(config.port, address=config.host)
     port = sockets[0].getsockname()[1]
     url = f"http://{config.host}:{port}"

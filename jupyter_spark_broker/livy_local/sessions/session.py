@@ -55,6 +55,7 @@ class LocalStatement:
         self.code = code
         self.kind = kind
         self.state = "waiting"
+        self.sent = False  # handed to the worker: a cancel must go there, even before it starts
         self.output: dict[str, Any] | None = None
         self.progress = 0.0
         self.started = 0
@@ -124,6 +125,7 @@ class LocalSession:
             spark="on" if kind == "spark" else config.spark,  # Scala runs in Spark's JVM
             spark_conf=spark_conf_of(request),
             scala=kind == "spark",
+            max_output=config.max_output,
             on_message=self._on_worker_message,
             on_log_line=self.log.append,
             on_exit=self._on_worker_exit,
@@ -243,10 +245,10 @@ class LocalSession:
         statement = self.statements.get(statement_id)
         if statement is None or statement.state in STATEMENT_DONE:
             return  # Livy ignores unknown and finished statements
-        if statement.state == "waiting":
+        if statement.state == "waiting" and not statement.sent:
             statement.finish("cancelled", None)
             self._after_statement()
-        elif statement.state == "running":
+        elif statement.state in ("waiting", "running"):  # sent: the worker has it, or soon will
             statement.state = "cancelling"
             await self.worker.send(op="cancel", id=statement_id)
             asyncio.get_running_loop().call_later(
@@ -282,6 +284,7 @@ class LocalSession:
             statement = await self._queue.get()
             if statement.state != "waiting":
                 continue  # cancelled while it waited
+            statement.sent = True
             await self.worker.send(
                 op="execute", id=statement.id, code=statement.code, kind=statement.kind
             )

@@ -9,7 +9,9 @@ worker -> server: ``ready {spark, detail, app_id?, spark_ui_url?}``, ``failed {d
 ``completion {req, candidates}``.
 
 The worker's stdout and stderr (its own prints outside statements, the JVM's log) arrive line by line as
-the session's log.
+the session's log, a very long line in pieces. Statement output is cut by the worker past
+``max_output`` characters, so every message fits the reader's limit; a channel that breaks anyway (junk
+written to the socket) kills the worker, and the session ends ``dead`` with the reason in its log.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from ..config import without_secrets
+from .scratch import make_scratch
 
 MessageHandler = Callable[[dict[str, Any]], None]
 LineHandler = Callable[[str], None]
@@ -32,6 +36,13 @@ ExitHandler = Callable[[int], Awaitable[None]]
 
 _WORKER_MODULE = f"{__package__}.main"
 _MATPLOTLIB_BACKEND = f"module://{__package__}.matplotlib_backend"
+LOG_PIECE = 16 * 1024  # bytes: a longer log line is split into pieces of this size
+
+
+def message_limit(max_output: int) -> int:
+    """Bytes one JSON line from the worker may take: output cut at ``max_output`` characters, each
+    at most six bytes once JSON-escaped, plus room for the rest of the message."""
+    return 8 * max_output + (1 << 20)
 
 
 class WorkerProcess:
@@ -42,6 +53,7 @@ class WorkerProcess:
         spark: str,
         spark_conf: dict[str, str],
         scala: bool = False,
+        max_output: int = 1_000_000,
         on_message: MessageHandler,
         on_log_line: LineHandler,
         on_exit: ExitHandler,
@@ -50,6 +62,7 @@ class WorkerProcess:
         self._spark = spark
         self._spark_conf = spark_conf
         self._scala = scala
+        self._max_output = max_output
         self._on_message = on_message
         self._on_log_line = on_log_line
         self._on_exit = on_exit
@@ -65,9 +78,9 @@ class WorkerProcess:
         return self._process.pid if self._process else None
 
     async def start(self) -> None:
-        self._scratch = tempfile.mkdtemp(prefix=f"livy-session-{self.session_id}-")
+        self._scratch = make_scratch(self.session_id)
         ours, theirs = socket.socketpair()
-        env = dict(os.environ)
+        env = without_secrets(os.environ)  # user code runs here: no Jupyter or broker secret
         env.setdefault("MPLBACKEND", _MATPLOTLIB_BACKEND)
         # A local SparkSession serves its UI and driver on loopback only, like the server itself.
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -87,6 +100,8 @@ class WorkerProcess:
                 json.dumps(self._spark_conf),
                 "--scratch",
                 self._scratch,
+                "--max-output",
+                str(self._max_output),
                 *(["--scala"] if self._scala else []),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -96,7 +111,9 @@ class WorkerProcess:
             )
         finally:
             theirs.close()
-        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        reader, self._writer = await asyncio.open_unix_connection(
+            sock=ours, limit=message_limit(self._max_output)
+        )
         self._tasks = [
             asyncio.create_task(self._read_messages(reader)),
             asyncio.create_task(self._read_log(self._process.stdout)),
@@ -128,19 +145,46 @@ class WorkerProcess:
                 return
 
     async def _read_messages(self, reader: asyncio.StreamReader) -> None:
-        while line := await reader.readline():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                self._on_log_line(f"livy-local: unreadable message from worker: {line[:200]!r}")
-                continue
-            self._on_message(message)
+        try:
+            while line := await reader.readline():
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    self._on_log_line(f"livy-local: unreadable message from worker: {line[:200]!r}")
+                    continue
+                self._on_message(message)
+        except (ValueError, OSError) as error:  # over the line limit, or a broken socket
+            self._channel_broke(error)
+
+    def _channel_broke(self, error: BaseException) -> None:
+        """A worker the server can no longer hear would leave the session waiting for ever: end it."""
+        if self.stopping or self._process is None or self._process.returncode is not None:
+            return
+        self._on_log_line(
+            f"livy-local: the worker's message channel broke ({type(error).__name__}: {error}); "
+            "stopping the session"
+        )
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
 
     async def _read_log(self, stream: asyncio.StreamReader | None) -> None:
         if stream is None:
             return
-        while line := await stream.readline():
-            self._on_log_line(line.decode("utf-8", errors="replace").rstrip("\n"))
+        pending = b""
+        while chunk := await stream.read(65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._log_bytes(line)
+            while len(pending) >= LOG_PIECE:  # a line without end: log it in pieces
+                self._log_bytes(pending[:LOG_PIECE])
+                pending = pending[LOG_PIECE:]
+        if pending:
+            self._log_bytes(pending)
+
+    def _log_bytes(self, line: bytes) -> None:
+        for start in range(0, max(len(line), 1), LOG_PIECE):
+            self._on_log_line(line[start : start + LOG_PIECE].decode("utf-8", errors="replace"))
 
     async def _watch_exit(self) -> None:
         assert self._process is not None

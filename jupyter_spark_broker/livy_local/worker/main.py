@@ -32,6 +32,7 @@ import traceback
 from typing import Any
 
 from ..lifeline import die_with_parent
+from .output_cap import cap_output
 
 SQL_ROW_LIMIT = 1000  # livy.rsc.sql.num-rows
 _TOP_FRAME = re.compile(r'\s*File "<stdin>".*in <module>')
@@ -58,8 +59,11 @@ class Channel:
 class Interpreter:
     """Runs statements in one namespace, with or without a local SparkSession."""
 
-    def __init__(self, channel: Channel, session_id: int, scratch: str):
+    def __init__(
+        self, channel: Channel, session_id: int, scratch: str, max_output: int = 1_000_000
+    ):
         self.channel = channel
+        self.max_output = max_output
         self.session_id = session_id
         self.scratch = scratch  # the server removes it when this process ends, however it ends
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
@@ -73,6 +77,7 @@ class Interpreter:
         self._running_id: int | None = None
         self._in_user_code = False
         self._cancel_id: int | None = None
+        self._cancelled_early: set[int] = set()  # cancels that came before their statement ran
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -120,6 +125,12 @@ class Interpreter:
 
     def execute(self, statement_id: int, code: str, kind: str) -> None:
         with self._lock:
+            early = statement_id in self._cancelled_early
+            self._cancelled_early.discard(statement_id)
+        if early:
+            self.channel.send(op="done", id=statement_id, output=None, cancelled=True)
+            return
+        with self._lock:
             self._running_id = statement_id
             self._cancel_id = None
         self.channel.send(op="started", id=statement_id)
@@ -143,7 +154,10 @@ class Interpreter:
                 cancelled = self._cancel_id == statement_id
                 self._running_id = None
         self.channel.send(
-            op="done", id=statement_id, output=output, cancelled=cancelled or interrupted
+            op="done",
+            id=statement_id,
+            output=cap_output(output, self.max_output),
+            cancelled=cancelled or interrupted,
         )
 
     def _run(self, statement_id: int, code: str, kind: str) -> dict[str, Any]:
@@ -271,6 +285,7 @@ class Interpreter:
     def cancel(self, statement_id: int) -> None:
         with self._lock:
             if self._running_id != statement_id:
+                self._cancelled_early.add(statement_id)  # queued here, or already done: harmless
                 return
             self._cancel_id = statement_id
             interrupt = self._in_user_code
@@ -501,6 +516,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spark", choices=("auto", "on", "off"), default="off")
     parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
     parser.add_argument("--scala", action="store_true", help="start the Scala REPL (kind spark)")
+    parser.add_argument("--max-output", type=int, default=1_000_000)
     parser.add_argument(
         "--scratch", required=True, help="a directory for this session's files, removed after it"
     )
@@ -508,7 +524,7 @@ def main(argv: list[str] | None = None) -> None:
 
     die_with_parent(signal.SIGKILL)  # the server is gone: so is every session
     channel = Channel(options.fd)
-    interpreter = Interpreter(channel, options.session_id, options.scratch)
+    interpreter = Interpreter(channel, options.session_id, options.scratch, options.max_output)
     signal.signal(signal.SIGINT, interpreter.on_sigint)
     sys.stdin = io.StringIO()  # user code must not block on the server's stdin
 
