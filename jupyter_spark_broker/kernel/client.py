@@ -75,8 +75,21 @@ class BrokerClient:
 
     def detach(self) -> None:
         if self.attachment_id is not None:
-            self._request("DELETE", f"attachments/{self.attachment_id}")
+            self.delete_attachment(self.attachment_id)
+        self.forget()
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        self._request("DELETE", f"attachments/{attachment_id}")
+
+    def forget(self) -> None:
+        """Drop the session and its attachment together (the broker keeps both): the next Spark
+        cell attaches again."""
         self.session = self.attachment_id = None
+
+    def attachments(self, path: str) -> list[dict]:
+        return self._request("GET", "attachments", params={"path": path, "limit": 1000})[
+            "attachments"
+        ]
 
     def sessions(self, path: str | None = None, *, mine: bool = False) -> list[dict]:
         params: dict[str, Any] = {"limit": 1000, "mine": mine} | ({"path": path} if path else {})
