@@ -7,16 +7,15 @@ a traceback through the magics, httpx or the virtual environment.
 from __future__ import annotations
 
 import functools
-import logging
 import re
+import sys
+import traceback
 from typing import Any
 
 from IPython.core.error import UsageError
 
 from .client import BrokerRefused, BrokerUnavailable
 from .settings import NotConfigured
-
-log = logging.getLogger(__name__)
 
 # Frames of the JVM, py4j and Spark's own Python: plumbing, hidden from the first view of an error.
 _NOISE = ("py4j/", "pyspark/", "at org.apache.", "at java.", "at scala.", "at sun.", "at jdk.")
@@ -28,9 +27,9 @@ _FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<s
 class SparkStatementError(Exception):
     """A remote statement failed. Subclassed per remote ``ename``, so the cell fails with that name."""
 
-    def __init__(self, ename: str, evalue: str, traceback: list[str], cell: str | None = None):
+    def __init__(self, ename: str, evalue: str, remote_traceback: list[str], cell: str | None):
         super().__init__(evalue)
-        self.ename, self.evalue, self.remote_traceback = ename, evalue, traceback
+        self.ename, self.evalue, self.remote_traceback = ename, evalue, remote_traceback
         self.cell = cell
 
     def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a local traceback
@@ -38,11 +37,11 @@ class SparkStatementError(Exception):
 
 
 def render_remote_error(
-    ename: str, evalue: str, traceback: list[str], cell: str | None = None
+    ename: str, evalue: str, remote_traceback: list[str], cell: str | None = None
 ) -> list[str]:
     """``ename: evalue`` once, then the failing lines of the cell, then a count of what was hidden."""
     headline = f"{ename}: {evalue}".rstrip()
-    lines = "".join(traceback).splitlines()
+    lines = "".join(remote_traceback).splitlines()
     kept: list[str] = []
     hidden = 0
     skip_source = False
@@ -164,7 +163,8 @@ def friendly(method):
         except KeyboardInterrupt:
             raise Interrupted() from None
         except Exception as error:
-            log.exception("Spark magics: unexpected error")
+            # To the kernel's own stderr (the server's log), not to the notebook.
+            traceback.print_exc(file=sys.__stderr__)
             raise InternalError(f"{type(error).__name__}: {error}") from None
 
     return wrapper

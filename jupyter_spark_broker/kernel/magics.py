@@ -42,6 +42,8 @@ from .tables import (
 STARTING = ("not_started", "starting", "recovering")
 STATEMENT_DONE = ("available", "cancelled", "error")
 FINISHED = ("dead", "killed", "lost", "error", "success", "shutting_down")
+# Kinds not every endpoint runs (the embedded local Livy has no R, and Scala only with Spark).
+LANGUAGES = {"sparkr": ("SparkR (broker)", "R"), "spark": ("Spark (broker)", "Scala")}
 # While a statement runs, each long-poll returns after this long at most, to refresh its progress.
 PROGRESS_EVERY = 1.0
 
@@ -128,11 +130,18 @@ class SparkMagics(Magics):
         attached = self._reattach()
         if attached is None:
             settings = dict(self._pending_settings)
-            attached = self.client.attach(kind=settings.pop("kind", self.kind), **settings)
+            kind = settings.pop("kind", self.kind)
+            try:
+                attached = self.client.attach(kind=kind, **settings)
+            except BrokerRefused as error:
+                if error.reason == "livy_rejected" and kind in LANGUAGES:
+                    raise SparkUnavailable(_no_interpreter(kind, error)) from None
+                raise
             self._pending_settings = {}
         session = attached["session"]
         verb = "Starting a new" if attached["created"] else "Attached to the"
-        name = f" {session['name']!r}" if session.get("name") else ""
+        shared = (session.get("share_key") or "").partition("name:")[2]
+        name = f" {shared!r}" if shared else ""
         print(f"{verb} Spark session {session['id'][:8]}{name} on endpoint {session['endpoint']!r}")
         if not _starting(session):
             self._ready_line(StatusLine(), session)
@@ -455,6 +464,15 @@ class SparkMagics(Magics):
         """Live sessions this notebook is attached to."""
         sessions = self.client.sessions(path=self.client.settings.notebook_path)
         return [s for s in sessions if s["state"] not in FINISHED]
+
+
+def _no_interpreter(kind: str, error: BrokerRefused) -> str:
+    kernel, language = LANGUAGES[kind]
+    return (
+        f"{kernel} cells need a Livy endpoint that runs {language}, and this one refused "
+        f"({error}). Use PySpark (broker), which every endpoint runs, or ask your Jupyter "
+        f"administrator for a Livy endpoint with {language} (SparkBrokerApp.endpoints)."
+    )
 
 
 def _starting(session: dict[str, Any]) -> bool:

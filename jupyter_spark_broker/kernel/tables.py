@@ -96,15 +96,13 @@ class Table:
 
     @classmethod
     def from_text(cls, text: str) -> Table:
-        """The fetch code's output: the schema line, then one JSON object per row."""
-        lines = [line for line in text.splitlines() if line.strip()]
-        for index, line in enumerate(lines):
-            try:
-                schema = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(schema, dict) and "fields" in schema:
-                return cls.from_schema(schema, [json.loads(row) for row in lines[index + 1 :]])
+        """The fetch code's output: the schema line, then one JSON object per row. Other lines
+        (warnings the interpreter mixed into its output) are skipped."""
+        objects = [_json_object(line) for line in text.splitlines()]
+        objects = [value for value in objects if value is not None]
+        for index, value in enumerate(objects):
+            if value.get("type") == "struct" and "fields" in value:
+                return cls.from_schema(value, objects[index + 1 :])
         raise SparkUnavailable(
             "the Spark side sent no DataFrame back (is the variable a DataFrame?)"
         )
@@ -151,6 +149,16 @@ class Table:
 
         count = f"({len(cells)} row{'' if len(cells) == 1 else 's'})"
         return "\n".join([aligned(self.columns), *(aligned(row) for row in cells), count])
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _cell(value: Any) -> str:
