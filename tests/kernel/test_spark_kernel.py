@@ -164,6 +164,13 @@ async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, k
         _, shown, _ = await kernel.run('remote_df.agg(Map("n" -> "sum")).first().getLong(0)')
         assert "= 6" in shown
 
+        reply, shown, _ = await kernel.run(
+            '%%spark -o people -n 2\nval people = Seq((1, "ann"), (2, "bo"), (3, "cy")).toDF("n", "name")'
+        )
+        assert reply["status"] == "ok", shown
+        _, shown, _ = await kernel.run("%%local\nprint(list(people.name), people.n.sum())")
+        assert "['ann', 'bo'] 3" in shown
+
         failed, _, errors = await kernel.run("abcde")
         assert failed["status"] == "error" and failed["ename"] == "Error"
         assert errors[0]["traceback"][0] == "Error: error: not found: value abcde"
