@@ -4,6 +4,8 @@ menu, and find the Spark state still there."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -74,8 +76,53 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
             )
             # A fresh kernel (its first execution), and still the Spark state from before.
             expect(second.locator(".jp-InputPrompt")).to_contain_text("[1]")
+
+            # A longer job: one status line with an HTML bar, updated in place, then a summary.
+            run(
+                2,
+                "import time\nsc.parallelize(range(8), 8).map(lambda x: time.sleep(1) or x).sum()",
+            )
+            third = cells.nth(2).locator(".jp-OutputArea")
+            expect(
+                third.locator(".jp-RenderedHTMLCommon", has_text="Spark: running")
+            ).to_be_visible(timeout=60_000)
+            expect(third).to_contain_text("Spark: done in", timeout=120_000)
+            expect(third).to_contain_text("28")
+            expect(third.locator(".jp-OutputArea-child")).to_have_count(2)  # summary and result
+
+            # The first save names the notebook (Lab asks); what is saved has no empty outputs.
+            page.keyboard.press("Control+s")
+            rename = page.locator(".jp-Dialog")
+            expect(rename).to_be_visible()
+            rename.locator("input").first.fill("analysis.ipynb")
+            rename.locator("button.jp-mod-accept").click()
+            saved = server.workdir / "analysis.ipynb"
+
+            def saved_outputs() -> list[dict] | None:
+                if not saved.exists():
+                    return None
+                cells_saved = json.loads(saved.read_text())["cells"]
+                return [o for cell in cells_saved for o in cell.get("outputs", [])] or None
+
+            outputs = _wait_for(saved_outputs, page, what="the saved notebook")
+            assert outputs and not [o for o in outputs if _empty(o)], outputs
         except Exception:
             page.screenshot(path=str(tmp_path / "jupyterlab.png"))  # what the person would see
             raise
         finally:
             browser.close()
+
+
+def _empty(output: dict) -> bool:
+    if output["output_type"] == "stream":
+        return not output["text"] or not "".join(output["text"]).strip()
+    return not any("".join(value).strip() for value in output.get("data", {}).values())
+
+
+def _wait_for(condition, page, *, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        page.wait_for_timeout(100)
+    return result
