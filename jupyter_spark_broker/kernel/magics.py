@@ -18,6 +18,11 @@ from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, 
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from ..livy.names import (
+    RECORD_FINISHED_STATES,
+    SESSION_STARTING_STATES,
+    STATEMENT_FINISHED_STATES,
+)
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
 from .errors import (
     Interrupted,
@@ -39,9 +44,9 @@ from .tables import (
     sql_dataframe,
 )
 
-STARTING = ("not_started", "starting", "recovering")
-STATEMENT_DONE = ("available", "cancelled", "error")
-FINISHED = ("dead", "killed", "lost", "error", "success", "shutting_down")
+STARTING = SESSION_STARTING_STATES
+STATEMENT_DONE = STATEMENT_FINISHED_STATES
+FINISHED = RECORD_FINISHED_STATES
 # Kinds not every endpoint runs (the embedded local Livy has no R, and Scala only with Spark).
 LANGUAGES = {"sparkr": ("SparkR (broker)", "R"), "spark": ("Spark (broker)", "Scala")}
 # While a statement runs, each long-poll returns after this long at most, to refresh its progress.
