@@ -24,8 +24,12 @@ from .broker import SparkBroker
 from .endpoints import SparkEndpoints
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
+from .models import notebook_path
 from .registry import Registry
 from .sealing import Sealer
+
+# jupyter_server announces renames, moves and deletions of files with this schema.
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 
 
 class SparkBrokerApp(ExtensionApp):
@@ -92,6 +96,26 @@ class SparkBrokerApp(ExtensionApp):
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
         )
         self._started: asyncio.Task | None = None
+        self.serverapp.event_logger.add_listener(
+            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
+        )
+
+    async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Sessions follow their notebook through renames and moves; a deleted one releases them."""
+        root = self.serverapp.root_dir
+        try:
+            if data["action"] == "rename":
+                old, new = (
+                    notebook_path(data["source_path"], root),
+                    notebook_path(data["path"], root),
+                )
+                await self.ensure_started()
+                await self.broker.notebook_moved(old, new)
+            elif data["action"] == "delete":
+                await self.ensure_started()
+                await self.broker.notebook_deleted(notebook_path(data["path"], root))
+        except Exception:  # a listener's error would only reach the event loop's log
+            self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
 
     def _move_old_settings(self) -> None:
         """Settings written ``c.SparkBrokerApp.<name>`` before they moved to the class that uses them
@@ -133,6 +157,9 @@ class SparkBrokerApp(ExtensionApp):
         await self.ensure_started()
 
     async def stop_extension(self) -> None:
+        self.serverapp.event_logger.remove_listener(
+            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
+        )
         if self._started is not None:
             if not self._started.done():
                 self._started.cancel()

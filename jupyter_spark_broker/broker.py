@@ -365,6 +365,10 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
             return Attached(attachment, record, created=False)
+        if kernel_id is not None and name is None and not overrides:
+            kept = await self._kernel_attachment(user, path, kernel_id, endpoint)
+            if kept is not None:
+                return kept
         endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
         self.endpoints.check_usable(endpoint, user)
         share_key = self._share_key(user, path, kind, name)
@@ -395,6 +399,38 @@ class SparkBroker(LoggingConfigurable):
                 record.id, path, kernel_id, user, self.server_id
             )
         return Attached(attachment, record, created)
+
+    async def _kernel_attachment(
+        self, user: str, path: str, kernel_id: str, endpoint: str | None
+    ) -> Attached | None:
+        """A restarted kernel keeps its id: the live session it was attached to, even one it
+        joined by name (``%spark attach NAME``), rather than the notebook's own."""
+        attachments, _ = await self.registry.attachments(path=path, owner=user)
+        for attachment in sorted(attachments, key=lambda a: a.last_seen, reverse=True):
+            if attachment.kernel_id != kernel_id:
+                continue
+            record = await self.registry.get_session(attachment.session_id)
+            if record is None or record.is_finished or endpoint not in (None, record.endpoint):
+                continue
+            attachment = await self.registry.attach(
+                record.id, path, kernel_id, user, self.server_id
+            )
+            return Attached(attachment, self._remember(record), created=False)
+        return None
+
+    # -- notebooks renamed, moved or deleted (jupyter_server's contents events) -----------------
+
+    async def notebook_moved(self, old: str, new: str) -> None:
+        """Its sessions, attachments and endpoint binding follow the notebook (or folder)."""
+        await self._reread(await self.registry.move_notebook(old, new))
+
+    async def notebook_deleted(self, path: str) -> None:
+        """Its sessions are released: no notebook inherits them, the reaper ends them unused."""
+        await self._reread(await self.registry.release_notebook(path))
+
+    async def _reread(self, session_ids: list[str]) -> None:
+        for session_id in session_ids:
+            self._remember(await self.registry.get_session(session_id))
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""

@@ -16,6 +16,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async
 from tornado import web
 
 from .broker import SparkBroker
@@ -291,9 +292,10 @@ class AttachmentsHandler(BrokerHandler):
     @authorized
     async def post(self) -> None:
         request = validate(CreateAttachment, self.body())
+        path = await self._notebook_of(request.kernel_id) or request.path
         attached = await self.broker.attach(
             self.user,
-            path=notebook_path(request.path, self.root_dir),
+            path=notebook_path(path, self.root_dir),
             kernel_id=request.kernel_id,
             endpoint=request.endpoint,
             kind=request.kind,
@@ -303,6 +305,17 @@ class AttachmentsHandler(BrokerHandler):
         )
         body = AttachmentWithSession.of_with(attached.attachment, attached.session)
         self.reply(201 if attached.created else 200, body)
+
+    async def _notebook_of(self, kernel_id: str | None) -> str | None:
+        """The kernel's notebook as jupyter_server knows it now. A kernel's own JPY_SESSION_NAME
+        keeps the name it started with, through renames and even restarts."""
+        if kernel_id is None:
+            return None
+        try:
+            model = await ensure_async(self.session_manager.get_session(kernel_id=kernel_id))
+        except web.HTTPError:  # a kernel started without a Jupyter session
+            return None
+        return model.get("path")
 
 
 class AttachmentHandler(BrokerHandler):

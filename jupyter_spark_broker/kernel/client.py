@@ -86,11 +86,6 @@ class BrokerClient:
         cell attaches again."""
         self.session = self.attachment_id = None
 
-    def attachments(self, path: str) -> list[dict]:
-        return self._request("GET", "attachments", params={"path": path, "limit": 1000})[
-            "attachments"
-        ]
-
     def sessions(self, path: str | None = None, *, mine: bool = False) -> list[dict]:
         params: dict[str, Any] = {"limit": 1000, "mine": mine} | ({"path": path} if path else {})
         return self._request("GET", "sessions", params=params)["sessions"]

@@ -130,19 +130,17 @@ class SparkMagics(Magics):
         return self.client.session
 
     def _attach_notebook(self) -> None:
-        """The session this kernel was attached to before a restart (so ``%spark attach NAME``
-        holds), else the notebook's own: get-or-create by path."""
-        attached = self._reattach()
-        if attached is None:
-            settings = dict(self._pending_settings)
-            kind = settings.pop("kind", self.kind)
-            try:
-                attached = self.client.attach(kind=kind, **settings)
-            except BrokerRefused as error:
-                if error.reason == "livy_rejected" and kind in LANGUAGES:
-                    raise SparkUnavailable(_no_interpreter(kind, error)) from None
-                raise
-            self._pending_settings = {}
+        """The broker's answer: the session this kernel was attached to before a restart (so
+        ``%spark attach NAME`` holds), else the notebook's own, get-or-create by path."""
+        settings = dict(self._pending_settings)
+        kind = settings.pop("kind", self.kind)
+        try:
+            attached = self.client.attach(kind=kind, **settings)
+        except BrokerRefused as error:
+            if error.reason == "livy_rejected" and kind in LANGUAGES:
+                raise SparkUnavailable(_no_interpreter(kind, error)) from None
+            raise
+        self._pending_settings = {}
         session = attached["session"]
         verb = "Starting a new" if attached["created"] else "Attached to the"
         shared = (session.get("share_key") or "").partition("name:")[2]
@@ -150,19 +148,6 @@ class SparkMagics(Magics):
         print(f"{verb} Spark session {session['id'][:8]}{name} on endpoint {session['endpoint']!r}")
         if not _starting(session):
             self._ready_line(StatusLine(), session)
-
-    def _reattach(self) -> dict[str, Any] | None:
-        """A kernel restart keeps the kernel id: its attachment of before, if its session lives."""
-        kernel_id, path = self.client.settings.kernel_id, self.client.settings.notebook_path
-        if kernel_id is None or self._pending_settings:
-            return None
-        previous = [a for a in self.client.attachments(path) if a["kernel_id"] == kernel_id]
-        for attachment in sorted(previous, key=lambda a: a["last_seen"] or "", reverse=True):
-            try:
-                return self.client.attach(session_id=attachment["session_id"])
-            except BrokerRefused:  # that session ended meanwhile
-                continue
-        return None
 
     def _wait_for_start(self) -> None:
         session = self.client.session
