@@ -25,6 +25,7 @@ from .endpoints import SparkEndpoints
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
 from .models import notebook_path
+from .pages import page_handlers
 from .registry import Registry
 from .sealing import Sealer
 
@@ -93,6 +94,7 @@ class SparkBrokerApp(ExtensionApp):
             registry=self.registry,
             endpoints=self.endpoints_class(parent=self),
             sealer=Sealer(self.secret_key_file),
+            base_url=self.serverapp.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
         )
         self._started: asyncio.Task | None = None
@@ -130,7 +132,7 @@ class SparkBrokerApp(ExtensionApp):
                 section.setdefault(name, old[name])
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers())
+        self.handlers.extend(handlers() + page_handlers())
 
     async def ensure_started(self) -> None:
         """Open the registry and start the broker once; requests and the start hook both call it."""

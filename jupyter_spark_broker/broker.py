@@ -21,6 +21,7 @@ from traitlets.config import LoggingConfigurable
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from .lifecycle import BrokerLifecycle
+from .links import spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 from .livy_failures import SESSION_LOST, translate_livy_error
@@ -112,9 +113,11 @@ class SparkBroker(LoggingConfigurable):
         endpoints: SparkEndpoints,
         sealer: Sealer,
         kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
+        base_url: str = "/",
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.base_url = base_url  # the Jupyter server's: where the browser finds a session's pages
         self.registry = registry
         self.endpoints = endpoints
         self.sealer = sealer
@@ -238,6 +241,11 @@ class SparkBroker(LoggingConfigurable):
         broker_id = new_id()
         livy_name = f"jsb-{broker_id}"
         fields = merge_session_settings(config.session_defaults, self.session_defaults, overrides)
+        if self.endpoints.is_embedded(endpoint):  # its Spark UI is served through our proxy
+            fields["conf"] = {
+                **spark_ui_conf(self.base_url, broker_id),
+                **(fields.get("conf") or {}),
+            }
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
         try:

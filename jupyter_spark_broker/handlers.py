@@ -21,6 +21,7 @@ from tornado import web
 
 from .broker import SparkBroker
 from .errors import BrokerError, InvalidRequest
+from .links import with_browser_links
 from .models import (
     RECONNECT_REQUIRED,
     CompleteCode,
@@ -103,7 +104,14 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def reply(self, status: int, body: Reply | None = None) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(None if body is None else json.dumps(body.json_body()))
+        if body is None:
+            self.finish()
+            return
+        # Session replies carry links for the user's browser, not Livy's (see links.py).
+        json_body = with_browser_links(
+            body.json_body(), self.base_url, self.broker.endpoints.is_embedded
+        )
+        self.finish(json.dumps(json_body))
 
     # -- errors: one mapping for every handler ------------------------------------------------
 
