@@ -32,7 +32,7 @@ from .errors import (
     friendly,
     remote_error,
 )
-from .progress import StatementProgress, StatusLine
+from .progress import StatementProgress, StatusLine, running_job
 from .settings import KernelSettings
 from .tables import (
     Sampling,
@@ -200,7 +200,9 @@ class SparkMagics(Magics):
         try:
             while statement["state"] not in STATEMENT_DONE:
                 statement = self.client.wait(session["id"], statement["id"], wait=PROGRESS_EVERY)
-                progress.update(statement)
+                running = statement["state"] not in STATEMENT_DONE and progress.showing
+                job = running_job(self.client.spark_ui, session) if running else None
+                progress.update(statement, job)
         except KeyboardInterrupt:
             self._cancel(session["id"], statement["id"])
             progress.finish({"state": "cancelled"})

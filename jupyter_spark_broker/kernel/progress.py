@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from IPython.display import display
@@ -54,18 +55,22 @@ class StatementProgress:
     def elapsed(self) -> float:
         return self._clock() - self._started
 
-    def update(self, statement: dict[str, Any], jobs: str | None = None) -> None:
-        """After each long-poll; ``jobs`` names the running Spark job and stage when known."""
+    @property
+    def showing(self) -> bool:
+        """Past its first second: worth asking Spark which job runs."""
+        return self.elapsed >= QUIET_FOR
+
+    def update(self, statement: dict[str, Any], job: RunningJob | None = None) -> None:
+        """After each long-poll; ``job`` is the running Spark job and stage, when known."""
         elapsed = self.elapsed
         if elapsed < QUIET_FOR:
             return
         progress = float(statement.get("progress") or 0.0)
         state = "waiting" if statement.get("state") == "waiting" else "running"
-        words = f"Spark: {state} {_duration(elapsed)}" + (f" · {jobs}" if jobs else "")
-        text = f"{words}  {_text_bar(progress)}"
-        if self.spark_ui_url:
-            text += f"  Spark UI: {self.spark_ui_url}"
-        self._line.show(text, _html_bar(words, progress, self.spark_ui_url))
+        words = f"Spark: {state} {_duration(elapsed)}" + (f" · {job.text}" if job else "")
+        link = job.link if job else self.spark_ui_url
+        text = f"{words}  {_text_bar(progress)}" + (f"  Spark UI: {link}" if link else "")
+        self._line.show(text, _html_bar(words, progress, link))
 
     def finish(self, statement: dict[str, Any]) -> None:
         """A line that was shown becomes a one-line summary; a quick statement leaves nothing."""
@@ -77,6 +82,34 @@ class StatementProgress:
         )
         text = words + (f"  Spark UI: {self.spark_ui_url}" if self.spark_ui_url else "")
         self._line.show(text, f"<span>{html.escape(words)}</span>{_ui_link(self.spark_ui_url)}")
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    text: str  # "job 3, stage 5: 12/16 tasks"
+    link: str | None  # the job's page in the Spark UI
+
+
+def running_job(spark_ui: Callable[..., Any], session: dict[str, Any]) -> RunningJob | None:
+    """The newest running Spark job of the session and its active stage, from the Spark UI's REST
+    API (``spark_ui(session, path, **params)``); None when there is none or no UI to ask."""
+    app = session.get("app_id")
+    if not app:
+        return None
+    jobs = spark_ui(session, f"api/v1/applications/{app}/jobs", status="running")
+    if not jobs:
+        return None
+    job = max(jobs, key=lambda j: j["jobId"])
+    text = f"job {job['jobId']}"
+    stages = spark_ui(session, f"api/v1/applications/{app}/stages", status="active") or []
+    mine = [s for s in stages if s["stageId"] in job.get("stageIds", [])]
+    if mine:
+        stage = max(mine, key=lambda s: s["stageId"])
+        text += f", stage {stage['stageId']}: {stage['numCompleteTasks']}/{stage['numTasks']} tasks"
+    else:
+        text += f": {job['numCompletedTasks']}/{job['numTasks']} tasks"
+    link = f"{session['spark_ui_url']}jobs/job/?id={job['jobId']}"
+    return RunningJob(text, link)
 
 
 def _duration(seconds: float) -> str:

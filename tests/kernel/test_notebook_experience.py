@@ -4,6 +4,8 @@ and plain words for kernels an endpoint cannot run. The Spark-side parts are in 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.kernel.conftest import start_kernel
@@ -29,8 +31,9 @@ async def test_a_longer_statement_shows_elapsed_time_then_a_summary(kernel):
     assert reply["status"] == "ok"
     status = [o for o in kernel.outputs if "Spark: " in o.get("data", {}).get("text/plain", "")]
     assert len(status) == 1  # one line, updated in place
-    assert status[0]["data"]["text/plain"].startswith("Spark: done in 2 s")
-    assert "Spark: done in 2 s" in status[0]["data"]["text/html"]
+    summary = re.match(r"Spark: done in (\d+) s", status[0]["data"]["text/plain"])
+    assert summary and int(summary.group(1)) >= 2, status  # the elapsed time, not a busy host's
+    assert summary.group(0) in status[0]["data"]["text/html"]
     assert "'slept'" in shown
     assert not any(_empty(o) for o in kernel.outputs)
 
