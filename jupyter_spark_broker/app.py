@@ -8,6 +8,7 @@ it is used.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,12 @@ from traitlets.config import TraitError
 from ._version import __version__
 from .broker import SparkBroker
 from .endpoints import SparkEndpoints
+from .events import BrokerEvents, register_schemas
+from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
 from .models import notebook_path
+from .notebook_follow import notebook_deleted, notebook_moved
 from .pages import page_handlers
 from .registry import Registry
 from .sealing import Sealer
@@ -87,8 +91,10 @@ class SparkBrokerApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self._move_old_settings()
+        self._log_where_the_server_logs()
         self.registry = self.registry_class(self.db_url)
         kernel_manager = self.serverapp.kernel_manager
+        register_schemas(self.serverapp.event_logger)
         self.broker = self.broker_class(
             parent=self,
             registry=self.registry,
@@ -96,6 +102,7 @@ class SparkBrokerApp(ExtensionApp):
             sealer=Sealer(self.secret_key_file),
             base_url=self.serverapp.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
+            events=BrokerEvents(self.serverapp.event_logger),
         )
         self._started: asyncio.Task | None = None
         self.serverapp.event_logger.add_listener(
@@ -112,10 +119,10 @@ class SparkBrokerApp(ExtensionApp):
                     notebook_path(data["path"], root),
                 )
                 await self.ensure_started()
-                await self.broker.notebook_moved(old, new)
+                await notebook_moved(self.broker, old, new)
             elif data["action"] == "delete":
                 await self.ensure_started()
-                await self.broker.notebook_deleted(notebook_path(data["path"], root))
+                await notebook_deleted(self.broker, notebook_path(data["path"], root))
         except Exception:  # a listener's error would only reach the event loop's log
             self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
 
@@ -131,8 +138,19 @@ class SparkBrokerApp(ExtensionApp):
                 )
                 section.setdefault(name, old[name])
 
+    def _log_where_the_server_logs(self) -> None:
+        """The broker's module loggers (its audit trail among them) write to the server's log."""
+        package_log = logging.getLogger("jupyter_spark_broker")
+        if not package_log.handlers:
+            for handler in self.log.handlers:
+                package_log.addHandler(handler)
+            if package_log.level == logging.NOTSET:
+                package_log.setLevel(self.log.getEffectiveLevel())
+
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers() + page_handlers())
+        # JupyterLab's event manager subscribes here: the broker's events reach their owners only.
+        self.handlers.append((SUBSCRIBE_PATH, ScopedSubscribeWebsocket))
 
     async def ensure_started(self) -> None:
         """Open the registry and start the broker once; requests and the start hook both call it."""

@@ -1,34 +1,23 @@
 """A person's path through JupyterLab, in a real browser (headless Chromium driven by Playwright):
 open Lab, pick "PySpark (broker)" in the launcher, run a Spark cell, follow its Spark UI and driver
-log links, restart the kernel from the Kernel menu and find the Spark state still there, watch a
-longer job's progress, save (Lab asks for a name: a rename), restart again, and open a new notebook
-that takes the old name but not the old session."""
+log links, restart the kernel from the Kernel menu and find the Spark state still there, see the
+status bar follow a job, watch a longer job's progress in the cell, save (Lab asks for a name: a
+rename), restart again, and open a new notebook that takes the old name but not the old session."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.lab.browser import CHROMIUM, CHROMIUM_ARGS, record_texts, recorded_texts
 from tests.live_server import LiveJupyter
 
 pytestmark = pytest.mark.spark
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/test.sh installs it
-# As root, without a sandbox; and no calls home, which this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SPARK_START = 300_000  # ms: a cell that starts a Spark session
 
 
@@ -101,13 +90,26 @@ def test_a_notebook_in_jupyterlab_from_launcher_to_rename(tmp_path, livy_url):
             # A fresh kernel (its first execution), and still the Spark state from before.
             expect(second.locator(".jp-InputPrompt")).to_contain_text("[1]")
 
+            # A job of many tasks: the status bar follows its progress, then says idle again.
+            status = page.locator("#spark-broker-status")
+            expect(status).to_have_text("Spark: idle")
+            record_texts(page, "#spark-broker-status")
+            run(
+                2,
+                "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.2) or x).sum()",
+            )
+            expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text("780", timeout=120_000)
+            expect(status).to_have_text("Spark: idle", timeout=5_000)
+            texts = recorded_texts(page)
+            assert any(re.fullmatch(r"Spark: busy ([1-9]\d?)%", t) for t in texts), texts
+
             # A longer job: one status line with an HTML bar, the job and its stage, updated in
             # place, then a summary.
             run(
-                2,
+                3,
                 "import time\nsc.parallelize(range(8), 8).map(lambda x: time.sleep(1) or x).sum()",
             )
-            third = cells.nth(2).locator(".jp-OutputArea")
+            third = cells.nth(3).locator(".jp-OutputArea")
             running = third.locator(".jp-RenderedHTMLCommon", has_text="Spark: running")
             expect(running).to_contain_text("stage", timeout=60_000)
             expect(running.get_by_role("link", name="Spark UI")).to_have_attribute(
@@ -136,8 +138,8 @@ def test_a_notebook_in_jupyterlab_from_launcher_to_rename(tmp_path, livy_url):
 
             # Renamed, the notebook keeps its Spark session across a restart.
             restart_kernel()
-            run(3, "kept + 2")
-            expect(cells.nth(3).locator(".jp-OutputArea")).to_contain_text("2002", timeout=120_000)
+            run(4, "kept + 2")
+            expect(cells.nth(4).locator(".jp-OutputArea")).to_contain_text("2002", timeout=120_000)
 
             # The launcher's next notebook takes the old name, and a session of its own.
             page.get_by_role("menuitem", name="File").click()
