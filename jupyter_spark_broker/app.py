@@ -27,9 +27,15 @@ from .events import BrokerEvents, register_schemas
 from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
+from .models import notebook_path
+from .notebook_follow import notebook_deleted, notebook_moved
+from .pages import page_handlers
 from .profiles import SparkProfiles
 from .registry import Registry
 from .sealing import Sealer
+
+# jupyter_server announces renames, moves and deletions of files with this schema.
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 
 
 class SparkBrokerApp(ExtensionApp):
@@ -95,10 +101,31 @@ class SparkBrokerApp(ExtensionApp):
             registry=self.registry,
             endpoints=self.endpoints_class(parent=self),
             sealer=Sealer(self.secret_key_file),
+            base_url=self.serverapp.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
             events=BrokerEvents(self.serverapp.event_logger),
         )
         self._started: asyncio.Task | None = None
+        self.serverapp.event_logger.add_listener(
+            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
+        )
+
+    async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Sessions follow their notebook through renames and moves; a deleted one releases them."""
+        root = self.serverapp.root_dir
+        try:
+            if data["action"] == "rename":
+                old, new = (
+                    notebook_path(data["source_path"], root),
+                    notebook_path(data["path"], root),
+                )
+                await self.ensure_started()
+                await notebook_moved(self.broker, old, new)
+            elif data["action"] == "delete":
+                await self.ensure_started()
+                await notebook_deleted(self.broker, notebook_path(data["path"], root))
+        except Exception:  # a listener's error would only reach the event loop's log
+            self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
 
     def _move_old_settings(self) -> None:
         """Settings written ``c.SparkBrokerApp.<name>`` before they moved to the class that uses them
@@ -122,7 +149,7 @@ class SparkBrokerApp(ExtensionApp):
                 package_log.setLevel(self.log.getEffectiveLevel())
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers())
+        self.handlers.extend(handlers() + page_handlers())
         # JupyterLab's event manager subscribes here: the broker's events reach their owners only.
         self.handlers.append((SUBSCRIBE_PATH, ScopedSubscribeWebsocket))
 
@@ -151,6 +178,9 @@ class SparkBrokerApp(ExtensionApp):
         await self.ensure_started()
 
     async def stop_extension(self) -> None:
+        self.serverapp.event_logger.remove_listener(
+            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
+        )
         if self._started is not None:
             if not self._started.done():
                 self._started.cancel()

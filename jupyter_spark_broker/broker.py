@@ -27,9 +27,11 @@ from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
+from .links import spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 from .livy_failures import SESSION_LOST, translate_livy_error
+from .notebook_follow import kept_attachment
 from .orm import utcnow
 from .pool import POOL_OWNER, WarmPool
 from .profiles import Profile, SparkProfiles, enforce_limits, tag_conf
@@ -127,10 +129,12 @@ class SparkBroker(LoggingConfigurable):
         endpoints: SparkEndpoints,
         sealer: Sealer,
         kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
+        base_url: str = "/",
         events: BrokerEvents | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.base_url = base_url  # the Jupyter server's: where the browser finds a session's pages
         self.events = events or BrokerEvents()  # the Lab panel's feed and the audit trail
         self.registry = registry
         self.endpoints = endpoints
@@ -308,6 +312,11 @@ class SparkBroker(LoggingConfigurable):
         fields = merge_session_settings(
             config.session_defaults, self.session_defaults, profile.settings, overrides
         )
+        if self.endpoints.is_embedded(endpoint):  # its Spark UI is served through our proxy
+            fields["conf"] = {
+                **spark_ui_conf(self.base_url, broker_id),
+                **(fields.get("conf") or {}),
+            }
         exempt = user == POOL_OWNER or self.is_admin(user)
         fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
         if not exempt:
@@ -473,6 +482,13 @@ class SparkBroker(LoggingConfigurable):
             self._count_attach(record.endpoint, False, record.profile)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
+        if protocol != CONNECT and kernel_id is not None and name is None and not overrides:
+            kept = await kept_attachment(self, user, path, kernel_id, endpoint)
+            if kept is not None:
+                attachment, record = kept
+                self._count_attach(record.endpoint, False, record.profile)
+                self.events.attached(record, attachment, actor=user)
+                return Attached(attachment, record, created=False)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"

@@ -33,8 +33,22 @@ from .livy_local import LocalLivyProcess, LocalLivyStartError
 from .livy_local.config import EMBEDDED_USER
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
+from .session_settings import merge_session_settings
 
 LOCAL = "local"
+# The embedded local Livy runs each notebook's session on this machine: frugal settings by default.
+EMBEDDED_SESSION_DEFAULTS = {
+    "driverMemory": "512m",
+    # Livy's own idle timeout: the broker's keep-alive holds attached sessions; the others end sooner.
+    "idleTimeout": "15m",
+    "conf": {
+        "spark.ui.port": "0",  # any free port: the UI is reached through the broker's proxy
+        "spark.sql.shuffle.partitions": "8",  # 200 by default, far too many for local[*]
+        "spark.ui.retainedJobs": "200",
+        "spark.ui.retainedStages": "200",
+        "spark.sql.ui.retainedExecutions": "100",
+    },
+}
 log = logging.getLogger("jupyter_spark_broker")
 
 
@@ -133,6 +147,14 @@ class SparkEndpoints(LoggingConfigurable):
         config=True,
         help="Command-line options of the embedded local Livy, e.g. ['--spark', 'off'].",
     )
+    local_session_defaults = Dict(
+        default_value=EMBEDDED_SESSION_DEFAULTS,
+        config=True,
+        help="""Livy POST /sessions fields for sessions of the embedded local Livy, under the
+        endpoint's own session_defaults. Frugal by default: each notebook's session is a JVM on this
+        machine (driverMemory 512m; idleTimeout 15m, so a session no kernel keeps alive ends
+        sooner; the Spark UI on any free port, served through the broker's proxy).""",
+    )
     authenticators = Dict(
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
@@ -162,6 +184,12 @@ class SparkEndpoints(LoggingConfigurable):
         super().__init__(**kwargs)
         self._configs: dict[str, EndpointConfig] = parse_endpoints(self.endpoints)
         self._configs.setdefault(LOCAL, EndpointConfig())
+        for name, config in self._configs.items():
+            if config.url is None:  # the embedded local Livy
+                defaults = merge_session_settings(
+                    self.local_session_defaults, config.session_defaults
+                )
+                self._configs[name] = config.model_copy(update={"session_defaults": defaults})
         if self.default_endpoint not in self._configs:
             raise TraitError(
                 f"SparkEndpoints.default_endpoint {self.default_endpoint!r} is not configured"

@@ -23,6 +23,7 @@ from .broker import SparkBroker
 from .errors import BrokerError, InvalidRequest, NotFound, SessionStarting
 from .events import ROUTE
 from .health import endpoints_health
+from .links import with_browser_links
 from .models import (
     RECONNECT_REQUIRED,
     CompleteCode,
@@ -127,7 +128,14 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def reply(self, status: int, body: Reply | None = None) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(None if body is None else json.dumps(body.json_body()))
+        if body is None:
+            self.finish()
+            return
+        # Session replies carry links for the user's browser, not Livy's (see links.py).
+        json_body = with_browser_links(
+            body.json_body(), self.base_url, self.broker.endpoints.is_embedded
+        )
+        self.finish(json.dumps(json_body))
 
     # -- errors: one mapping for every handler ------------------------------------------------
 
@@ -361,7 +369,9 @@ class AttachmentsHandler(BrokerHandler):
     @authorized
     async def post(self) -> None:
         request = validate(CreateAttachment, self.body())
-        path = notebook_path(request.path, self.root_dir)
+        path = notebook_path(
+            await self._notebook_of(request.kernel_id) or request.path, self.root_dir
+        )
         attached = await self.broker.attach(
             self.user,
             path=path,
@@ -376,6 +386,17 @@ class AttachmentsHandler(BrokerHandler):
         )
         body = AttachmentWithSession.of_with(attached.attachment, self.shown(attached.session))
         self.reply(201 if attached.created else 200, body)
+
+    async def _notebook_of(self, kernel_id: str | None) -> str | None:
+        """The kernel's notebook as jupyter_server knows it now. A kernel's own JPY_SESSION_NAME
+        keeps the name it started with, through renames and even restarts."""
+        if kernel_id is None:
+            return None
+        try:
+            model = await ensure_async(self.session_manager.get_session(kernel_id=kernel_id))
+        except web.HTTPError:  # a kernel started without a Jupyter session
+            return None
+        return model.get("path")
 
     async def _profile_in_notebook(self, path: str) -> str | None:
         """The profile the notebook's metadata names (``spark_broker.profile``), if it can be read."""

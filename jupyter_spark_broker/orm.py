@@ -28,6 +28,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from .users import SERVER_OWNER
 
 
+def active_key(endpoint: str, share_key: str | None) -> str | None:
+    """``SessionRow.active_key`` of a live session: at most one per endpoint and share key."""
+    return None if share_key is None else f"{endpoint}\n{share_key}"
+
+
 def utcnow() -> datetime:
     """Naive UTC: what every backend (SQLite included) stores and returns alike."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

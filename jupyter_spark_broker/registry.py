@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
 from .livy.names import RECORD_FINISHED_STATES as FINISHED_STATES
+from .notebook_moves import move_notebook, release_notebook
 from .orm import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -32,6 +33,7 @@ from .orm import (
     MetaRow,
     ServerRow,
     SessionRow,
+    active_key,
     utcnow,
 )
 
@@ -86,10 +88,6 @@ class SessionRecord:
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-def active_key(endpoint: str, share_key: str | None) -> str | None:
-    return None if share_key is None else f"{endpoint}\n{share_key}"
 
 
 def _session_record(row: SessionRow) -> SessionRecord:
@@ -530,6 +528,24 @@ class Registry:
                     db.commit()
 
         await self._run(forget)
+
+    # -- notebooks renamed, moved or deleted ----------------------------------------------------
+
+    async def move_notebook(self, old: str, new: str) -> list[str]:
+        """A notebook (or a folder) moved: its sessions, attachments and bindings follow it.
+        Returns the ids of the sessions whose share key moved."""
+        return await self._run(self._in_transaction, move_notebook, old, new)
+
+    async def release_notebook(self, path: str) -> list[str]:
+        """A notebook (or a folder) deleted: its sessions lose their share key and its
+        attachments and bindings end. Returns the ids of the sessions released."""
+        return await self._run(self._in_transaction, release_notebook, path)
+
+    def _in_transaction(self, change, *args: Any) -> Any:
+        with self._session() as db:
+            result = change(db, *args)
+            db.commit()
+            return result
 
     # -- bindings and run-time endpoints --------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 
@@ -14,6 +15,8 @@ API = "spark-broker/api/"
 # Each long-poll asks the broker to wait this long; the client repeats it until the statement ends.
 LONG_POLL = 30.0
 COMPLETION_TIMEOUT = 3.0
+UI_TIMEOUT = 2.0
+UI_BACKOFF = 5.0
 
 
 class BrokerUnavailable(RuntimeError):
@@ -42,6 +45,7 @@ class BrokerClient:
         self.attachment_id: str | None = None
         # The profile of new sessions: the kernel's, or %spark profile's; None lets the broker pick.
         self.profile: str | None = settings.profile
+        self._ui_quiet_until = 0.0
 
     def close(self) -> None:
         self._http.close()
@@ -83,7 +87,15 @@ class BrokerClient:
 
     def detach(self) -> None:
         if self.attachment_id is not None:
-            self._request("DELETE", f"attachments/{self.attachment_id}")
+            self.delete_attachment(self.attachment_id)
+        self.forget()
+
+    def delete_attachment(self, attachment_id: str) -> None:
+        self._request("DELETE", f"attachments/{attachment_id}")
+
+    def forget(self) -> None:
+        """Drop the session and its attachment together (the broker keeps both): the next Spark
+        cell attaches again."""
         self.session = self.attachment_id = None
 
     def profiles(self) -> list[dict]:
@@ -135,6 +147,22 @@ class BrokerClient:
 
     def cancel(self, session_id: str, statement_id: int) -> None:
         self._request("POST", f"sessions/{session_id}/statements/{statement_id}/cancel")
+
+    def spark_ui(self, session: dict, path: str, **params: Any) -> Any:
+        """JSON of the Spark UI's REST API (``api/v1/...``) through the broker's proxy, which only
+        the embedded Livy's sessions have (their ``spark_ui_url`` is the proxy's path); else None.
+        Quick or not at all: it only decorates a progress line."""
+        ui = session.get("spark_ui_url") or ""
+        if not ui.startswith("/") or time.monotonic() < self._ui_quiet_until:
+            return None
+        try:
+            response = self._http.get(
+                urljoin(self.settings.url, ui + path), params=params, timeout=UI_TIMEOUT
+            )
+        except httpx.TransportError:  # a UI still starting up, or gone: ask again later
+            self._ui_quiet_until = time.monotonic() + UI_BACKOFF
+            return None
+        return response.json() if response.status_code == 200 else None
 
     # -- transport ------------------------------------------------------------------------------
 

@@ -1,18 +1,19 @@
 """IPython magics that run cells in this notebook's Spark session, through the broker.
 
-Names follow sparkmagic so users can switch: ``%%spark``, ``%%sql``, ``%%configure``, ``%%info``,
-``%%logs``, ``%%delete``, ``%%cleanup``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
-``%spark attach|detach|sessions|info|logs``.
+Names and options follow sparkmagic so users can switch: ``%%spark``, ``%%sql``, ``%%configure``,
+``%%info``, ``%%logs``, ``%%delete``, ``%%cleanup``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
+``%spark attach|detach|sessions|info|logs``. An option a magic does not know is an error.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import shlex
 import time
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
@@ -23,23 +24,43 @@ from ..livy.names import (
     STATEMENT_FINISHED_STATES,
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
+from .errors import (
+    Interrupted,
+    SparkUnavailable,
+    StartupInterrupted,
+    StatementCancelled,
+    friendly,
+    remote_error,
+)
 from .profiles import profile_command
-from .settings import KernelSettings, NotConfigured
+from .progress import StatementProgress, StatusLine, running_job
+from .settings import KernelSettings
+from .tables import (
+    Sampling,
+    Table,
+    coerce_flag,
+    fetch_code,
+    has_pandas,
+    require_pandas,
+    sql_dataframe,
+)
 
 STARTING = SESSION_STARTING_STATES
 STATEMENT_DONE = STATEMENT_FINISHED_STATES
 FINISHED = RECORD_FINISHED_STATES
-# While a statement runs, each long-poll returns after this long at most, to refresh the progress bar.
+# Kinds not every endpoint runs (the embedded local Livy has no R, and Scala only with Spark).
+LANGUAGES = {"sparkr": ("SparkR (broker)", "R"), "spark": ("Spark (broker)", "Scala")}
+# While a statement runs, each long-poll returns after this long at most, to refresh its progress.
 PROGRESS_EVERY = 1.0
-# Traceback lines of the JVM and py4j plumbing, hidden from the first view of an error.
-_NOISE = ("py4j/", "pyspark/errors/", "at org.apache.", "at java.", "at scala.", "at sun.")
 
 # IPython refuses a cell magic with an empty body, so the commands without a body are line magics
 # too, and ``bodiless_cell_magics`` turns sparkmagic's bare ``%%info`` into ``%info``.
 BODILESS = ("info", "logs", "delete", "cleanup", "help", "send_to_spark")
 HELP = """\
-%%spark                 run the cell in this notebook's Spark session
-%%sql [-o VAR] [--maxrows N] [-q]
+%%spark [-o VAR [-m take|sample] [-n MAXROWS] [-r FRACTION] [-c True|False]]
+                        run the cell in this notebook's Spark session; -o brings the remote
+                        DataFrame VAR back as a local pandas DataFrame VAR (a sample of it)
+%%sql [-o VAR] [-q] [-m take|sample] [-n MAXROWS] [-r FRACTION] [-c True|False]
                         run Spark SQL; show the result as a table; -o keeps it as a pandas DataFrame
 %%configure [-f]        session settings as JSON (driverMemory, executorMemory, conf, ...);
                         -f recreates a running session with them
@@ -55,68 +76,27 @@ HELP = """\
 %spark profile [NAME [-f]]          list the profiles, or pick one for this notebook's new sessions
 %spark connect          bind `spark` to this notebook's Spark Connect session (cells then run here)
 %help                   this list
+
+Sampling (-m, -n, -r) as in sparkmagic: take the first MAXROWS rows (default 2500, -1 for all), or
+sample a FRACTION (default 0.1) first. -c False keeps dates and times as Spark renders them (text).
 """
 
 
-class SparkStatementError(Exception):
-    """A remote statement failed. Subclassed per remote ``ename``, so the cell fails with that name."""
-
-    def __init__(self, ename: str, evalue: str, traceback: list[str]):
-        super().__init__(evalue)
-        self.ename, self.evalue, self.remote_traceback = ename, evalue, traceback
-
-    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a local traceback
-        kept = [
-            line.rstrip("\n")
-            for line in self.remote_traceback
-            if not any(n in line for n in _NOISE)
-        ]
-        hidden = len(self.remote_traceback) - len(kept)
-        headline = f"{self.ename}: {self.evalue}"
-        # Python's traceback ends with the headline already shown first; without frames, its
-        # "Traceback (most recent call last):" header has nothing under it.
-        if kept and kept[-1].strip() == headline:
-            kept.pop()
-        if kept == ["Traceback (most recent call last):"]:
-            kept = []
-        lines = [headline, *kept]
-        if hidden:
-            lines.append(f"({hidden} lines of JVM/py4j frames hidden; %%logs shows the driver log)")
-        return lines
+def _sampling_options(magic):
+    """sparkmagic's options for bringing a DataFrame back: -m, -n, -r and -c."""
+    for decorate in (
+        argument("-c", "--coerce", help="True (default): dates and times become datetimes"),
+        argument("-r", "--samplefraction", type=float, help="fraction for -m sample (0.1)"),
+        argument("-n", "--maxrows", type=int, help="rows to bring back (2500; -1 for all)"),
+        argument("-m", "--samplemethod", help="take (the first rows, default) or sample"),
+    ):
+        magic = decorate(magic)
+    return magic
 
 
-class SparkUnavailable(Exception):
-    """The broker or the session cannot be used: one clear sentence, and what to do."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"SparkUnavailable: {self}"]
-
-
-def _remote_error(output: dict[str, Any]) -> SparkStatementError:
-    ename = str(output.get("ename") or "SparkError")
-    cls = type(ename if ename.isidentifier() else "SparkError", (SparkStatementError,), {})
-    return cls(ename, str(output.get("evalue") or ""), list(output.get("traceback") or []))
-
-
-def _friendly(method):
-    """Broker failures become one sentence; a session that ended is forgotten, so the next cell
-    attaches again instead of hanging on a dead one."""
-
-    @functools.wraps(method)
-    def wrapper(self: SparkMagics, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except BrokerRefused as error:
-            if error.reason in ("session_finished", "session_lost"):
-                self.client.session = None
-                raise SparkUnavailable(
-                    f"{error} The next Spark cell starts or attaches a new session."
-                ) from None
-            raise SparkUnavailable(f"the Spark broker refused: {error}") from None
-        except (BrokerUnavailable, NotConfigured) as error:
-            raise SparkUnavailable(str(error)) from None
-
-    return wrapper
+def _no_options(magic_name: str, line: str) -> None:
+    if line.strip():
+        raise UsageError(f"%{magic_name} takes no options; got {line.strip()!r}")
 
 
 @magics_class
@@ -143,117 +123,183 @@ class SparkMagics(Magics):
 
     def _session(self) -> dict[str, Any]:
         """This notebook's session, attached on first use, waited for while Spark starts."""
-        if self.client.session is None:
-            settings = dict(self._pending_settings)
-            attached = self.client.attach(kind=settings.pop("kind", self.kind), **settings)
-            self._pending_settings = {}
-            session = attached["session"]
-            verb = "Starting a new" if attached["created"] else "Attached to the"
-            print(f"{verb} Spark session {session['id'][:8]} on endpoint {session['endpoint']!r}")
-            self._wait_for_start(session)
+        try:
+            if self.client.session is None:
+                self._attach_notebook()
+            if _starting(self.client.session):
+                self._wait_for_start()
+        except KeyboardInterrupt:
+            raise StartupInterrupted() from None
         return self.client.session
 
-    def _wait_for_start(self, session: dict[str, Any]) -> None:
-        started, stage = time.monotonic(), None
-        while session["state"] in STARTING or session["livy_id"] is None:
-            text = f"Starting Spark ({time.monotonic() - started:.0f} s) …"
-            stage = stage or display({"text/plain": text}, raw=True, display_id=True)
-            stage.update({"text/plain": text}, raw=True)
-            time.sleep(1.0)
-            session = self.client.describe(session["id"])
-        if stage is not None:
-            stage.update({"text/plain": ""}, raw=True)
+    def _attach_notebook(self) -> None:
+        """The broker's answer: the session this kernel was attached to before a restart (so
+        ``%spark attach NAME`` holds), else the notebook's own, get-or-create by path."""
+        settings = dict(self._pending_settings)
+        kind = settings.pop("kind", self.kind)
+        try:
+            attached = self.client.attach(kind=kind, **settings)
+        except BrokerRefused as error:
+            if error.reason == "livy_rejected" and kind in LANGUAGES:
+                raise SparkUnavailable(_no_interpreter(kind, error)) from None
+            raise
+        self._pending_settings = {}
+        session = attached["session"]
+        verb = "Starting a new" if attached["created"] else "Attached to the"
+        shared = (session.get("share_key") or "").partition("name:")[2]
+        name = f" {shared!r}" if shared else ""
+        print(f"{verb} Spark session {session['id'][:8]}{name} on endpoint {session['endpoint']!r}")
+        if not _starting(session):
+            self._ready_line(StatusLine(), session)
+
+    def _wait_for_start(self) -> None:
+        session = self.client.session
+        started, line = time.monotonic(), StatusLine()
+        try:
+            while _starting(session):
+                line.show(f"Starting Spark ({time.monotonic() - started:.0f} s) …")
+                time.sleep(1.0)
+                session = self.client.describe(session["id"])
+        except KeyboardInterrupt:
+            line.show(
+                f"Spark still starting (interrupted after {time.monotonic() - started:.0f} s)"
+            )
+            raise
         if session["state"] not in ("idle", "busy"):
-            self.client.session = None
+            self.client.forget()
+            line.show(f"Spark did not start ({session['state']})")
             raise SparkUnavailable(
                 f"the Spark session ended while starting ({session['state']}: "
-                f"{session['message'] or 'no reason given'}). %%logs shows the driver log; "
+                f"{session['message'] or 'no reason given'}). %logs shows the driver log; "
                 "the next Spark cell tries again."
             )
         self.client.session = session
-        links = (
-            f"application {session['app_id'] or '-'}, Spark UI {session['spark_ui_url'] or '-'}, "
-            f"driver log {session['driver_log_url'] or '-'}"
+        self._ready_line(line, session)
+
+    @staticmethod
+    def _ready_line(line: StatusLine, session: dict[str, Any]) -> None:
+        ui, log = session["spark_ui_url"], session["driver_log_url"]
+        text = (
+            f"Spark ready: application {session['app_id'] or '-'}, Spark UI {ui or '-'}, "
+            f"driver log {log or '-'}"
         )
-        print(f"Spark ready: {links}")
+        links = "".join(
+            f', <a href="{url}" target="_blank" rel="noopener">{label}</a>'
+            for label, url in (("Spark UI", ui), ("driver log", log))
+            if url
+        )
+        line.show(text, f"Spark ready: application <code>{session['app_id'] or '-'}</code>{links}")
 
     # -- running code ---------------------------------------------------------------------------
 
     def _execute(self, code: str, kind: str | None = None) -> dict[str, Any]:
         """Run code remotely and return the finished statement; an interrupt cancels it."""
-        session_id = self._session()["id"]
-        statement = self.client.submit(session_id, code, kind)
-        bar = None
+        session = self._session()
+        try:
+            statement = self.client.submit(session["id"], code, kind)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        progress = StatementProgress(session["spark_ui_url"])
         try:
             while statement["state"] not in STATEMENT_DONE:
-                statement = self.client.wait(session_id, statement["id"], wait=PROGRESS_EVERY)
-                if statement["state"] == "running" and statement["progress"] > 0:
-                    bar = bar or display({"text/plain": ""}, raw=True, display_id=True)
-                    bar.update({"text/plain": _progress_bar(statement["progress"])}, raw=True)
+                statement = self.client.wait(session["id"], statement["id"], wait=PROGRESS_EVERY)
+                running = statement["state"] not in STATEMENT_DONE and progress.showing
+                job = running_job(self.client.spark_ui, session) if running else None
+                progress.update(statement, job)
         except KeyboardInterrupt:
-            self.client.cancel(session_id, statement["id"])
-            print("Spark statement cancelled.")
-            raise
-        finally:
-            if bar is not None:
-                bar.update({"text/plain": ""}, raw=True)  # the bar disappears when done
+            self._cancel(session["id"], statement["id"])
+            progress.finish({"state": "cancelled"})
+            raise StatementCancelled() from None
+        progress.finish(statement)
         return statement
 
-    def _run(self, code: str, kind: str | None = None) -> None:
-        self._show(self._execute(code, kind))
+    def _cancel(self, session_id: str, statement_id: int) -> None:
+        # It may have finished meanwhile, or a second interrupt comes: the cell stops either way.
+        with contextlib.suppress(BrokerRefused, BrokerUnavailable, KeyboardInterrupt):
+            self.client.cancel(session_id, statement_id)
 
-    def _show(self, statement: dict[str, Any]) -> None:
+    def _show(self, statement: dict[str, Any], cell: str | None) -> None:
+        """The statement's output; ``cell`` is the user's code (None for code of ours), so an
+        error can point at the line that failed."""
         output = statement.get("output")
         if statement["state"] == "cancelled" or output is None:
             print("Spark statement cancelled.")
             return
         if output["status"] == "error":
-            raise _remote_error(output)
+            raise remote_error(output, cell)
         data = dict(output.get("data") or {})
         if "application/json" in data and _is_table(data["application/json"]):
-            display(_table(data.pop("application/json")))
+            self._display_table(Table.from_schema(**_schema_and_rows(data.pop("application/json"))))
+        if data.get("text/plain") == "" and len(data) == 1:
+            return  # nothing to show: no empty output in the notebook
         if data:
             display(data, raw=True)
 
+    @staticmethod
+    def _display_table(table: Table, coerce: bool = True) -> None:
+        if has_pandas():
+            display(table.to_pandas(coerce))
+        else:
+            display(table.display_bundle(), raw=True)
+
+    def _fetch(self, dataframe: str, sampling: Sampling, kind: str | None) -> Table:
+        """A sample of a remote DataFrame expression, as a local table."""
+        statement = self._execute(fetch_code(kind, dataframe, sampling), kind)
+        output = statement.get("output") or {}
+        if statement["state"] == "cancelled" or not output:
+            raise StatementCancelled()
+        if output.get("status") == "error":
+            raise remote_error(output, None)
+        return Table.from_text(str(output.get("data", {}).get("text/plain", "")))
+
     # -- cell magics ----------------------------------------------------------------------------
 
+    @magic_arguments()
+    @argument("-o", "--output", help="bring the remote DataFrame VAR back as local pandas VAR")
+    @_sampling_options
     @cell_magic
-    @_friendly
+    @friendly
     def spark(self, line: str, cell: str) -> None:
         """Run the cell in this notebook's Spark session."""
-        self._run(cell, self.kind)
+        options = parse_argstring(self.spark, line)
+        sampling = Sampling.of(options.samplemethod, options.maxrows, options.samplefraction)
+        coerce = coerce_flag(options.coerce)
+        if options.output:
+            if not options.output.isidentifier():
+                raise UsageError(f"-o {options.output!r} is not a variable name")
+            require_pandas("%%spark -o")  # before the cell runs, not after
+        self._show(self._execute(cell, self.kind), cell)
+        if options.output:
+            table = self._fetch(options.output, sampling, self.kind)
+            self.shell.user_ns[options.output] = table.to_pandas(coerce)
 
     @magic_arguments()
     @argument("-o", "--output", help="keep the result in this local variable (a pandas DataFrame)")
-    @argument("--maxrows", type=int, default=2500, help="rows to bring back (default 2500)")
     @argument("-q", "--quiet", action="store_true", help="do not display the result")
+    @_sampling_options
     @cell_magic
-    @_friendly
-    def sql(self, line: str, cell: str) -> Any:
-        """Run Spark SQL remotely; the rows come back as a pandas DataFrame."""
+    @friendly
+    def sql(self, line: str, cell: str) -> None:
+        """Run Spark SQL remotely; a sample of the rows comes back as a table."""
         options = parse_argstring(self.sql, line)
-        # Livy's %json magic sends the rows as JSON; toJSON() keeps Spark's own rendering of types.
-        code = (
-            f"_jsb_sql = spark.sql({cell.strip()!r})\n"
-            f"_jsb_rows = {{'columns': _jsb_sql.columns, "
-            f"'rows': _jsb_sql.limit({int(options.maxrows)}).toJSON().collect()}}\n"
-            "%json _jsb_rows"
-        )
-        statement = self._execute(code, "pyspark")
-        output = statement.get("output") or {}
-        if output.get("status") == "error":
-            raise _remote_error(output)
-        result = output.get("data", {}).get("application/json") or {"columns": [], "rows": []}
-        frame = _frame(result["columns"], [json.loads(row) for row in result["rows"]])
+        sampling = Sampling.of(options.samplemethod, options.maxrows, options.samplefraction)
+        coerce = coerce_flag(options.coerce)
         if options.output:
-            self.shell.user_ns[options.output] = frame
+            require_pandas("%%sql -o")  # before the query runs, not after
+        # Python statements whatever the session's kind: Livy sessions run any kind since 0.5.
+        table = self._fetch(sql_dataframe("pyspark", cell.strip()), sampling, "pyspark")
+        if options.output:
+            self.shell.user_ns[options.output] = table.to_pandas(coerce)
         if not options.quiet:
-            display(frame)
+            self._display_table(table, coerce)
 
+    @magic_arguments()
+    @argument("-f", "--force", action="store_true", help="recreate a running session")
     @cell_magic
-    @_friendly
+    @friendly
     def configure(self, line: str, cell: str) -> None:
         """Session settings as JSON; ``-f`` recreates a running session with them."""
+        force = parse_argstring(self.configure, line).force
         try:
             settings = json.loads(cell or "{}")
         except ValueError as error:
@@ -262,7 +308,6 @@ class SparkMagics(Magics):
             raise SparkUnavailable(
                 '%%configure needs a JSON object, such as {"driverMemory": "2g"}'
             )
-        force = "-f" in line.split()
         live = self._notebook_sessions()
         if live and not force:
             print(
@@ -272,34 +317,37 @@ class SparkMagics(Magics):
             return
         for session in live:
             self.client.kill(session["id"])
-        self.client.session = None
+        self.client.forget()
         self._pending_settings = settings
         self._session()
 
     @line_cell_magic
-    @_friendly
+    @friendly
     def info(self, line: str, cell: str | None = None) -> None:
+        _no_options("info", line)
         self._info()
 
     @line_cell_magic
-    @_friendly
+    @friendly
     def logs(self, line: str, cell: str | None = None) -> None:
+        _no_options("logs", line)
         print("\n".join(self.client.log(self._session()["id"], size=-1)))
 
     @line_cell_magic
-    @_friendly
+    @friendly
     def delete(self, line: str, cell: str | None = None) -> None:
         """Kill this notebook's Spark session (never another notebook's or user's)."""
+        _no_options("delete", line)
         killed = self._notebook_sessions()
         for session in killed:
             self.client.kill(session["id"])
-        self.client.session = None
+        self.client.forget()
         print(f"Killed {len(killed)} Spark session(s)." if killed else "No Spark session to kill.")
 
     @magic_arguments()
     @argument("-f", "--force", action="store_true", help="kill them; without it, only list them")
     @line_cell_magic
-    @_friendly
+    @friendly
     def cleanup(self, line: str, cell: str | None = None) -> None:
         """Kill every live Spark session of this user (never another user's, even for an admin)."""
         force = parse_argstring(self.cleanup, line).force
@@ -311,12 +359,13 @@ class SparkMagics(Magics):
             return
         for session in live:
             self.client.kill(session["id"])
-        self.client.session = None
+        self.client.forget()
         print(f"Killed {len(live)} Spark session(s) of yours.")
 
     @cell_magic
     def local(self, line: str, cell: str) -> None:
         """Run the cell here, in the kernel (the default of a plain IPython kernel)."""
+        _no_options("%local", line)
         self.shell.run_cell(cell)
 
     @magic_arguments()
@@ -324,7 +373,7 @@ class SparkMagics(Magics):
     @argument("-t", "--type", choices=("str", "df"), default="str")
     @argument("-n", "--name", help="its name on the Spark side (default: the same)")
     @line_cell_magic
-    @_friendly
+    @friendly
     def send_to_spark(self, line: str, cell: str | None = None) -> None:
         options = parse_argstring(self.send_to_spark, line)
         if options.input not in self.shell.user_ns:
@@ -332,31 +381,34 @@ class SparkMagics(Magics):
         value, name = self.shell.user_ns[options.input], options.name or options.input
         if not name.isidentifier():
             raise SparkUnavailable(f"{name!r} is not a valid Python name")
-        self._show(self._execute(_assignment(self.kind, name, options.type, value), self.kind))
+        self._show(
+            self._execute(_assignment(self.kind, name, options.type, value), self.kind), None
+        )
         print(f"Sent {options.input!r} to the Spark side as {name!r}.")
 
     @line_cell_magic
     def help(self, line: str, cell: str | None = None) -> None:
+        _no_options("help", line)
         print(HELP)
 
     # -- %spark line magic ----------------------------------------------------------------------
 
     @line_magic("spark")
-    @_friendly
+    @friendly
     def spark_line(self, line: str) -> None:
         """%spark attach NAME | --session ID · detach · sessions · info · logs · connect"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
         if command == "attach":
             self._attach(args)
-        elif command == "detach":
+        elif command == "detach" and not args:
             self.client.detach()
             print("Detached; the next Spark cell attaches this notebook's own session again.")
-        elif command == "sessions":
+        elif command == "sessions" and not args:
             self._sessions()
-        elif command == "info":
+        elif command == "info" and not args:
             self._info()
-        elif command == "logs":
+        elif command == "logs" and not args:
             print("\n".join(self.client.log(self._session()["id"], size=-1)))
         elif command == "profile":
             profile_command(self, args)
@@ -365,21 +417,30 @@ class SparkMagics(Magics):
 
             bind_spark(self.shell)
         else:
-            print(
-                f"Unknown %spark command {command!r}: attach, detach, sessions, info, logs or connect."
+            raise UsageError(
+                f"%spark {line.strip()!r}: the commands are attach NAME, attach --session ID, "
+                "detach, sessions, info, logs, profile and connect"
             )
 
     def _attach(self, args: list[str]) -> None:
         if args[:1] == ["--session"] and len(args) == 2:
-            attached = self.client.attach(session_id=args[1])
-        elif len(args) == 1:
-            attached = self.client.attach(name=args[0])
+            target = {"session_id": args[1]}
+        elif len(args) == 1 and not args[0].startswith("-"):
+            target = {"name": args[0]}
         else:
-            print("Usage: %spark attach NAME  or  %spark attach --session ID")
-            return
-        print(
-            f"Attached to Spark session {attached['session']['id'][:8]} ({attached['session']['state']})."
-        )
+            raise UsageError("usage: %spark attach NAME  or  %spark attach --session ID")
+        # One attachment per notebook: the one it leaves ends (its session is reaped when unused),
+        # so after a kernel restart the notebook comes back here, not to its old session.
+        previous = self.client.attachment_id
+        try:
+            attached = self.client.attach(kind=self.kind, **target)
+        except KeyboardInterrupt:
+            raise StartupInterrupted() from None
+        if previous is not None and previous != attached["id"]:
+            self.client.delete_attachment(previous)
+        session = attached["session"]
+        print(f"Attached to Spark session {session['id'][:8]} ({session['state']}).")
+        self._session()  # waits, saying so, while it starts
 
     def _sessions(self) -> None:
         for session in self.client.sessions():
@@ -404,6 +465,19 @@ class SparkMagics(Magics):
         """Live sessions this notebook is attached to."""
         sessions = self.client.sessions(path=self.client.settings.notebook_path)
         return [s for s in sessions if s["state"] not in FINISHED]
+
+
+def _no_interpreter(kind: str, error: BrokerRefused) -> str:
+    kernel, language = LANGUAGES[kind]
+    return (
+        f"{kernel} cells need a Livy endpoint that runs {language}, and this one refused "
+        f"({error}). Use PySpark (broker), which every endpoint runs, or ask your Jupyter "
+        f"administrator for a Livy endpoint with {language} (SparkBrokerApp.endpoints)."
+    )
+
+
+def _starting(session: dict[str, Any]) -> bool:
+    return session["state"] in STARTING or session["livy_id"] is None
 
 
 def _assignment(kind: str | None, name: str, type_: str, value: Any) -> str:
@@ -438,28 +512,10 @@ def bodiless_cell_magics(lines: list[str]) -> list[str]:
     return lines
 
 
-def _progress_bar(progress: float, width: int = 30) -> str:
-    done = round(progress * width)
-    return f"[{'#' * done}{'.' * (width - done)}] {progress:4.0%}"
-
-
 def _is_table(value: Any) -> bool:
     return isinstance(value, dict) and "schema" in value and "data" in value
 
 
-def _table(value: dict[str, Any]) -> Any:
-    """A Spark SQL (``sql`` kind) result as a pandas DataFrame when pandas is there, else as JSON."""
-    columns = [field["name"] for field in value["schema"].get("fields", [])]
-    try:
-        import pandas
-    except ImportError:
-        return value
-    return pandas.DataFrame(value["data"], columns=columns)
-
-
-def _frame(columns: list[str], records: list[dict[str, Any]]) -> Any:
-    try:
-        import pandas
-    except ImportError:
-        raise SparkUnavailable("%%sql needs pandas in the kernel's environment") from None
-    return pandas.DataFrame.from_records(records, columns=columns)
+def _schema_and_rows(value: dict[str, Any]) -> dict[str, Any]:
+    """A ``sql``-kind result (``{"schema", "data"}``) as ``Table.from_schema`` takes it."""
+    return {"schema": value["schema"], "rows": value["data"]}

@@ -31,21 +31,33 @@ class Kernel:
         await self.client.wait_for_ready(timeout=60)
 
     async def run(self, code: str, timeout: float = 120) -> tuple[dict, str, list[dict]]:
-        """The execute_reply content, the text shown, and any error outputs."""
-        shown: list[str] = []
+        """The execute_reply content, the text shown, and any error outputs.
+
+        The text is that of the outputs as a notebook saves them: a display updated in place
+        (``update_display_data``) shows its last content. ``self.outputs`` keeps those outputs.
+        """
+        outputs: list[dict] = []
         errors: list[dict] = []
 
         def collect(message: dict) -> None:
             kind, content = message["header"]["msg_type"], message["content"]
             if kind == "stream":
-                shown.append(content["text"])
+                outputs.append({"output_type": "stream", "text": content["text"]})
             elif kind in ("display_data", "execute_result"):
-                shown.append(content["data"].get("text/plain", ""))
+                display_id = content.get("transient", {}).get("display_id")
+                outputs.append({"output_type": kind, "data": content["data"], "id": display_id})
+            elif kind == "update_display_data":
+                display_id = content["transient"]["display_id"]
+                for output in outputs:
+                    if output.get("id") == display_id:
+                        output["data"] = content["data"]
             elif kind == "error":
                 errors.append(content)
 
         reply = await self.client.execute_interactive(code, output_hook=collect, timeout=timeout)
-        return reply["content"], "".join(shown), errors
+        self.outputs = outputs
+        shown = "".join(o.get("text") or o["data"].get("text/plain", "") + "\n" for o in outputs)
+        return reply["content"], shown, errors
 
     async def shutdown(self) -> None:
         self.client.stop_channels()

@@ -1,10 +1,14 @@
 """A person's path through JupyterLab, in a real browser (headless Chromium driven by Playwright):
-open Lab, pick "PySpark (broker)" in the launcher, run a Spark cell, restart the kernel from the Kernel
-menu, and find the Spark state still there; the status bar shows a Spark job's progress."""
+open Lab, pick "PySpark (broker)" in the launcher, run a Spark cell, follow its Spark UI and driver
+log links, restart the kernel from the Kernel menu and find the Spark state still there, see the
+status bar follow a job, watch a longer job's progress in the cell, save (Lab asks for a name: a
+rename), restart again, and open a new notebook that takes the old name but not the old session."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -17,16 +21,17 @@ pytestmark = pytest.mark.spark
 SPARK_START = 300_000  # ms: a cell that starts a Spark session
 
 
-def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
-    tmp_path, spark_livy_url
-):
+@pytest.mark.timeout(900)  # two Spark sessions start, on a 2-core machine shared with others
+def test_a_notebook_in_jupyterlab_from_launcher_to_rename(tmp_path, livy_url):
+    """The README's path on the embedded local Livy (with Spark), as scripts/run.sh serves it."""
     assert CHROMIUM.exists(), "Chromium is missing: scripts/test.sh installs it"
     # As scripts/run.sh starts it: kernel websockets without Nagle's delay.
     no_delay = {
         "kernel_websocket_connection_class": "jupyter_spark_broker.websocket.NoDelayKernelConnection"
     }
+    embedded = {"default_endpoint": "local", "local_livy_args": ["--spark", "on"]}
     with (
-        LiveJupyter(tmp_path, spark_livy_url, server_config=no_delay) as server,
+        LiveJupyter(tmp_path, livy_url, server_config=no_delay, **embedded) as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -34,7 +39,7 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
         try:
             page.goto(f"{server.url}/lab?token={server.token}")
             page.locator(".jp-LauncherCard", has_text="PySpark (broker)").first.click()
-            cells = page.locator(".jp-Notebook .jp-Cell")
+            cells = page.locator(".jp-NotebookPanel:visible .jp-Cell")
             kernel_idle = page.locator(".jp-StatusBar-TextItem", has_text="PySpark (broker) | Idle")
 
             def run(index: int, code: str) -> None:
@@ -44,6 +49,12 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
                 expect(editor).to_contain_text(code.splitlines()[-1])
                 page.keyboard.press("Shift+Enter")
 
+            def restart_kernel() -> None:
+                page.get_by_role("menuitem", name="Kernel").click()
+                page.get_by_text("Restart Kernel…").first.click()
+                page.locator(".jp-Dialog button.jp-mod-accept").click()
+                expect(kernel_idle).to_be_visible(timeout=60_000)
+
             expect(kernel_idle).to_be_visible(timeout=60_000)
 
             run(0, "df = spark.range(1000)\nkept = df.count() * 2\nkept")
@@ -51,11 +62,25 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
             expect(first).to_contain_text("Starting a new Spark session", timeout=SPARK_START)
             expect(first).to_contain_text("2000", timeout=SPARK_START)
 
-            page.get_by_role("menuitem", name="Kernel").click()
-            page.get_by_text("Restart Kernel…").first.click()
-            page.locator(".jp-Dialog button.jp-mod-accept").click()
-            expect(kernel_idle).to_be_visible(timeout=60_000)
+            # The links of "Spark ready" work from the browser: through the Jupyter server.
+            with page.context.expect_page() as opened:
+                first.get_by_role("link", name="Spark UI").first.click()
+            spark_ui = opened.value
+            expect(spark_ui.locator("body")).to_contain_text("Spark Jobs", timeout=60_000)
+            assert (
+                "/spark-broker/sessions/" in spark_ui.url and "localhost:4040" not in spark_ui.url
+            )
+            spark_ui.close()
+            with page.context.expect_page() as opened:
+                first.get_by_role("link", name="driver log").click()
+            driver_log = opened.value
+            expect(driver_log.locator("pre")).to_be_visible(
+                timeout=30_000
+            )  # a text page, not Livy's JSON
+            assert driver_log.url.endswith("/log")
+            driver_log.close()
 
+            restart_kernel()
             run(1, "kept + 1")
             second = cells.nth(1)
             expect(second.locator(".jp-OutputArea")).to_contain_text("2001", timeout=120_000)
@@ -77,8 +102,78 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
             expect(status).to_have_text("Spark: idle", timeout=5_000)
             texts = recorded_texts(page)
             assert any(re.fullmatch(r"Spark: busy ([1-9]\d?)%", t) for t in texts), texts
+
+            # A longer job: one status line with an HTML bar, the job and its stage, updated in
+            # place, then a summary.
+            run(
+                3,
+                "import time\nsc.parallelize(range(8), 8).map(lambda x: time.sleep(1) or x).sum()",
+            )
+            third = cells.nth(3).locator(".jp-OutputArea")
+            running = third.locator(".jp-RenderedHTMLCommon", has_text="Spark: running")
+            expect(running).to_contain_text("stage", timeout=60_000)
+            expect(running.get_by_role("link", name="Spark UI")).to_have_attribute(
+                "href", re.compile(r"/ui/jobs/job/\?id=\d+$")
+            )
+            expect(third).to_contain_text("Spark: done in", timeout=120_000)
+            expect(third).to_contain_text("28")
+            expect(third.locator(".jp-OutputArea-child")).to_have_count(2)  # summary and result
+
+            # The first save names the notebook (Lab asks); what is saved has no empty outputs.
+            page.keyboard.press("Control+s")
+            rename = page.locator(".jp-Dialog")
+            expect(rename).to_be_visible()
+            rename.locator("input").first.fill("analysis.ipynb")
+            rename.locator("button.jp-mod-accept").click()
+            saved = server.workdir / "analysis.ipynb"
+
+            def saved_outputs() -> list[dict] | None:
+                if not saved.exists():
+                    return None
+                cells_saved = json.loads(saved.read_text())["cells"]
+                return [o for cell in cells_saved for o in cell.get("outputs", [])] or None
+
+            outputs = _wait_for(saved_outputs, page, what="the saved notebook")
+            assert outputs and not [o for o in outputs if _empty(o)], outputs
+
+            # Renamed, the notebook keeps its Spark session across a restart.
+            restart_kernel()
+            run(4, "kept + 2")
+            expect(cells.nth(4).locator(".jp-OutputArea")).to_contain_text("2002", timeout=120_000)
+
+            # The launcher's next notebook takes the old name, and a session of its own.
+            page.get_by_role("menuitem", name="File").click()
+            page.locator(".lm-Menu-item", has_text="New Launcher").first.click()
+            page.locator(".jp-LauncherCard:visible", has_text="PySpark (broker)").first.click()
+            expect(
+                page.locator(".jp-mod-current .lm-TabBar-tabLabel", has_text="Untitled")
+            ).to_be_visible()
+            # This notebook's own kernel ready (the status bar may still show the other's).
+            ready = page.locator(
+                ".jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status='idle']"
+            )
+            expect(ready).to_be_visible(timeout=60_000)
+            run(0, "kept")
+            newcomer = cells.nth(0).locator(".jp-OutputArea")
+            expect(newcomer).to_contain_text("NameError", timeout=SPARK_START)
+            expect(newcomer).to_contain_text("Starting a new Spark session")
         except Exception:
             page.screenshot(path=str(tmp_path / "jupyterlab.png"))  # what the person would see
             raise
         finally:
             browser.close()
+
+
+def _empty(output: dict) -> bool:
+    if output["output_type"] == "stream":
+        return not output["text"] or not "".join(output["text"]).strip()
+    return not any("".join(value).strip() for value in output.get("data", {}).values())
+
+
+def _wait_for(condition, page, *, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        page.wait_for_timeout(100)
+    return result

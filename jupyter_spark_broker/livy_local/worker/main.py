@@ -29,6 +29,7 @@ import socket
 import sys
 import threading
 import traceback
+import urllib.request
 from typing import Any
 
 from ..lifeline import die_with_parent
@@ -98,6 +99,7 @@ class Interpreter:
         spark.sparkContext.setLogLevel("WARN")
         self.spark = spark
         self.namespace.update(spark=spark, sc=spark.sparkContext, sqlContext=_sql_context(spark))
+        threading.Thread(target=_warm_rest_api, args=(spark.sparkContext,), daemon=True).start()
 
     def start_scala(self) -> None:
         from .scala import ScalaInterpreter
@@ -390,6 +392,18 @@ def _split_magics(code: str) -> list[ast.Module | str]:
 
 def _job_group(statement_id: int) -> str:
     return f"livy-statement-{statement_id}"
+
+
+def _warm_rest_api(sc: Any) -> None:
+    """The Spark UI's REST API answers its first call only after ~15 s (Jersey starting up): make
+    that call now, while the user reads "Spark ready", so a running job's progress line can name
+    its job and stage from the first second."""
+    url = sc.uiWebUrl
+    if url:
+        with contextlib.suppress(Exception):  # only a warm-up: the UI may be off
+            urllib.request.urlopen(
+                f"{url}/api/v1/applications/{sc.applicationId}/jobs", timeout=120
+            )
 
 
 def _sql_context(spark: Any) -> Any:

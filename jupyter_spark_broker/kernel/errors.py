@@ -1,0 +1,170 @@
+"""What a failed Spark cell shows: one headline, the cell's own lines, nothing of our internals.
+
+Every exception here renders itself (IPython calls ``_render_traceback_``), so a notebook never shows
+a traceback through the magics, httpx or the virtual environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import traceback
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .client import BrokerRefused, BrokerUnavailable
+from .settings import NotConfigured
+
+# Frames of the JVM, py4j and Spark's own Python: plumbing, hidden from the first view of an error.
+_NOISE = ("py4j/", "pyspark/", "at org.apache.", "at java.", "at scala.", "at sun.", "at jdk.")
+# A Python frame header: `  File "<stdin>", line 3, in <module>` (Livy's Python REPL names the cell
+# `<stdin>`) or a library's `  File "/venv/lib/python3.12/site-packages/x.py", line 9, in f`.
+_FRAME = re.compile(r'\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<scope>.+))?')
+
+
+class SparkStatementError(Exception):
+    """A remote statement failed. Subclassed per remote ``ename``, so the cell fails with that name."""
+
+    def __init__(self, ename: str, evalue: str, remote_traceback: list[str], cell: str | None):
+        super().__init__(evalue)
+        self.ename, self.evalue, self.remote_traceback = ename, evalue, remote_traceback
+        self.cell = cell
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a local traceback
+        return render_remote_error(self.ename, self.evalue, self.remote_traceback, self.cell)
+
+
+def render_remote_error(
+    ename: str, evalue: str, remote_traceback: list[str], cell: str | None = None
+) -> list[str]:
+    """``ename: evalue`` once, then the failing lines of the cell, then a count of what was hidden."""
+    headline = f"{ename}: {evalue}".rstrip()
+    lines = "".join(remote_traceback).splitlines()
+    kept: list[str] = []
+    hidden = 0
+    skip_source = False
+    for line in lines:
+        frame = _FRAME.match(line)
+        if frame:
+            skip_source = not _is_cell(frame["file"])
+            if skip_source:
+                hidden += 1
+            else:
+                kept.append(_cell_frame(frame, cell))
+            continue
+        if skip_source and line.startswith("    "):  # the source line under a library frame
+            continue
+        skip_source = False
+        if any(noise in line for noise in _NOISE):
+            hidden += 1
+        elif line.strip():
+            kept.append(line.rstrip())
+    kept = [line for line in kept if line != "Traceback (most recent call last):"]
+    # The traceback ends with the exception again, often qualified (`pyspark...AnalysisException:
+    # ...`), sometimes over several lines: it is the headline already shown, so it goes.
+    first = evalue.strip().splitlines()[0] if evalue.strip() else ""
+    for index, line in enumerate(kept):
+        if line.endswith(f"{ename}: {first}") or (not first and line.endswith(ename)):
+            kept = kept[:index]
+            break
+    result = [headline, *kept]
+    if hidden:
+        result.append(
+            f"({hidden} lines of Spark, JVM and library frames hidden; %logs shows the driver log)"
+        )
+    return result
+
+
+def _is_cell(filename: str) -> bool:
+    return filename.startswith("<") and filename.endswith(">")  # <stdin>, <console>, <string>
+
+
+def _cell_frame(frame: re.Match, cell: str | None) -> str:
+    """A frame of the cell's own code, with the cell's line quoted when it is known."""
+    number = int(frame["line"])
+    scope = frame["scope"]
+    where = f"cell line {number}" + (f", in {scope}" if scope and scope != "<module>" else "")
+    source = cell.splitlines() if cell else []
+    if 0 < number <= len(source):
+        return f"{where}: {source[number - 1].strip()}"
+    return where
+
+
+def remote_error(output: dict[str, Any], cell: str | None = None) -> SparkStatementError:
+    ename = str(output.get("ename") or "SparkError")
+    cls = type(ename if ename.isidentifier() else "SparkError", (SparkStatementError,), {})
+    return cls(ename, str(output.get("evalue") or ""), list(output.get("traceback") or []), cell)
+
+
+class SparkUnavailable(Exception):
+    """The broker or the session cannot be used: one clear sentence, and what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"SparkUnavailable: {self}"]
+
+
+class MissingPackage(Exception):
+    """The kernel's environment lacks a package a magic needs: which one, and how to add it."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"MissingPackage: {self}"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """The kernel was interrupted: one line instead of a traceback through httpx. Still a
+    KeyboardInterrupt, so "run all" stops and code that catches one still does."""
+
+    message = "Interrupted."
+
+    def _render_traceback_(self) -> list[str]:
+        return [self.message]
+
+
+class StatementCancelled(Interrupted):
+    message = "Interrupted: Spark statement cancelled; the session stays usable."
+
+
+class StartupInterrupted(Interrupted):
+    message = (
+        "Interrupted: Spark start-up goes on in the background; the next Spark cell waits for it."
+    )
+
+
+class InternalError(Exception):
+    """A bug of ours: one line in the notebook, the traceback in the kernel's log."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [
+            f"InternalError: {self} (a bug in the Spark magics; the kernel log has the details)"
+        ]
+
+
+def friendly(method):
+    """Broker failures become one sentence; a session that ended is forgotten, so the next cell
+    attaches again instead of hanging on a dead one. Nothing escapes with a traceback of ours."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BrokerRefused as error:
+            if error.reason in ("session_finished", "session_lost"):
+                self.client.forget()
+                raise SparkUnavailable(
+                    f"{error} The next Spark cell starts or attaches a new session."
+                ) from None
+            raise SparkUnavailable(f"the Spark broker refused: {error}") from None
+        except (BrokerUnavailable, NotConfigured) as error:
+            raise SparkUnavailable(str(error)) from None
+        except (SparkStatementError, SparkUnavailable, MissingPackage, Interrupted, UsageError):
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+        except Exception as error:
+            # To the kernel's own stderr (the server's log), not to the notebook.
+            traceback.print_exc(file=sys.__stderr__)
+            raise InternalError(f"{type(error).__name__}: {error}") from None
+
+    return wrapper

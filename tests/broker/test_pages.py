@@ -1,0 +1,36 @@
+"""The pages a browser opens from a notebook's links (issue 11, item 6): the driver log as text,
+served by the broker under the Jupyter server's login; the Spark UI proxy answers only for the
+embedded Livy's sessions (the browser test opens a real one). Replies checked against openapi.yaml."""
+
+from __future__ import annotations
+
+
+async def test_the_driver_log_link_is_a_text_page_of_the_broker(api, jp_base_url):
+    attached = (await api.post("attachments", {"path": "logs.ipynb"})).json
+    session_id = attached["session_id"]
+    code = "import sys; print('to the driver log', file=sys.__stderr__, flush=True)"
+    ran = await api.post(f"sessions/{session_id}/statements", {"code": code}, params={"wait": 60})
+    assert ran.json["state"] == "available", ran.json
+
+    session = (await api.get(f"sessions/{session_id}")).json
+    link = f"{jp_base_url}spark-broker/sessions/{session_id}/log"
+    assert session["driver_log_url"] == link  # not Livy's port, which a browser may not reach
+    assert session["spark_ui_url"] is None  # no Spark on this endpoint
+
+    page = await api.get(f"spark-broker/sessions/{session_id}/log", api=False)
+    assert page.status == 200 and page.content_type.startswith("text/plain")
+    assert "to the driver log" in page.body.decode()
+
+    anonymous = await api.get(
+        f"spark-broker/sessions/{session_id}/log", api=False, authenticated=False
+    )
+    assert anonymous.status == 403
+
+
+async def test_the_spark_ui_proxy_serves_only_the_embedded_livys_sessions(api):
+    session_id = (await api.post("attachments", {"path": "ui.ipynb"})).json["session_id"]
+    reply = await api.get(f"spark-broker/sessions/{session_id}/ui/environment", api=False)
+    assert reply.status == 404
+    assert "has no Spark UI served here" in reply.json["message"]
+    unknown = await api.get("spark-broker/sessions/nope/ui/jobs", api=False)
+    assert unknown.status == 404 and "no Spark session 'nope'" in unknown.json["message"]
