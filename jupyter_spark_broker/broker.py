@@ -12,15 +12,12 @@ import contextlib
 import functools
 import logging
 import weakref
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
-from traitlets.config import LoggingConfigurable
-
 from . import metrics
+from .broker_settings import BrokerSettings
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
@@ -29,7 +26,6 @@ from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .links import spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
-from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 from .livy_failures import SESSION_LOST, translate_livy_error
 from .notebook_follow import kept_attachment
 from .orm import utcnow
@@ -55,72 +51,8 @@ class Attached:
     created: bool
 
 
-class SparkBroker(LoggingConfigurable):
+class SparkBroker(BrokerSettings):
     """Owns the Livy sessions of this Jupyter server. Configured as ``c.SparkBroker.<name>``."""
-
-    share_scope = Enum(
-        ["notebook", "user"],
-        default_value="notebook",
-        config=True,
-        help="notebook: each notebook path has its session; user: one per user, endpoint and kind.",
-    )
-    default_kind = Enum(
-        list(STATEMENT_KINDS),
-        default_value=DEFAULT_KIND,
-        config=True,
-        help="Kind of new sessions (and of code sent without one to a shared session).",
-    )
-    idle_timeout = Float(
-        3600.0, config=True, help="Seconds a session may stay unattached before it is killed."
-    )
-    livy_heartbeat_timeout = Int(
-        900,
-        config=True,
-        help="heartbeatTimeoutInSecond of new sessions: Livy deletes them if the broker stops "
-        "refreshing them that long (0 = off).",
-    )
-    keepalive_interval = Float(60.0, config=True, help="Seconds between keep-alive rounds.")
-    poll_interval = Float(
-        5.0, config=True, help="Seconds between state refreshes when all is quiet."
-    )
-    busy_poll_interval = Float(
-        0.5, config=True, help="Seconds between state refreshes while a session starts or runs."
-    )
-    reap_interval = Float(30.0, config=True, help="Seconds between reaper rounds.")
-    statement_start_hold = Float(
-        20.0,
-        config=True,
-        help="""Seconds a statement sent without wait= is held while its session starts (below
-        common 30 s client timeouts); past it, or past the request's own wait, 409 session_starting
-        with Retry-After. The statement is not queued: the client sends it again.""",
-    )
-    server_timeout = Float(
-        120.0,
-        config=True,
-        help="""Seconds after which another Jupyter server sharing the registry counts as gone when
-        it has not beaten (each beats every reap_interval); its kernels' attachments are then dropped.
-        Keep it several times the largest reap_interval of the servers.""",
-    )
-    session_start_timeout = Float(
-        300.0, config=True, help="Seconds a statement waits for its session to finish starting."
-    )
-    max_statement_wait = Float(
-        300.0, config=True, help="The longest long-poll (wait=S) a request may ask for."
-    )
-    session_defaults = Dict(
-        config=True, help="Livy POST /sessions fields for every new session (after the endpoint's)."
-    )
-    admin_users = List(
-        Unicode(), config=True, help="Users who see and kill every session ('*' for everyone)."
-    )
-    impersonate = Bool(
-        False,
-        config=True,
-        help="""Run every Spark session as its Jupyter user: Livy's proxyUser is the user's name, and
-        a request naming another proxyUser is refused (403) except from admin_users. Needs Livy's
-        livy.impersonation.enabled, with the broker's Livy user in livy.superusers. Turn it on for a
-        server of several users: otherwise any of them can pick any proxyUser (sparkmagic#470).""",
-    )
 
     def __init__(
         self,
@@ -479,14 +411,14 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-            self._count_attach(record.endpoint, False, record.profile)
+            metrics.count_attach(record.endpoint, False, record.profile)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
         if protocol != CONNECT and kernel_id is not None and name is None and not overrides:
             kept = await kept_attachment(self, user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
-                self._count_attach(record.endpoint, False, record.profile)
+                metrics.count_attach(record.endpoint, False, record.profile)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
         if protocol == CONNECT:
@@ -533,16 +465,11 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-        self._count_attach(endpoint, created, record.profile)
+        metrics.count_attach(endpoint, created, record.profile)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
-
-    @staticmethod
-    def _count_attach(endpoint: str, created: bool, profile: str | None) -> None:
-        result = "new_session" if created else "existing_session"
-        metrics.ATTACHES.labels(endpoint, profile or metrics.DEFAULT_PROFILE, result).inc()
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
@@ -603,11 +530,7 @@ class SparkBroker(LoggingConfigurable):
 
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
         """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
-        counts = Counter(
-            (record.state, record.endpoint, record.profile or metrics.DEFAULT_PROFILE)
-            for record in self._live.values()
-        )
-        return counts.items()
+        return metrics.count_sessions(self._live.values())
 
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:

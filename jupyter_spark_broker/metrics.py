@@ -15,7 +15,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import REGISTRY, Histogram
 from prometheus_client import Counter as CounterMetric
@@ -173,3 +173,14 @@ class _SessionGauge(Collector):
 
 SESSION_GAUGE = _SessionGauge()
 REGISTRY.register(SESSION_GAUGE)
+
+
+def count_attach(endpoint: str, created: bool, profile: str | None) -> None:
+    result = "new_session" if created else "existing_session"
+    ATTACHES.labels(endpoint, profile or DEFAULT_PROFILE, result).inc()
+
+
+def count_sessions(records: Iterable[Any]) -> Iterable[tuple[tuple[str, str, str], int]]:
+    """Sessions by (state, endpoint, profile)."""
+    counts = Counter((r.state, r.endpoint, r.profile or DEFAULT_PROFILE) for r in records)
+    return counts.items()

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,17 @@ from .orm import (
     active_key,
     utcnow,
 )
+from .records import (
+    AttachmentRecord,
+    SessionRecord,
+    new_id,
+)
+from .records import (
+    attachment_record as _attachment_record,
+)
+from .records import (
+    session_record as _session_record,
+)
 
 
 class RegistryError(RuntimeError):
@@ -44,88 +53,6 @@ class RegistryError(RuntimeError):
 
 class ShareKeyTaken(Exception):
     """Another live session already holds this endpoint + share key."""
-
-
-@dataclass(frozen=True)
-class AttachmentRecord:
-    id: str
-    session_id: str
-    path: str
-    kernel_id: str | None
-    server_id: str | None
-    owner: str
-    attached: datetime
-    last_seen: datetime
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: str
-    endpoint: str
-    livy_id: int | None
-    livy_name: str
-    kind: str
-    state: str
-    app_id: str | None
-    spark_ui_url: str | None
-    driver_log_url: str | None
-    owner: str
-    share_key: str | None
-    config: dict[str, Any]
-    message: str | None
-    created: datetime
-    last_activity: datetime
-    unattached_since: datetime | None
-    profile: str | None = None
-    protocol: str = "livy"
-    connect_session_id: str | None = None
-    sealed_connect: bytes | None = field(default=None, repr=False)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in FINISHED_STATES
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _session_record(row: SessionRow) -> SessionRecord:
-    return SessionRecord(
-        id=row.id,
-        endpoint=row.endpoint,
-        livy_id=row.livy_id,
-        livy_name=row.livy_name,
-        kind=row.kind,
-        state=row.state,
-        app_id=row.app_id,
-        spark_ui_url=row.spark_ui_url,
-        driver_log_url=row.driver_log_url,
-        owner=row.owner,
-        share_key=row.share_key,
-        config=dict(row.config or {}),
-        message=row.message,
-        created=row.created,
-        last_activity=row.last_activity,
-        unattached_since=row.unattached_since,
-        profile=row.profile,
-        protocol=row.protocol or "livy",
-        connect_session_id=row.connect_session_id,
-        sealed_connect=row.sealed_connect,
-    )
-
-
-def _attachment_record(row: AttachmentRow) -> AttachmentRecord:
-    return AttachmentRecord(
-        id=row.id,
-        session_id=row.session_id,
-        path=row.path,
-        kernel_id=row.kernel_id,
-        server_id=row.server_id,
-        owner=row.owner,
-        attached=row.attached,
-        last_seen=row.last_seen,
-    )
 
 
 class Registry:
