@@ -25,6 +25,13 @@ fi
 if [[ ",${extras}," == *",test,"* ]] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_packages+=(postgresql)
 fi
+# The tests also run Apache Livy, which scripts/apache-livy.sh builds from source with Maven (a JDK),
+# inside a network namespace set up with ip(8).
+if [[ ",${extras}," == *",test,"* ]]; then
+  command -v javac >/dev/null 2>&1 || apt_packages+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+  command -v ip >/dev/null 2>&1 || apt_packages+=(iproute2)
+fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${apt_packages[*]}"
   apt-get update -q

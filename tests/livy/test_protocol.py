@@ -1,7 +1,8 @@
-"""The Livy client against the shipped local Livy over real HTTP: the protocol conformance check.
+"""The Livy client over real HTTP: the protocol conformance check.
 
-There is no Apache Livy here, so these tests hold both sides to ``livy-rest-protocol.md``: the client's
-calls and models, and the local server's paths, states, statuses and bodies.
+Tests marked ``both_livys`` run on the shipped local Livy and on Apache Livy 0.9.0 itself, so the
+client's calls and models and the local server's paths, states, statuses and bodies are held to the
+real server. The rest use options only the local Livy has here (auth, limits, timers, its worker).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jupyter_spark_broker.livy import (
 from tests.helpers import eventually
 
 
+@pytest.mark.both_livys
 async def test_full_session_lifecycle(livy, make_session):
     session = await make_session(name="lifecycle")
     assert session.kind == "pyspark"
@@ -57,6 +59,7 @@ async def test_full_session_lifecycle(livy, make_session):
         await livy.delete_session(session.id)
 
 
+@pytest.mark.both_livys
 async def test_create_answers_201_with_location(livy_url):
     import httpx
 
@@ -74,8 +77,9 @@ async def test_create_answers_201_with_location(livy_url):
             await http.delete(f"/sessions/{reply.json()['id']}")
 
 
-async def test_error_output_matches_livy(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_error_output_matches_livy(livy, pooled_session):
+    session = await pooled_session()
     statement = await livy.run_statement(session.id, "x", timeout=30)
     assert statement.state == "available"  # no "error" statement state in Livy's code
     assert statement.output.model_dump() == {
@@ -91,8 +95,9 @@ async def test_error_output_matches_livy(livy, make_session):
     }
 
 
-async def test_output_is_stdout_plus_last_expression(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_output_is_stdout_plus_last_expression(livy, pooled_session):
+    session = await pooled_session()
     code = (
         "import sys\nprint('out')\nprint('err', file=sys.stderr)\nfor i in range(2):\n    i\n40 + 2"
     )
@@ -103,8 +108,9 @@ async def test_output_is_stdout_plus_last_expression(livy, make_session):
     assert blank.output.data == {"text/plain": ""}
 
 
-async def test_livy_magics_json_and_table(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_livy_magics_json_and_table(livy, pooled_session):
+    session = await pooled_session()
     await livy.run_statement(
         session.id, "rows = [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}]", timeout=30
     )
@@ -129,8 +135,9 @@ async def test_shown_matplotlib_figure_is_image_png(livy, make_session):
     assert statement.output.data["image/png"].startswith("iVBORw0KGgo")  # base64 of the PNG magic
 
 
-async def test_statements_of_one_session_run_in_order(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_statements_of_one_session_run_in_order(livy, pooled_session):
+    session = await pooled_session()
     await livy.run_statement(session.id, "order = []", timeout=30)
     submitted = [
         await livy.create_statement(session.id, f"import time; time.sleep(0.01); order.append({i})")
@@ -145,8 +152,9 @@ async def test_statements_of_one_session_run_in_order(livy, make_session):
     assert (await livy.get_session(session.id)).state == "idle"
 
 
-async def test_two_sessions_run_statements_concurrently(livy, make_session):
-    first, second = await make_session(), await make_session()
+@pytest.mark.both_livys
+async def test_two_sessions_run_statements_concurrently(livy, pooled_session):
+    first, second = await pooled_session(), await pooled_session(slot=1)
     flag = os.path.join(tempfile.mkdtemp(), "flag")
     # The first statement can only finish once the second session has run its statement: if the
     # server ran sessions one after another, it would give up after 30 s with an error.
@@ -166,8 +174,9 @@ async def test_two_sessions_run_statements_concurrently(livy, make_session):
     assert done.output.data == {"text/plain": "'seen'"}
 
 
-async def test_cancel_interrupts_a_running_statement(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_cancel_interrupts_a_running_statement(livy, pooled_session):
+    session = await pooled_session()
     sleeper = await livy.create_statement(session.id, "import time\ntime.sleep(60)")
     await eventually(
         lambda: _state_is(livy, session.id, sleeper.id, "running"), what="the sleep to start"
@@ -182,8 +191,9 @@ async def test_cancel_interrupts_a_running_statement(livy, make_session):
     assert (await livy.get_session(session.id)).state == "idle"
 
 
-async def test_cancel_of_a_waiting_statement(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_cancel_of_a_waiting_statement(livy, pooled_session):
+    session = await pooled_session()
     blocker = await livy.create_statement(session.id, "import time\ntime.sleep(60)")
     queued = await livy.create_statement(session.id, "'never runs'")
     await livy.cancel_statement(session.id, queued.id)
@@ -191,7 +201,8 @@ async def test_cancel_of_a_waiting_statement(livy, make_session):
     await livy.cancel_statement(session.id, blocker.id)
     assert (await livy.wait_for_statement(session.id, blocker.id, timeout=20)).state == "cancelled"
     statements = (await livy.list_statements(session.id)).statements
-    assert [s.state for s in statements] == ["cancelled", "cancelled"]
+    states = {s.id: s.state for s in statements}
+    assert (states[blocker.id], states[queued.id]) == ("cancelled", "cancelled")
 
 
 async def test_killed_worker_makes_the_session_dead(livy, make_session):
@@ -213,6 +224,7 @@ async def test_killed_worker_makes_the_session_dead(livy, make_session):
         await livy.list_statements(session.id)
 
 
+@pytest.mark.both_livys
 async def test_os_exit_in_a_statement_ends_the_session(livy, make_session):
     session = await make_session()
     statement = await livy.create_statement(session.id, "import os\nos._exit(3)")
@@ -224,8 +236,9 @@ async def test_os_exit_in_a_statement_ends_the_session(livy, make_session):
     assert any("exited with code 3" in line for line in dead.log)
 
 
-async def test_log_paging(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_log_paging(livy, pooled_session):
+    session = await pooled_session()
     code = "import sys\nfor i in range(5): print(f'line {i}', file=sys.__stderr__, flush=True)"
     await livy.run_statement(session.id, code)
     everything = await eventually(
@@ -239,8 +252,9 @@ async def test_log_paging(livy, make_session):
     assert tail.log == everything.log[-2:] == ["line 3", "line 4"]
 
 
-async def test_completion(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_completion(livy, pooled_session):
+    session = await pooled_session()
     await livy.run_statement(session.id, "import os")
     candidates = await livy.complete(session.id, "os.pa", kind="pyspark", cursor=5)
     assert "os.path" in candidates
@@ -358,8 +372,9 @@ async def _absent_from_list(livy, session_id):
     return all(s.id != session_id for s in listed.sessions)
 
 
-async def test_many_statements_at_once_do_not_disturb_the_server(livy, make_session):
-    session = await make_session()
+@pytest.mark.both_livys
+async def test_many_statements_at_once_do_not_disturb_the_server(livy, pooled_session):
+    session = await pooled_session()
     results = await asyncio.gather(
         *(livy.run_statement(session.id, f"{i} * 2", timeout=60) for i in range(20))
     )
