@@ -6,6 +6,8 @@
 #                                           SIGTERM stops it and every Spark driver it started
 #   scripts/apache-livy.sh home             print the cache folder (LIVY_HOME, SPARK_HOME inside)
 #
+# run listens on 127.0.0.1 unless APACHE_LIVY_HOST says otherwise (the docker/ image: 0.0.0.0).
+#
 # Cache folder: $APACHE_LIVY_HOME, default ~/.cache/jupyter-spark-broker/apache-livy-0.9.0, holding
 #   livy/     LIVY_HOME as Livy's own assembly lays it out (jars, rsc-jars, repl_2.12-jars, conf)
 #   pyspark/  a venv with pip's pyspark 3.5.x; its package folder is SPARK_HOME (Scala 2.12 jars,
@@ -122,7 +124,7 @@ prepare() {
 
 write_conf() {  # $1: conf folder, $2: port
   cat >"$1/livy.conf" <<EOF
-livy.server.host = 127.0.0.1
+livy.server.host = ${APACHE_LIVY_HOST:-127.0.0.1}
 livy.server.port = $2
 livy.spark.master = local[*]
 livy.spark.scala-version = 2.12

@@ -22,7 +22,9 @@ VERSION = "0.9.0-incubating"
 
 
 def apache_livy_home() -> Path:
-    return Path(subprocess.run([SCRIPT, "home"], capture_output=True, text=True, check=True).stdout.strip())
+    return Path(
+        subprocess.run([SCRIPT, "home"], capture_output=True, text=True, check=True).stdout.strip()
+    )
 
 
 def unprepared_reason() -> str | None:

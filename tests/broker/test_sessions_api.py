@@ -27,6 +27,7 @@ async def create_ready_session(api, **body) -> dict:
     return (await api.get(path)).json
 
 
+@pytest.mark.both_livys
 async def test_session_lifecycle_through_the_api(api, livy_url):
     session = await create_ready_session(api, settings={"conf": {"spark.app.tag": "lifecycle"}})
     assert session["endpoint"] == "test"

@@ -6,10 +6,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import eventually
 from tests.kernel.conftest import start_kernel
+from tests.livy.test_protocol import wait_for_file
 
 
+@pytest.mark.both_livys
 async def test_a_cell_runs_remotely(kernel):
     reply, shown, _ = await kernel.run("%%spark\nimport os\nx = 21 * 2\nx")
     assert reply["status"] == "ok", reply
@@ -17,6 +21,7 @@ async def test_a_cell_runs_remotely(kernel):
     assert "Spark session" in shown  # the first cell says where it runs
 
 
+@pytest.mark.both_livys
 async def test_remote_state_survives_a_kernel_restart(kernel, jp_serverapp, api):
     await kernel.run("%%spark\nremembered = 'across restarts'")
     before = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
@@ -36,6 +41,7 @@ async def test_remote_state_survives_a_kernel_restart(kernel, jp_serverapp, api)
     assert [a["kernel_id"] for a in attachments["attachments"]] == [kernel.id]
 
 
+@pytest.mark.both_livys
 async def test_a_remote_error_fails_the_cell_with_its_name_first(kernel):
     reply, _, errors = await kernel.run("%%spark\n1 / 0")
     assert reply["status"] == "error"  # so "run all" and Papermill stop here
@@ -45,16 +51,20 @@ async def test_a_remote_error_fails_the_cell_with_its_name_first(kernel):
     assert after["status"] == "ok" and "'next cell fine'" in shown
 
 
-async def test_interrupt_cancels_the_remote_statement(kernel, jp_serverapp, api):
+@pytest.mark.both_livys
+async def test_interrupt_cancels_the_remote_statement(
+    kernel, jp_serverapp, api, livy_backend, tmp_path
+):
     await kernel.run("%%spark\n'warm'")
-    message_id = kernel.client.execute("%%spark\nimport time\ntime.sleep(60)")
+    gate = tmp_path / "gate"  # the remote code runs until it exists (at most 60 s)
+    message_id = kernel.client.execute(f"%%spark\n{wait_for_file(str(gate))}")
     session = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"][0]
 
     async def running():
         reply = await api.get(f"sessions/{session['id']}/statements/1")
         return reply.status == 200 and reply.json["state"] == "running"
 
-    await eventually(running, what="the remote sleep to run")
+    await eventually(running, what="the remote loop to run")
     await jp_serverapp.kernel_manager.interrupt_kernel(kernel.id)
     reply = await kernel.client.get_shell_msg(timeout=30)
     while reply["parent_header"].get("msg_id") != message_id:
@@ -62,7 +72,9 @@ async def test_interrupt_cancels_the_remote_statement(kernel, jp_serverapp, api)
     assert (
         reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     )
-    cancelled = await api.get(f"sessions/{session['id']}/statements/1", params={"wait": 20})
+    if livy_backend == "apache":  # difference cancel_plain_python: cancelling until it returns
+        gate.touch()
+    cancelled = await api.get(f"sessions/{session['id']}/statements/1", params={"wait": 30})
     assert cancelled.json["state"] == "cancelled"
     again, shown, _ = await kernel.run("%%spark\n'usable'")
     assert again["status"] == "ok" and "'usable'" in shown

@@ -24,6 +24,7 @@ def spark_kernel(jp_serverapp, kernel_env, jp_asyncio_loop):
     jp_asyncio_loop.run_until_complete(started.shutdown())
 
 
+@pytest.mark.both_livys
 async def test_sql_dataframes_and_progress(spark_kernel: Kernel):
     reply, shown, _ = await spark_kernel.run(
         "%%sql -o df\nSELECT id, id * 2 AS twice FROM range(5)", timeout=300
@@ -61,6 +62,7 @@ async def test_sql_dataframes_and_progress(spark_kernel: Kernel):
     assert updates[-1] == ""  # and disappeared when done
 
 
+@pytest.mark.both_livys
 async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, kernel_env, api):  # noqa: F811
     env = {
         **kernel_env,
