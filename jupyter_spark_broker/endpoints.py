@@ -1,6 +1,6 @@
 """Named Livy endpoints: their configuration, their clients, and the embedded local Livy.
 
-An endpoint comes from the ``SparkBrokerApp.endpoints`` config or, at run time, from
+An endpoint comes from the ``SparkEndpoints.endpoints`` config or, at run time, from
 ``/reconnectsparkmagic``. The endpoint ``local`` with no URL is the shipped local Livy, started as a child
 process on a free loopback port the first time it is needed and stopped with the broker.
 """
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from traitlets import Dict, Float, Int, List, Type, Unicode, default, validate
+from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
 from .livy import (
@@ -26,6 +29,7 @@ from .livy import (
     build_auth,
 )
 from .livy_local import LocalLivyProcess, LocalLivyStartError
+from .pydantic_errors import first_problem
 
 LOCAL = "local"
 log = logging.getLogger("jupyter_spark_broker")
@@ -93,45 +97,93 @@ def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
         try:
             parsed[name] = EndpointConfig.model_validate(fields)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "endpoint"
-            raise ValueError(f"endpoint {name!r}: {where}: {first['msg']}") from None
+            raise ValueError(f"endpoint {name!r}: {first_problem(error, 'endpoint')}") from None
         if parsed[name].url is None and name != LOCAL:
             raise ValueError(f"endpoint {name!r}: url is required")
     return parsed
 
 
-class Endpoints:
-    """The broker's endpoints and one :class:`LivyClient` for each, created on first use."""
+class SparkEndpoints(LoggingConfigurable):
+    """The broker's Livy endpoints and one :class:`LivyClient` for each, created on first use.
+    Configured as ``c.SparkEndpoints.<name>``."""
 
-    def __init__(
-        self,
-        configured: Mapping[str, EndpointConfig],
-        *,
-        default: str = LOCAL,
-        local_livy_args: list[str] | None = None,
-        timeouts: LivyTimeouts | None = None,
-        retry: RetryPolicy | None = None,
-        authenticators: Mapping[str, str] | None = None,
-    ):
-        self._configs: dict[str, EndpointConfig] = dict(configured)
+    endpoints = Dict(
+        config=True,
+        help="""Livy endpoints by name: {"prod": {"url": "https://livy:8998", "auth": "Kerberos"}}.
+        Keys per endpoint: url, auth (None | Basic_Access | Kerberos | dotted path of an httpx.Auth),
+        username, password or password_file, auth_options (for Kerberos: keytab, principal, ccache,
+        mutual_authentication, service, hostname_override, delegate, force_preemptive), headers,
+        verify (bool or CA bundle path),
+        session_defaults (Livy POST /sessions fields), description. An endpoint named 'local' without
+        url (the default) is the shipped local Livy, started on first use.""",
+    )
+    default_endpoint = Unicode(
+        LOCAL,
+        config=True,
+        help="Endpoint for notebooks that name none (env: SPARK_BROKER_ENDPOINT).",
+    )
+    local_livy_args = List(
+        Unicode(),
+        default_value=["--spark", "auto"],
+        config=True,
+        help="Command-line options of the embedded local Livy, e.g. ['--spark', 'off'].",
+    )
+    authenticators = Dict(
+        config=True,
+        help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
+    )
+    livy_connect_timeout = Float(5.0, config=True, help="Seconds to connect to Livy.")
+    livy_read_timeout = Float(30.0, config=True, help="Seconds to wait for a Livy answer.")
+    livy_retries = Int(4, config=True, help="Retries of an idempotent Livy call on 502/503/504.")
+    livy_transport_class = Type(
+        None,
+        klass=httpx.AsyncBaseTransport,
+        allow_none=True,
+        config=True,
+        help="""An httpx transport class, instantiated without arguments for each Livy client
+        (default: httpx's own, honouring each endpoint's verify). For sites that route Livy calls
+        their own way, and for tests that inject faults.""",
+    )
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._configs: dict[str, EndpointConfig] = parse_endpoints(self.endpoints)
         self._configs.setdefault(LOCAL, EndpointConfig())
+        if self.default_endpoint not in self._configs:
+            raise TraitError(
+                f"SparkEndpoints.default_endpoint {self.default_endpoint!r} is not configured"
+            )
         self._runtime: dict[str, str] = {}  # run-time endpoint -> the one user who may use it
-        self.default = default
-        self._local_livy_args = list(local_livy_args or [])
-        self._timeouts = timeouts or LivyTimeouts()
-        self._retry = retry or RetryPolicy()
-        self._authenticators = dict(authenticators or {})
+        self._timeouts = LivyTimeouts(
+            connect=self.livy_connect_timeout, read=self.livy_read_timeout
+        )
+        self._retry = RetryPolicy(max_attempts=self.livy_retries + 1)
         self._clients: dict[str, LivyClient] = {}
         self._local: LocalLivyProcess | None = None
         self._local_lock = asyncio.Lock()
+
+    @default("default_endpoint")
+    def _default_endpoint_from_env(self) -> str:
+        return os.environ.get("SPARK_BROKER_ENDPOINT", LOCAL)
+
+    @validate("endpoints")
+    def _valid_endpoints(self, proposal: Any) -> dict:
+        try:
+            parse_endpoints(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"SparkEndpoints.endpoints: {error}") from None
+        return proposal["value"]
+
+    @property
+    def default(self) -> str:
+        return self.default_endpoint
 
     # -- what exists ----------------------------------------------------------------------------
 
     def names(self) -> list[str]:
         return sorted(self._configs)
 
-    def config(self, name: str) -> EndpointConfig:
+    def settings_of(self, name: str) -> EndpointConfig:
         try:
             return self._configs[name]
         except KeyError:
@@ -142,7 +194,7 @@ class Endpoints:
 
     def describe(self, name: str) -> dict[str, Any]:
         """What a user may see of an endpoint: no password, no header values."""
-        config = self.config(name)
+        config = self.settings_of(name)
         embedded = self.is_embedded(name)
         return {
             "name": name,
@@ -169,7 +221,7 @@ class Endpoints:
 
     def check_usable(self, name: str, user: str) -> None:
         """NotFound for an unknown endpoint, Forbidden for another user's run-time one."""
-        self.config(name)
+        self.settings_of(name)
         if not self.usable_by(name, user):
             raise Forbidden(
                 f"endpoint {name!r} was added by another user with their credentials",
@@ -196,7 +248,7 @@ class Endpoints:
                 f"endpoint {name!r} is configured on the server", reason="endpoint_taken"
             )
         try:
-            config.build_auth(self._authenticators)
+            config.build_auth(self.authenticators)
         except AuthConfigError as error:
             raise InvalidRequest(str(error), reason="invalid_auth") from None
         old = self._clients.pop(name, None)
@@ -208,14 +260,14 @@ class Endpoints:
     # -- clients --------------------------------------------------------------------------------
 
     async def client(self, name: str) -> LivyClient:
-        config = self.config(name)
+        config = self.settings_of(name)
         if config.url is None and not self.local_is_running():
             await self._start_local()  # first use, or the embedded Livy died: (re)start it
         client = self._clients.get(name)
         if client is not None:
             return client
         try:
-            auth = config.build_auth(self._authenticators)
+            auth = config.build_auth(self.authenticators)
         except (AuthConfigError, OSError) as error:
             raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
         client = LivyClient(
@@ -225,6 +277,7 @@ class Endpoints:
             verify=config.verify,
             timeouts=self._timeouts,
             retry=self._retry,
+            transport=self.livy_transport_class() if self.livy_transport_class else None,
         )
         kept = self._clients.setdefault(name, client)
         if kept is not client:  # another request made one meanwhile
@@ -235,8 +288,8 @@ class Endpoints:
         async with self._local_lock:
             if self.local_is_running():
                 return
-            self._local = LocalLivyProcess(self._local_livy_args)
-            log.info("starting the embedded local Livy (%s)", " ".join(self._local_livy_args))
+            self._local = LocalLivyProcess(self.local_livy_args)
+            log.info("starting the embedded local Livy (%s)", " ".join(self.local_livy_args))
             try:
                 # Spawned on the event-loop thread (it lives as long as Jupyter), waited on elsewhere.
                 self._local.spawn()

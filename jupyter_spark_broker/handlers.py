@@ -31,15 +31,27 @@ from .models import (
     LogQuery,
     Reconnect,
     StatementQuery,
-    describe_attachment,
-    describe_session,
-    describe_statement,
     notebook_path,
     parse_json_body,
     validate,
 )
-from .orm import SERVER_OWNER
 from .reconnect import NotebookReconnector
+from .replies import (
+    Attachment,
+    AttachmentList,
+    AttachmentWithSession,
+    Completion,
+    EndpointList,
+    Message,
+    ReconnectReply,
+    Reply,
+    Session,
+    SessionList,
+    SessionLogReply,
+    SessionWithAttachments,
+    StatementReply,
+)
+from .users import SERVER_OWNER
 
 AUTH_RESOURCE = "spark_broker"
 _SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
@@ -87,14 +99,10 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def api_url(self, *parts: str) -> str:
         return "/".join([self.base_url.rstrip("/"), API, *parts])
 
-    def reply_page(self, key: str, items: list[dict], total: int, query: Any) -> None:
-        """A list: ``{key: [...], "total", "limit", "offset"}``."""
-        self.reply(200, {key: items, "total": total, "limit": query.limit, "offset": query.offset})
-
-    def reply(self, status: int, body: Any = None) -> None:
+    def reply(self, status: int, body: Reply | None = None) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(None if body is None else json.dumps(body))
+        self.finish(None if body is None else json.dumps(body.json_body()))
 
     # -- errors: one mapping for every handler ------------------------------------------------
 
@@ -139,8 +147,9 @@ class EndpointsHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        endpoints = self.broker.describe_endpoints(self.user)
-        self.reply(200, {"endpoints": endpoints, "default": self.broker.endpoints.default})
+        endpoints = self.broker.endpoints
+        described = [endpoints.describe(name) for name in self.broker.endpoints_for(self.user)]
+        self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
 
 
 class SessionsHandler(BrokerHandler):
@@ -160,7 +169,10 @@ class SessionsHandler(BrokerHandler):
             limit=query.limit,
             offset=query.offset,
         )
-        self.reply_page("sessions", [describe_session(s) for s in sessions], total, query)
+        page = [Session.of(s) for s in sessions]
+        self.reply(
+            200, SessionList(sessions=page, total=total, limit=query.limit, offset=query.offset)
+        )
 
     @web.authenticated
     @authorized
@@ -174,7 +186,7 @@ class SessionsHandler(BrokerHandler):
             overrides=request.settings.livy_fields(),
         )
         self.set_header("Location", self.api_url("sessions", record.id))
-        self.reply(201, describe_session(record, []))
+        self.reply(201, SessionWithAttachments.of_with(record, []))
 
 
 class SessionHandler(BrokerHandler):
@@ -182,7 +194,8 @@ class SessionHandler(BrokerHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         record = await self.broker.get_session(self.user, session_id)
-        self.reply(200, describe_session(record, await self.broker.attachments_of(record.id)))
+        attachments = await self.broker.attachments_of(record.id)
+        self.reply(200, SessionWithAttachments.of_with(record, attachments))
 
     @web.authenticated
     @authorized
@@ -200,7 +213,7 @@ class SessionLogHandler(BrokerHandler):
         log = await self.broker.session_log(
             self.user, session_id, from_=query.from_, size=query.size
         )
-        self.reply(200, {"id": session_id, "from": log.from_, "total": log.total, "log": log.log})
+        self.reply(200, SessionLogReply.of(session_id, log))
 
 
 class StatementsHandler(BrokerHandler):
@@ -209,13 +222,13 @@ class StatementsHandler(BrokerHandler):
     async def post(self, session_id: str) -> None:
         request = validate(CreateStatement, self.body())
         query = self.query(StatementQuery, ("wait",))
-        statement = await self.broker.submit_statement(
+        statement = await self.broker.statements.submit(
             self.user, session_id, code=request.code, kind=request.kind, wait=query.wait
         )
         self.set_header(
             "Location", self.api_url("sessions", session_id, "statements", str(statement.id))
         )
-        self.reply(201, describe_statement(statement))
+        self.reply(201, StatementReply.of(statement))
 
 
 class CompletionHandler(BrokerHandler):
@@ -223,10 +236,10 @@ class CompletionHandler(BrokerHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         request = validate(CompleteCode, self.body())
-        candidates = await self.broker.complete(
+        candidates = await self.broker.statements.complete(
             self.user, session_id, code=request.code, cursor=request.cursor, kind=request.kind
         )
-        self.reply(200, {"candidates": candidates})
+        self.reply(200, Completion(candidates=candidates))
 
 
 def _statement_id(raw: str) -> int:
@@ -242,21 +255,21 @@ class StatementHandler(BrokerHandler):
     @authorized
     async def get(self, session_id: str, statement_id: str) -> None:
         query = self.query(StatementQuery, ("wait",))
-        statement = await self.broker.get_statement(
+        statement = await self.broker.statements.get(
             self.user, session_id, _statement_id(statement_id), wait=query.wait
         )
-        self.reply(200, describe_statement(statement))
+        self.reply(200, StatementReply.of(statement))
 
 
 class StatementCancelHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str, statement_id: str) -> None:
-        sent = await self.broker.cancel_statement(
+        sent = await self.broker.statements.cancel(
             self.user, session_id, _statement_id(statement_id)
         )
         message = "cancel requested" if sent else "nothing to cancel: the session is still starting"
-        self.reply(200, {"message": message})
+        self.reply(200, Message(message=message))
 
 
 class AttachmentsHandler(BrokerHandler):
@@ -268,7 +281,11 @@ class AttachmentsHandler(BrokerHandler):
         attachments, total = await self.broker.list_attachments(
             self.user, path=path, limit=query.limit, offset=query.offset
         )
-        self.reply_page("attachments", [describe_attachment(a) for a in attachments], total, query)
+        page = [Attachment.of(a) for a in attachments]
+        self.reply(
+            200,
+            AttachmentList(attachments=page, total=total, limit=query.limit, offset=query.offset),
+        )
 
     @web.authenticated
     @authorized
@@ -284,8 +301,7 @@ class AttachmentsHandler(BrokerHandler):
             name=request.name,
             overrides=request.settings.livy_fields(),
         )
-        body = describe_attachment(attached.attachment)
-        body["session"] = describe_session(attached.session)
+        body = AttachmentWithSession.of_with(attached.attachment, attached.session)
         self.reply(201 if attached.created else 200, body)
 
 
@@ -334,14 +350,12 @@ class ReconnectHandler(BrokerHandler):
         )
         self.reply(
             200,
-            {
-                "success": True,
-                "error": None,
-                "endpoint": done.endpoint,
-                "session_id": done.session_id,
-                "kernel_id": done.kernel_id,
-                "kept_session": done.kept_session,
-            },
+            ReconnectReply(
+                endpoint=done.endpoint,
+                session_id=done.session_id,
+                kernel_id=done.kernel_id,
+                kept_session=done.kept_session,
+            ),
         )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

@@ -1,13 +1,12 @@
-"""REST API request and response models (pydantic v2), named by verb. ``openapi.yaml`` mirrors them.
+"""REST API requests (pydantic v2), named by verb; ``openapi.yaml`` mirrors them (replies: ``replies.py``).
 
 Requests forbid unknown fields, so a typo is a 400 naming the field instead of a silently ignored
-setting. Responses are built from registry records by the ``describe_*`` functions.
+setting.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -21,12 +20,12 @@ from pydantic import (
 
 from .endpoints import livy_url
 from .errors import InvalidRequest
-from .livy import Statement
+from .livy.names import SESSION_KINDS, SESSION_SETTINGS, STATEMENT_KINDS
 from .paths import normalise_notebook_path
-from .registry import AttachmentRecord, SessionRecord
+from .pydantic_errors import every_problem
 
-StatementKind = Literal["pyspark", "python", "spark", "scala", "sparkr", "r", "sql"]
-SessionKind = Literal["pyspark", "python", "spark", "scala", "sparkr", "r", "sql", "shared"]
+StatementKind = Literal[STATEMENT_KINDS]  # type: ignore[valid-type]
+SessionKind = Literal[SESSION_KINDS]  # type: ignore[valid-type]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Livy reads paging numbers as Java ints; the registry's SQL integers are no smaller.
@@ -53,21 +52,11 @@ class SessionSettings(_Request):
     archives: list[str] | None = None
     ttl: str | None = None
     idleTimeout: str | None = None
-    proxyUser: str | None = Field(None, min_length=1)  # see SparkBrokerApp.impersonate
+    proxyUser: str | None = Field(None, min_length=1)  # see SparkBroker.impersonate
 
     def livy_fields(self) -> dict[str, Any]:
         """As keyword arguments of :class:`~jupyter_spark_broker.livy.CreateSessionRequest`."""
-        names = {
-            "driverMemory": "driver_memory",
-            "driverCores": "driver_cores",
-            "executorMemory": "executor_memory",
-            "executorCores": "executor_cores",
-            "numExecutors": "num_executors",
-            "pyFiles": "py_files",
-            "idleTimeout": "idle_timeout",
-            "proxyUser": "proxy_user",
-        }
-        return {names.get(k, k): v for k, v in self.model_dump(exclude_none=True).items()}
+        return {SESSION_SETTINGS[k]: v for k, v in self.model_dump(exclude_none=True).items()}
 
 
 class CreateSession(_Request):
@@ -177,12 +166,8 @@ def validate(model: type[ModelT], data: dict[str, Any], *, what: str = "body") -
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = [
-            f"{'.'.join(str(part) for part in e['loc']) or what}: {e['msg']}"
-            for e in error.errors()
-        ]
         raise InvalidRequest(
-            f"invalid {what}: " + "; ".join(problems), reason="invalid_field"
+            f"invalid {what}: {every_problem(error, what)}", reason="invalid_field"
         ) from None
 
 
@@ -197,56 +182,3 @@ def _json_type(value: Any) -> str:
     return {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
         type(value), "a number"
     )
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
-
-
-def describe_attachment(record: AttachmentRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "path": record.path,
-        "kernel_id": record.kernel_id,
-        "session_id": record.session_id,
-        "owner": record.owner,
-        "attached": _time(record.attached),
-        "last_seen": _time(record.last_seen),
-    }
-
-
-def describe_session(
-    record: SessionRecord, attachments: list[AttachmentRecord] | None = None
-) -> dict[str, Any]:
-    described = {
-        "id": record.id,
-        "endpoint": record.endpoint,
-        "livy_id": record.livy_id,
-        "name": record.livy_name,
-        "share_key": record.share_key,
-        "kind": record.kind,
-        "state": record.state,
-        "app_id": record.app_id,
-        "spark_ui_url": record.spark_ui_url,
-        "driver_log_url": record.driver_log_url,
-        "owner": record.owner,
-        "settings": record.config,
-        "message": record.message,
-        "created": _time(record.created),
-        "last_activity": _time(record.last_activity),
-    }
-    if attachments is not None:
-        described["attachments"] = [describe_attachment(a) for a in attachments]
-    return described
-
-
-def describe_statement(statement: Statement) -> dict[str, Any]:
-    return {
-        "id": statement.id,
-        "code": statement.code,
-        "state": statement.state,
-        "output": None if statement.output is None else statement.output.model_dump(),
-        "progress": statement.progress,
-        "started": statement.started,
-        "completed": statement.completed,
-    }

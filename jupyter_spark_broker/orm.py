@@ -6,7 +6,6 @@ version stored in ``broker_meta``, so existing rows are kept.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -26,9 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-# The owner of everything on a server that serves one person (jupyter_server's own token or password
-# login): the OS user it runs as.
-SERVER_OWNER = getpass.getuser()
+from .users import SERVER_OWNER
 
 
 def utcnow() -> datetime:

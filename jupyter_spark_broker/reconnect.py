@@ -17,7 +17,7 @@ from .broker import SparkBroker
 from .endpoints import EndpointConfig
 from .errors import InvalidRequest
 from .models import Reconnect
-from .orm import SERVER_OWNER
+from .users import SERVER_OWNER
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,9 @@ class NotebookReconnector:
         endpoint = await self._endpoint_for(user, request)
         await self.broker.bind(user, path, endpoint)
         attached = await self.broker.attach(user, path=path, endpoint=endpoint)
-        # The notebook now belongs to this endpoint: its attachments elsewhere end (and those sessions
-        # are reaped once nothing else uses them). Another user's notebook at this path is theirs.
-        for other in (await self.broker.registry.attachments(path=path, owner=user))[0]:
-            if other.session_id != attached.session.id:
-                await self.broker.registry.detach(other.id)
+        # The notebook now belongs to this endpoint: its attachments elsewhere end. Another user's
+        # notebook at this path is theirs.
+        await self.broker.detach_elsewhere(user, path, attached.session.id)
         kernel_id = await self._start_or_restart_kernel(path, kernel_name)
         return Reconnected(
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
@@ -68,7 +66,7 @@ class NotebookReconnector:
         else a run-time endpoint of ``user``'s own."""
         known = self.broker.endpoints.find_by_url(request.endpoint, user)
         if known is not None:
-            config = self.broker.endpoints.config(known)
+            config = self.broker.endpoints.settings_of(known)
             asks_other_credentials = (request.username or request.password) and (
                 request.auth_type != config.auth or request.username != config.username
             )

@@ -19,7 +19,9 @@ from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 
+from .livy.names import RECORD_FINISHED_STATES as FINISHED_STATES
 from .orm import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -32,9 +34,6 @@ from .orm import (
     SessionRow,
     utcnow,
 )
-
-# States after which a session will never run code again.
-FINISHED_STATES = frozenset({"shutting_down", "error", "dead", "killed", "success", "lost"})
 
 
 class RegistryError(RuntimeError):
@@ -300,13 +299,9 @@ class Registry:
                         select(AttachmentRow.session_id).where(AttachmentRow.path == path)
                     )
                 )
+            query = query.order_by(SessionRow.created.desc(), SessionRow.id)
             with self._session() as db:
-                total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-                rows = db.execute(
-                    query.order_by(SessionRow.created.desc(), SessionRow.id)
-                    .limit(limit)
-                    .offset(offset)
-                ).scalars()
+                rows, total = _page(db, query, limit, offset)
                 return [_session_record(row) for row in rows], total
 
         return await self._run(page)
@@ -392,12 +387,10 @@ class Registry:
                 query = query.where(AttachmentRow.path == path)
             if owner is not None:
                 query = query.where(AttachmentRow.owner == owner)
+            query = query.order_by(AttachmentRow.attached, AttachmentRow.id)
             with self._session() as db:
-                total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-                query = query.order_by(AttachmentRow.attached, AttachmentRow.id).offset(offset)
-                if limit is not None:
-                    query = query.limit(limit)
-                return [_attachment_record(row) for row in db.execute(query).scalars()], total
+                rows, total = _page(db, query, limit, offset)
+                return [_attachment_record(row) for row in rows], total
 
         return await self._run(listing)
 
@@ -487,6 +480,15 @@ class Registry:
                 return {row.name: (row.owner, row.sealed_config) for row in rows}
 
         return await self._run(load)
+
+
+def _page(db: Session, query: Select, limit: int | None, offset: int) -> tuple[list[Any], int]:
+    """One page of an ordered query's rows, and how many rows match in all."""
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.execute(query).scalars()), total
 
 
 def _create_private_file(path: Path) -> None:

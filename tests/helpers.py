@@ -39,3 +39,20 @@ def wait_until_serving(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not answer within {timeout:g} s")
         time.sleep(0.05)
+
+
+def config_sections(flat: dict) -> dict[str, dict]:
+    """The broker's settings from one flat dict into the config sections of the classes that own them
+    (``SparkBrokerApp``, ``SparkBroker``, ``SparkEndpoints``); a name no class knows is an error."""
+    from jupyter_spark_broker.app import SparkBrokerApp
+    from jupyter_spark_broker.broker import SparkBroker
+    from jupyter_spark_broker.endpoints import SparkEndpoints
+
+    owners = [SparkBrokerApp, SparkBroker, SparkEndpoints]
+    sections: dict[str, dict] = {}
+    for name, value in flat.items():
+        owner = next((c for c in owners if name in c.class_traits(config=True)), None)
+        if owner is None:
+            raise KeyError(f"no broker class has a setting named {name!r}")
+        sections.setdefault(owner.__name__, {})[name] = value
+    return sections

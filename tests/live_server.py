@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import wait_until_serving
+from tests.helpers import config_sections, wait_until_serving
 
 
 def free_port() -> int:
@@ -61,7 +61,7 @@ class LiveJupyter:
                         "jpserver_extensions": {"jupyter_spark_broker": True},
                         **self.server_config,
                     },
-                    "SparkBrokerApp": broker,
+                    **config_sections(broker),
                 }
             )
         )

@@ -17,12 +17,17 @@ from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, 
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from ..livy.names import (
+    RECORD_FINISHED_STATES,
+    SESSION_STARTING_STATES,
+    STATEMENT_FINISHED_STATES,
+)
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
 from .settings import KernelSettings, NotConfigured
 
-STARTING = ("not_started", "starting", "recovering")
-STATEMENT_DONE = ("available", "cancelled", "error")
-FINISHED = ("dead", "killed", "lost", "error")
+STARTING = SESSION_STARTING_STATES
+STATEMENT_DONE = STATEMENT_FINISHED_STATES
+FINISHED = RECORD_FINISHED_STATES
 # While a statement runs, each long-poll returns after this long at most, to refresh the progress bar.
 PROGRESS_EVERY = 1.0
 # Traceback lines of the JVM and py4j plumbing, hidden from the first view of an error.

@@ -1,59 +1,57 @@
-"""Async client for Apache Livy's REST API (and Livy-compatible servers)."""
+"""Async client for Apache Livy's REST API (and Livy-compatible servers).
 
-from .auth import AUTH_BASIC, AUTH_KERBEROS, AUTH_NONE, AuthConfigError, build_auth
-from .backoff import NO_RETRY, PollBackoff, RetryPolicy
-from .client import LivyClient, LivyTimeouts, livy_message
-from .errors import (
-    LivyAuthFailed,
-    LivyError,
-    LivyHTTPError,
-    LivyNotFound,
-    LivyProtocolError,
-    LivyRejected,
-    LivyServerError,
-    LivyTimeout,
-    LivyUnreachable,
-)
-from .models import (
-    AppInfo,
-    CreateSessionRequest,
-    Session,
-    SessionList,
-    SessionLog,
-    SessionStateReply,
-    Statement,
-    StatementList,
-    StatementOutput,
-)
+The names below load on first use (PEP 562): ``jupyter_spark_broker.livy.names`` stays importable by
+the kernel side without httpx's client, pydantic models or Kerberos.
+"""
 
-__all__ = [
-    "AUTH_BASIC",
-    "AUTH_KERBEROS",
-    "AUTH_NONE",
-    "AppInfo",
-    "AuthConfigError",
-    "LivyAuthFailed",
-    "CreateSessionRequest",
-    "LivyClient",
-    "LivyError",
-    "LivyHTTPError",
-    "LivyNotFound",
-    "LivyProtocolError",
-    "LivyRejected",
-    "LivyServerError",
-    "LivyTimeout",
-    "LivyTimeouts",
-    "LivyUnreachable",
-    "NO_RETRY",
-    "PollBackoff",
-    "RetryPolicy",
-    "Session",
-    "SessionList",
-    "SessionLog",
-    "SessionStateReply",
-    "Statement",
-    "StatementList",
-    "StatementOutput",
-    "build_auth",
-    "livy_message",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    **dict.fromkeys(
+        ("AUTH_BASIC", "AUTH_KERBEROS", "AUTH_NONE", "AuthConfigError", "build_auth"), "auth"
+    ),
+    **dict.fromkeys(("NO_RETRY", "PollBackoff", "RetryPolicy"), "backoff"),
+    **dict.fromkeys(("LivyClient", "LivyTimeouts", "livy_message"), "client"),
+    **dict.fromkeys(
+        (
+            "LivyAuthFailed",
+            "LivyError",
+            "LivyHTTPError",
+            "LivyNotFound",
+            "LivyProtocolError",
+            "LivyRejected",
+            "LivyServerError",
+            "LivyTimeout",
+            "LivyUnreachable",
+        ),
+        "errors",
+    ),
+    **dict.fromkeys(
+        (
+            "AppInfo",
+            "CreateSessionRequest",
+            "Session",
+            "SessionList",
+            "SessionLog",
+            "SessionStateReply",
+            "Statement",
+            "StatementList",
+            "StatementOutput",
+        ),
+        "models",
+    ),
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ..pydantic_errors import first_problem
 from .backoff import PollBackoff, RetryPolicy
 from .errors import (
     LivyError,
@@ -334,11 +335,10 @@ class LivyClient:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as error:
-            first = error.errors()[0]
-            location = ".".join(str(part) for part in first["loc"]) or "body"
             raise LivyProtocolError(
                 f"Livy at {self.url} sent an unexpected {model.__name__} for "
-                f"{response.request.method} {response.request.url.path}: {location}: {first['msg']}",
+                f"{response.request.method} {response.request.url.path}: "
+                f"{first_problem(error, 'body')}",
                 url=self.url,
                 method=response.request.method,
                 path=response.request.url.path,

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from ..pydantic_errors import first_problem
 from .errors import LivyAuthFailed
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -173,9 +174,7 @@ def kerberos_auth(*, username: str = "", password: str = "", **options: Any) -> 
     try:
         parsed = KerberosOptions.model_validate(options)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"Kerberos option {where}: {first['msg']}") from None
+        raise ValueError(f"Kerberos option {first_problem(error)}") from None
     if password and not username:
         raise ValueError("a Kerberos password needs the username it belongs to (the principal)")
     return KerberosAuth(parsed, username=username, password=password)

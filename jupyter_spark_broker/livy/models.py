@@ -12,13 +12,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-# Session states (§4). ``error`` is active for Livy but finished for a client: nothing will run.
-SESSION_STARTING_STATES = frozenset({"not_started", "starting", "recovering"})
-SESSION_READY_STATES = frozenset({"idle", "busy", "running"})
-SESSION_FINISHED_STATES = frozenset({"shutting_down", "error", "dead", "killed", "success"})
-
-# Statement states (§5.3). ``error`` is not emitted by Livy's code but is listed in its docs.
-STATEMENT_FINISHED_STATES = frozenset({"available", "cancelled", "error"})
+from .names import (
+    SESSION_FINISHED_STATES,
+    SESSION_READY_STATES,
+    SESSION_STARTING_STATES,
+    STATEMENT_FINISHED_STATES,
+)
 
 
 class _LivyCamelModel(BaseModel):

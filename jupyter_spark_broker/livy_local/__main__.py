@@ -8,7 +8,7 @@ import os
 
 from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, LocalLivyConfig
 from .lifeline import die_with_parent
-from .server import run
+from .server.run import run
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:

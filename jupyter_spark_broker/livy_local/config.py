@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 AUTH_BASIC_ENV = "LIVY_LOCAL_AUTH_BASIC"  # USER:PASSWORD, kept out of the process's argv
 EMBEDDED_ENV = "LIVY_LOCAL_EMBEDDED"  # set by LocalLivyProcess: the server ends with its parent
+READY_PREFIX = "LIVY_LOCAL_URL="  # the server prints this and its URL on stdout once it listens
 
 
 @dataclass(frozen=True)

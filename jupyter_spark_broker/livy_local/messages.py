@@ -11,19 +11,10 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-ModelT = TypeVar("ModelT", bound="_LivyRequest")
+from ..livy.names import KIND_ALIASES
+from ..pydantic_errors import where
 
-# Kind.scala: accepted names and what they normalise to.
-KINDS = {
-    "spark": "spark",
-    "scala": "spark",
-    "pyspark": "pyspark",
-    "python": "pyspark",
-    "sparkr": "sparkr",
-    "r": "sparkr",
-    "sql": "sql",
-    "shared": "shared",
-}
+ModelT = TypeVar("ModelT", bound="_LivyRequest")
 
 
 class BadRequestBody(Exception):
@@ -71,7 +62,7 @@ class CompletionRequest(_LivyRequest):
 
 def normalise_kind(kind: str) -> str:
     try:
-        return KINDS[kind.lower()]
+        return KIND_ALIASES[kind.lower()]
     except KeyError:
         raise BadRequestBody(f"Invalid kind: {kind}") from None
 
@@ -94,7 +85,7 @@ def parse_body(raw: bytes, model: type[ModelT]) -> ModelT:
         return model.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
+        field = where(first)
         if first["type"] == "extra_forbidden":
             raise BadRequestBody(
                 f'Unrecognized field "{field}" (class {livy_class}), not marked as ignorable'

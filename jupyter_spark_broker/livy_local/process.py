@@ -9,8 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from .config import AUTH_BASIC_ENV, EMBEDDED_ENV
-from .server import READY_PREFIX
+from .config import AUTH_BASIC_ENV, EMBEDDED_ENV, READY_PREFIX
 
 
 class LocalLivyStartError(RuntimeError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.broker.api_client import BrokerAPI
+from tests.helpers import config_sections
 
 FAST_LOOPS = {
     "poll_interval": 0.2,
@@ -19,7 +20,8 @@ FAST_LOOPS = {
 
 @pytest.fixture
 def broker_config(livy_url, tmp_path) -> dict:
-    """SparkBrokerApp config; tests change it before the server starts by overriding this fixture."""
+    """The broker's config as one flat dict (``config_sections`` splits it by class); tests change it
+    before the server starts by overriding this fixture."""
     return {
         "endpoints": {"test": {"url": livy_url}},
         "default_endpoint": "test",
@@ -34,7 +36,7 @@ def broker_config(livy_url, tmp_path) -> dict:
 def jp_server_config(broker_config):
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_spark_broker": True}},
-        "SparkBrokerApp": broker_config,
+        **config_sections(broker_config),
     }
 
 
@@ -52,7 +54,9 @@ def api(jp_serverapp, http_server_client, jp_base_url) -> BrokerAPI:
 async def restart_broker(app, **traits) -> None:
     """Stop the broker as a server shutdown would, change config, and start a fresh one on the same DB."""
     await app.stop_extension()
-    for name, value in traits.items():
-        setattr(app, name, value)
+    for section, values in config_sections(traits).items():
+        app.config[section].update(values)
+        if section == "SparkBrokerApp":
+            app.update_config(app.config)
     app.initialize_settings()
     await app.ensure_started()

@@ -27,21 +27,24 @@ def broker_keytab(kerberos_realm) -> dict:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config, impersonating_livy_url, broker_keytab):
-    broker = jp_server_config["SparkBrokerApp"]
+def broker_config(broker_config, impersonating_livy_url, broker_keytab) -> dict:
     endpoint = {"url": impersonating_livy_url, "auth": "Kerberos", "auth_options": broker_keytab}
+    return {
+        **broker_config,
+        "endpoints": {**broker_config["endpoints"], "cluster": endpoint},
+        "default_endpoint": "cluster",
+        "admin_users": ["ops"],
+        "impersonate": True,
+    }
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config):
     return {
         **jp_server_config,
         "ServerApp": {
             **jp_server_config["ServerApp"],
             "identity_provider_class": f"{TokenNamesUser.__module__}.TokenNamesUser",
-        },
-        "SparkBrokerApp": {
-            **broker,
-            "endpoints": {**broker["endpoints"], "cluster": endpoint},
-            "default_endpoint": "cluster",
-            "admin_users": ["ops"],
-            "impersonate": True,
         },
     }
 

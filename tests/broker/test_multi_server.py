@@ -77,7 +77,7 @@ async def test_a_live_servers_kernels_keep_their_attachments(broker_app, start_s
     attached = await attach_a_kernel_of(server_b, "multi/live.ipynb")
     broker = broker_app.broker
     for _ in range(3):  # several rounds of server A's reaper, which does not know B's kernel
-        await broker.reap()
+        await broker.lifecycle.reap()
     assert await attachment_ids(broker, "multi/live.ipynb") == [attached["id"]]
     session = await broker.registry.get_session(attached["session_id"])
     assert session.unattached_since is None

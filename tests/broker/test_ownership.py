@@ -28,7 +28,7 @@ def jp_server_config(jp_server_config):
             **jp_server_config["ServerApp"],
             "identity_provider_class": f"{__name__}.TokenNamesUser",
         },
-        "SparkBrokerApp": {**jp_server_config["SparkBrokerApp"], "admin_users": ["root-admin"]},
+        "SparkBroker": {**jp_server_config.get("SparkBroker", {}), "admin_users": ["root-admin"]},
     }
 
 

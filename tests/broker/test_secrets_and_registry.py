@@ -21,8 +21,9 @@ from sqlalchemy import (
     text,
 )
 
-from jupyter_spark_broker.orm import SCHEMA_VERSION, SERVER_OWNER
+from jupyter_spark_broker.orm import SCHEMA_VERSION
 from jupyter_spark_broker.registry import Registry, RegistryError
+from jupyter_spark_broker.users import SERVER_OWNER
 
 PASSWORD = "Zebra-Quartz-5417-Secret"
 

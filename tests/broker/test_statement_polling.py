@@ -29,11 +29,10 @@ async def test_the_long_poll_after_a_post_is_answered_from_the_polling_it_starte
     posted = await api.post(statements, {"code": "6 * 7"})
     assert posted.status == 201
 
-    watches = broker_app.broker._watches  # the broker's pollers, by (session, statement)
+    statements_proxy = broker_app.broker.statements  # the broker's pollers
 
     async def polled_to_the_end():
-        watch = watches.get((session_id, posted.json["id"]))
-        return watch is not None and watch.finished
+        return statements_proxy.finished_result(session_id, posted.json["id"]) is not None
 
     await eventually(polled_to_the_end, what="the broker to poll the statement to its end")
     own_livy.process.kill()  # from here on Livy cannot answer: the long-poll must not need it

@@ -20,14 +20,17 @@ import time
 from collections import OrderedDict, deque
 from typing import Any
 
-from .config import LocalLivyConfig, parse_duration
-from .messages import CreateInteractiveRequest, normalise_kind
-from .worker_process import WorkerProcess, describe_exit
+from ...livy.names import SESSION_STARTING_STATES, STATEMENT_FINISHED_STATES
+from ..config import LocalLivyConfig, parse_duration
+from ..messages import CreateInteractiveRequest, normalise_kind
+from ..worker.handle import WorkerProcess, describe_exit
 
 log = logging.getLogger("livy_local")
 
-ACTIVE_STATES = frozenset({"not_started", "starting", "recovering", "idle", "busy", "error"})
-STATEMENT_DONE = frozenset({"available", "cancelled"})
+# Livy's SessionState.isActive: a session in ``error`` still counts until it is stopped.
+ACTIVE_STATES = SESSION_STARTING_STATES | {"idle", "busy", "error"}
+# Livy itself never ends a statement in ``error``.
+STATEMENT_DONE = STATEMENT_FINISHED_STATES - {"error"}
 # Livy's default spark-blacklist.conf: settings a session may not choose.
 BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
@@ -374,144 +377,3 @@ def spark_conf_of(request: CreateInteractiveRequest) -> dict[str, str]:
         if value:
             conf.setdefault(key, str(value))
     return conf
-
-
-class SessionManager:
-    """All sessions of one server, in creation order, plus Livy's timers (GC and heartbeat watchdog)."""
-
-    def __init__(self, config: LocalLivyConfig, server_url: str = ""):
-        self.config = config
-        self.server_url = server_url
-        self.sessions: OrderedDict[int, LocalSession] = OrderedDict()
-        self._ids = itertools.count()
-        self._timers: list[asyncio.Task] = []
-
-    def start_timers(self) -> None:
-        self._timers = [
-            asyncio.create_task(self._every(self.config.gc_interval, self.collect_garbage)),
-            asyncio.create_task(
-                self._every(self.config.heartbeat_watchdog_interval, self.expire_heartbeats)
-            ),
-        ]
-
-    async def shutdown(self) -> None:
-        """Livy without recovery stops every session when it shuts down."""
-        for timer in self._timers:
-            timer.cancel()
-        await asyncio.gather(*(s.stop() for s in list(self.sessions.values())))
-        self.sessions.clear()
-
-    def find(self, ref: str) -> LocalSession | None:
-        if ref.isdigit():
-            return self.sessions.get(int(ref))
-        return next((s for s in self.sessions.values() if s.name == ref), None)
-
-    async def create(
-        self, request: CreateInteractiveRequest, owner: str | None, proxy_user: str | None = None
-    ) -> LocalSession:
-        kind = normalise_kind(request.kind) if request.kind else "shared"
-        self._check_create(request, kind)
-        session = LocalSession(
-            next(self._ids),
-            request,
-            kind=kind,
-            owner=owner,
-            proxy_user=proxy_user,
-            config=self.config,
-            server_url=self.server_url,
-        )
-        self.sessions[session.id] = session
-        await session.start()
-        return session
-
-    def _check_create(self, request: CreateInteractiveRequest, kind: str) -> None:
-        live = [s for s in self.sessions.values() if s.is_active]
-        if sum(1 for s in live if s.state == "starting") >= self.config.max_creation:
-            raise Rejected("Rejected, too many sessions are being created!")
-        if self.config.max_sessions is not None and len(live) >= self.config.max_sessions:
-            raise Rejected(
-                f"Rejected, too many sessions: this local Livy runs at most "
-                f"{self.config.max_sessions} (--max-sessions)"
-            )
-        reasons = []
-        if kind in UNSUPPORTED_KINDS:
-            reasons.append(
-                f"{UNSUPPORTED_KINDS[kind]}, which this local Livy does not have; "
-                "use pyspark, spark, sql or shared"
-            )
-        if kind == "spark" and self.config.spark == "off":
-            reasons.append(
-                "a spark (Scala) session runs in the local SparkSession's JVM, and this local Livy "
-                "runs with --spark off"
-            )
-        if request.name is not None:
-            if request.name.isdigit():
-                reasons.append(f"Invalid session name: {request.name}")
-            duplicate = next((s for s in live if s.name == request.name), None)
-            if duplicate is not None:
-                reasons.append(
-                    f"Duplicate session name: Some({request.name}) for session {duplicate.id}"
-                )
-        blacklisted = sorted(BLACKLISTED_CONF & set(request.conf or {}))
-        if blacklisted:
-            reasons.append(
-                "Blacklisted configuration values in session config: " + ", ".join(blacklisted)
-            )
-        for field in ("ttl", "idleTimeout"):
-            value = getattr(request, field)
-            if value is not None:
-                try:
-                    parse_duration(value)
-                except ValueError as error:
-                    reasons.append(f"{error} ({field})")
-        if reasons:
-            raise Rejected(f"Rejected, Reason: {reasons[0]}")
-
-    async def delete(self, session: LocalSession) -> None:
-        self.sessions.pop(session.id, None)
-        await session.stop()
-
-    # -- timers ---------------------------------------------------------------------------------
-
-    async def _every(self, interval: float, action) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await action()
-            except Exception:  # noqa: BLE001 - a timer must outlive one bad round
-                log.exception("local Livy timer %s failed", action.__name__)
-
-    async def collect_garbage(self) -> None:
-        """Idle timeout, TTL and retention of finished sessions (``SessionManager.collectGarbage``)."""
-        now = time.monotonic()
-        for session in list(self.sessions.values()):
-            if not session.is_active:
-                if (
-                    session.finished_on is not None
-                    and now - session.finished_on > self.config.state_retain
-                ):
-                    self.sessions.pop(session.id, None)
-                continue
-            reason = self._expiry_reason(session, now)
-            if reason:
-                session.log.append(f"livy-local: {reason}; deleting the session")
-                await self.delete(session)
-
-    def _expiry_reason(self, session: LocalSession, now: float) -> str | None:
-        timeout = session.idle_timeout or self.config.session_timeout
-        busy = session.state == "busy" and self.config.session_timeout_skip_busy
-        if timeout > 0 and not busy and now - session.last_activity > timeout:
-            return f"idle for more than {timeout:g} s"
-        if self.config.ttl_check:
-            ttl = session.ttl or self.config.default_ttl
-            if now - session.started_on > ttl:
-                return f"older than its ttl of {ttl:g} s"
-        return None
-
-    async def expire_heartbeats(self) -> None:
-        now = time.monotonic()
-        for session in list(self.sessions.values()):
-            deadline = session.heartbeat_deadline
-            if session.is_active and deadline is not None and now > deadline:
-                session.log.append("livy-local: heartbeat expired; deleting the session")
-                await self.delete(session)

@@ -1,6 +1,6 @@
 """Matplotlib backend of local Livy workers: ``plt.show()`` hands its figures to the running statement.
 
-The worker sets ``MPLBACKEND=module://jupyter_spark_broker.livy_local.matplotlib_backend`` (unless the
+The worker sets ``MPLBACKEND=module://jupyter_spark_broker.livy_local.worker.matplotlib_backend`` (unless the
 user chose another), renders with Agg, and after each statement sends the last shown figure as
 ``image/png``, as Livy's ``%matplot`` does.
 """

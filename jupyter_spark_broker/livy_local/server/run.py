@@ -10,14 +10,13 @@ import sys
 import tornado.httpserver
 import tornado.netutil
 
-from .app import make_app
-from .config import LocalLivyConfig
-from .sessions import SessionManager
+from ..config import READY_PREFIX, LocalLivyConfig
+from ..sessions import SessionManager
+from .handlers import make_app
 
 log = logging.getLogger("livy_local")
 
 # The one line this process writes to stdout, once it answers: whoever started it reads the URL there.
-READY_PREFIX = "LIVY_LOCAL_URL="
 
 
 async def serve(config: LocalLivyConfig, *, announce: bool = True) -> None:

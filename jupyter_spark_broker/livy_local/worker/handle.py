@@ -1,4 +1,4 @@
-"""The server's handle on one session's worker process (:mod:`.worker`).
+"""The server's handle on one session's worker process (:mod:`.main`).
 
 The two talk JSON lines over a socketpair, so nothing the user's code prints can corrupt the channel.
 
@@ -30,7 +30,7 @@ MessageHandler = Callable[[dict[str, Any]], None]
 LineHandler = Callable[[str], None]
 ExitHandler = Callable[[int], Awaitable[None]]
 
-_WORKER_MODULE = f"{__package__}.worker"
+_WORKER_MODULE = f"{__package__}.main"
 _MATPLOTLIB_BACKEND = f"module://{__package__}.matplotlib_backend"
 
 

@@ -1,7 +1,7 @@
 """One local Livy session: a process that runs the session's statements, one at a time, in order.
 
-Started by :mod:`.worker_process` as ``python -m jupyter_spark_broker.livy_local.worker --fd N ...``.
-It talks to the server over the socket ``N`` in JSON lines (see ``worker_process.py`` for the messages);
+Started by :mod:`.handle` as ``python -m jupyter_spark_broker.livy_local.worker.main --fd N ...``.
+It talks to the server over the socket ``N`` in JSON lines (see ``handle.py`` for the messages);
 its own stdout and stderr (Spark's JVM included) are the session's log.
 
 Output is captured as Livy's Python REPL does (``repl/.../fake_shell.py``): every top-level node but the
@@ -31,7 +31,7 @@ import threading
 import traceback
 from typing import Any
 
-from .lifeline import die_with_parent
+from ..lifeline import die_with_parent
 
 SQL_ROW_LIMIT = 1000  # livy.rsc.sql.num-rows
 _TOP_FRAME = re.compile(r'\s*File "<stdin>".*in <module>')
@@ -474,7 +474,7 @@ def _png_of(figure: Any) -> str:
 
 def _take_shown_figures() -> dict[str, Any]:
     """PNG of the figures ``plt.show()`` handed to the worker's matplotlib backend, if any."""
-    backend = sys.modules.get("jupyter_spark_broker.livy_local.matplotlib_backend")
+    backend = sys.modules.get("jupyter_spark_broker.livy_local.worker.matplotlib_backend")
     shown = backend.take_shown() if backend is not None else []
     return {"image/png": shown[-1]} if shown else {}
 

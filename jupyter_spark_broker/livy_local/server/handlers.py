@@ -17,9 +17,9 @@ from typing import Any
 
 import tornado.web
 
-from .. import __version__
-from .config import LocalLivyConfig
-from .messages import (
+from ... import __version__
+from ..config import LocalLivyConfig
+from ..messages import (
     BadRequestBody,
     CompletionRequest,
     CreateInteractiveRequest,
@@ -27,7 +27,7 @@ from .messages import (
     normalise_kind,
     parse_body,
 )
-from .sessions import LocalSession, NotRunning, Rejected, SessionManager
+from ..sessions import LocalSession, NotRunning, Rejected, SessionManager
 from .spnego import COOKIE as SPNEGO_COOKIE
 from .spnego import SpnegoFilter
 

@@ -1,0 +1,219 @@
+"""The broker's background work: reconcile at start, state polling, keep-alive, reaping, heartbeat.
+
+Started and stopped with the broker (``SparkBroker.start`` / ``stop``), never module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from .errors import BrokerError
+from .livy import LivyError, Session
+from .livy.names import SESSION_STARTING_STATES
+from .looping import every
+from .orm import utcnow
+from .registry import SessionRecord
+
+if TYPE_CHECKING:
+    from .broker import SparkBroker
+
+log = logging.getLogger("jupyter_spark_broker")
+
+# A session whose Livy create call is still in flight is not "lost" for this long.
+CREATE_GRACE = timedelta(seconds=60)
+
+
+class BrokerLifecycle:
+    def __init__(self, broker: SparkBroker):
+        self.broker = broker
+        self.registry = broker.registry
+        self.endpoints = broker.endpoints
+        self._loops: list[asyncio.Task] = []
+        self._unreachable: set[str] = set()  # endpoints whose failure was already logged
+        self._wake_poller = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.registry.heartbeat(self.broker.server_id)
+        await self.broker.load_saved_endpoints()
+        await self.reconcile()
+        self._loops = [
+            asyncio.create_task(self._state_loop(), name="spark-broker-states"),
+            asyncio.create_task(every(self.broker.keepalive_interval, self.keep_alive, log)),
+            asyncio.create_task(every(self.broker.reap_interval, self.reap, log)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._loops = []
+
+    def wake_poller(self) -> None:
+        """A session was just created: poll its state now rather than after the quiet interval."""
+        self._wake_poller.set()
+
+    def is_unreachable(self, endpoint: str) -> bool:
+        return endpoint in self._unreachable
+
+    # -- session states -------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """At start: re-adopt every live row whose Livy session still exists, mark the rest lost.
+
+        Rows are matched by the unique name the broker gave (never by Livy's reusable integer id).
+        The embedded Livy of an earlier server is gone, and its sessions with it.
+        """
+        for endpoint, records in (await self._live_rows_by_endpoint()).items():
+            sessions = [] if self._embedded_gone(endpoint) else await self._livy_sessions(endpoint)
+            if sessions is not None:
+                await self._follow_livy(records, sessions)
+
+    async def poll_states(self) -> bool:
+        """Bring the registry in line with every endpoint; True while any session starts or runs.
+
+        One ``GET /sessions`` per endpoint; Livy sessions the registry does not know are strangers and
+        are left alone. An embedded Livy that died is not polled: it starts again on next use.
+        """
+        active = False
+        for endpoint, records in (await self._live_rows_by_endpoint()).items():
+            if self._embedded_gone(endpoint):
+                continue
+            sessions = await self._livy_sessions(endpoint)
+            if sessions is not None:
+                active = await self._follow_livy(records, sessions) or active
+        return active
+
+    async def _state_loop(self) -> None:
+        while True:
+            interval = self.broker.poll_interval
+            try:
+                if await self.poll_states():
+                    interval = self.broker.busy_poll_interval
+            except Exception:
+                log.exception("spark broker: refreshing session states failed")
+            self._wake_poller.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake_poller.wait(), interval)
+
+    async def _live_rows_by_endpoint(self) -> dict[str, list[SessionRecord]]:
+        """Live rows by endpoint; those of endpoints no longer configured become lost."""
+        live = await self.registry.live_sessions()
+        self.broker.remember_live(live)
+        by_endpoint: dict[str, list[SessionRecord]] = {}
+        known = set(self.endpoints.names())
+        for record in live:
+            if record.endpoint in known:
+                by_endpoint.setdefault(record.endpoint, []).append(record)
+            else:
+                await self.broker.update_record(
+                    record.id,
+                    expect_state=record.state,
+                    state="lost",
+                    message=f"endpoint {record.endpoint!r} is no longer configured",
+                )
+        return by_endpoint
+
+    def _embedded_gone(self, endpoint: str) -> bool:
+        return self.endpoints.is_embedded(endpoint) and not self.endpoints.local_is_running()
+
+    async def _livy_sessions(self, endpoint: str) -> list[Session] | None:
+        """Every Livy session of ``endpoint``, or None when it cannot be asked (logged once)."""
+        try:
+            livy = await self.endpoints.client(endpoint)
+            sessions = await livy.iter_all_sessions()
+        except (LivyError, BrokerError) as error:
+            if endpoint not in self._unreachable:
+                log.warning("spark broker: cannot refresh endpoint %r: %s", endpoint, error)
+                self._unreachable.add(endpoint)
+            return None
+        self._unreachable.discard(endpoint)
+        return sessions
+
+    async def _follow_livy(self, records: list[SessionRecord], sessions: list[Session]) -> bool:
+        """Apply Livy's view to each row; a row Livy does not have becomes lost. True while any of
+        them starts or runs (or is still being created)."""
+        by_name = {session.name: session for session in sessions if session.name}
+        now = utcnow()
+        active = False
+        for record in records:
+            session = by_name.get(record.livy_name)
+            if session is None:
+                if record.livy_id is None and now - record.created < CREATE_GRACE:
+                    active = True  # its create call is still in flight
+                    continue
+                await self.broker.update_record(
+                    record.id,
+                    expect_state=record.state,
+                    state="lost",
+                    message="Livy no longer has this session",
+                )
+                continue
+            if record.livy_id is not None and record.livy_id != session.id:
+                log.info("spark broker: re-adopted %s as Livy session %s", record.id, session.id)
+            updated = await self.broker.apply_livy_view(record, session)
+            active = active or updated.state in SESSION_STARTING_STATES or updated.state == "busy"
+        return active
+
+    # -- keep-alive and reaping -----------------------------------------------------------------
+
+    async def keep_alive(self) -> None:
+        """Attached sessions: ``connect`` (resets Livy's idle timeout and heartbeat). Others: heartbeat."""
+        for record in await self.registry.live_sessions():
+            if record.livy_id is None or record.endpoint in self._unreachable:
+                continue
+            with contextlib.suppress(LivyError, BrokerError):
+                livy = await self.endpoints.client(record.endpoint)
+                if record.unattached_since is None:
+                    await livy.connect_session(record.livy_id)
+                else:
+                    await livy.get_session_state(record.livy_id)
+
+    async def reap(self) -> None:
+        """Beat; drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""
+        await self.registry.heartbeat(self.broker.server_id)
+        await self._drop_attachments_of_gone_kernels()
+        await self._kill_idle_sessions()
+
+    async def _drop_attachments_of_gone_kernels(self) -> None:
+        now = utcnow()
+        live_servers = await self.registry.prune_servers(
+            now - timedelta(seconds=self.broker.server_timeout)
+        )
+        idle = timedelta(seconds=self.broker.idle_timeout)
+        attachments, _ = await self.registry.attachments()
+        for attachment in attachments:
+            if attachment.kernel_id is None:
+                gone = now - attachment.last_seen > idle
+            elif attachment.server_id in (self.broker.server_id, None):  # None: before schema v3
+                gone = not self.broker.kernel_exists(attachment.kernel_id)
+            else:  # another broker's kernel: gone when that broker stopped or stopped beating
+                gone = attachment.server_id not in live_servers
+            if gone:
+                log.info(
+                    "spark broker: detaching %s (%s): its kernel is gone",
+                    attachment.path,
+                    attachment.id,
+                )
+                await self.registry.detach(attachment.id)
+
+    async def _kill_idle_sessions(self) -> None:
+        now = utcnow()
+        idle = timedelta(seconds=self.broker.idle_timeout)
+        for record in await self.registry.live_sessions():
+            if record.unattached_since is None:
+                continue
+            quiet_since = max(record.unattached_since, record.last_activity)
+            if now - quiet_since > idle:
+                log.info(
+                    "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
+                )
+                with contextlib.suppress(BrokerError):
+                    await self.broker.kill(
+                        record, f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
+                    )

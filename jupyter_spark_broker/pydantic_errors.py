@@ -1,0 +1,23 @@
+"""pydantic's validation errors in words: where (the field's dotted path) and what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+def where(problem: dict[str, Any], default: str = "") -> str:
+    """The dotted path of the field a problem is about (``settings.conf``), or ``default``."""
+    return ".".join(str(part) for part in problem["loc"]) or default
+
+
+def first_problem(error: ValidationError, default: str = "") -> str:
+    """``field: what is wrong`` for the first problem."""
+    problem = error.errors()[0]
+    return f"{where(problem, default)}: {problem['msg']}"
+
+
+def every_problem(error: ValidationError, default: str = "") -> str:
+    """``field: what is wrong`` for every problem, joined by ``; ``."""
+    return "; ".join(f"{where(p, default)}: {p['msg']}" for p in error.errors())

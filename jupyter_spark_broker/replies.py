@@ -1,0 +1,178 @@
+"""REST API replies (pydantic v2), named as the spec's schemas. ``openapi.yaml`` mirrors them, and a
+test checks each schema's fields against its model (tests/broker/test_reply_models.py).
+
+Each is built from a registry record or a Livy model by its ``of`` class method; handlers send
+``model_dump(mode="json")``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from .livy import SessionLog, Statement
+from .registry import AttachmentRecord, SessionRecord
+
+
+class Reply(BaseModel):
+    # from_attributes: registry records and Livy models are read field by field.
+    model_config = ConfigDict(frozen=True, from_attributes=True, populate_by_name=True)
+
+    def json_body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _time(value: datetime) -> str:
+    """The registry's naive UTC as ISO 8601 with milliseconds and ``Z``."""
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+class Attachment(Reply):
+    id: str
+    path: str
+    kernel_id: str | None
+    session_id: str
+    owner: str
+    attached: datetime
+    last_seen: datetime
+
+    @field_serializer("attached", "last_seen")
+    def _times(self, value: datetime) -> str:
+        return _time(value)
+
+    @classmethod
+    def of(cls, record: AttachmentRecord) -> Attachment:
+        return cls.model_validate(record)
+
+
+class Session(Reply):
+    id: str = Field(description="the broker's id")
+    endpoint: str
+    livy_id: int | None
+    name: str = Field(
+        validation_alias="livy_name",
+        description="the unique name the broker gave the session in Livy",
+    )
+    share_key: str | None
+    kind: str
+    state: str
+    app_id: str | None
+    spark_ui_url: str | None
+    driver_log_url: str | None
+    owner: str
+    settings: dict[str, Any] = Field(validation_alias="config")
+    message: str | None
+    created: datetime
+    last_activity: datetime
+
+    @field_serializer("created", "last_activity")
+    def _times(self, value: datetime) -> str:
+        return _time(value)
+
+    @classmethod
+    def of(cls, record: SessionRecord) -> Session:
+        return cls.model_validate(record)
+
+
+class SessionWithAttachments(Session):
+    attachments: list[Attachment]
+
+    @classmethod
+    def of_with(
+        cls, record: SessionRecord, attachments: list[AttachmentRecord]
+    ) -> SessionWithAttachments:
+        session = Session.of(record)
+        return cls(**dict(session), attachments=[Attachment.of(a) for a in attachments])
+
+
+class AttachmentWithSession(Attachment):
+    session: Session
+
+    @classmethod
+    def of_with(cls, record: AttachmentRecord, session: SessionRecord) -> AttachmentWithSession:
+        return cls(**dict(Attachment.of(record)), session=Session.of(session))
+
+
+class SessionList(Reply):
+    sessions: list[Session]
+    total: int
+    limit: int
+    offset: int
+
+
+class AttachmentList(Reply):
+    attachments: list[Attachment]
+    total: int
+    limit: int
+    offset: int
+
+
+class StatementOutput(Reply):
+    status: Literal["ok", "error"]
+    execution_count: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict, description="output by MIME type")
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: list[str] = Field(default_factory=list)
+
+
+class StatementReply(Reply):
+    id: int
+    code: str
+    state: Literal["waiting", "running", "available", "cancelling", "cancelled", "error"]
+    output: StatementOutput | None
+    progress: float = Field(ge=0, le=1)
+    started: int = Field(description="epoch milliseconds; 0 until started")
+    completed: int = Field(description="epoch milliseconds; 0 until completed")
+
+    @classmethod
+    def of(cls, statement: Statement) -> StatementReply:
+        return cls.model_validate(statement)
+
+
+class SessionLogReply(Reply):
+    id: str
+    from_: int = Field(alias="from")
+    total: int
+    log: list[str]
+
+    @classmethod
+    def of(cls, session_id: str, log: SessionLog) -> SessionLogReply:
+        return cls(id=session_id, **{"from": log.from_}, total=log.total, log=log.log)
+
+
+class Completion(Reply):
+    candidates: list[str]
+
+
+class Message(Reply):
+    message: str
+
+
+class Endpoint(Reply):
+    name: str
+    url: str | None = Field(description="null for the embedded local Livy before it starts")
+    embedded: bool
+    auth: str
+    username: str | None
+    header_names: list[str]
+    default: bool
+    source: Literal["config", "reconnect"]
+    description: str
+    session_defaults: dict[str, Any]
+
+
+class EndpointList(Reply):
+    endpoints: list[Endpoint]
+    default: str
+
+
+class ReconnectReply(Reply):
+    success: Literal[True] = True
+    error: None = None
+    endpoint: str = Field(description="the broker's name for the endpoint")
+    session_id: str = Field(description="the broker session bound to the notebook")
+    kernel_id: str
+    kept_session: bool = Field(description="true when the live Spark session was kept")

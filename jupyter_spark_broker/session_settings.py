@@ -1,0 +1,43 @@
+"""A new session's Livy settings: the layers they come from, and the registry columns Livy's view sets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidRequest
+from .livy import CreateSessionRequest, Session
+
+
+def livy_view(session: Session) -> dict[str, Any]:
+    """The registry columns that follow Livy's view of a session."""
+    return {
+        "livy_id": session.id,
+        "state": session.state,
+        "app_id": session.app_id,
+        "spark_ui_url": session.app_info.spark_ui_url,
+        "driver_log_url": session.app_info.driver_log_url,
+    }
+
+
+def fields_of(layer: dict[str, Any]) -> dict[str, Any]:
+    """Session settings by the client's names, whichever spelling (Livy's or ours) they came in."""
+    try:
+        return CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
+    except ValueError as error:
+        raise InvalidRequest(f"session settings: {error}") from None
+
+
+def merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Endpoint defaults, then broker defaults, then the request; ``conf`` merges key by key.
+
+    Each layer may use Livy's names (driverMemory) or the client's (driver_memory).
+    """
+    merged: dict[str, Any] = {}
+    conf: dict[str, str] = {}
+    for layer in layers:
+        values = fields_of(layer)
+        conf.update(values.pop("conf", {}))
+        merged.update(values)
+    if conf:
+        merged["conf"] = conf
+    return merged

@@ -1,0 +1,287 @@
+"""The statement proxy: run code, long-poll, cancel, complete; one Livy poller per running statement.
+
+A kernel sends a statement and then long-polls for its result (``GET ...?wait=S``). The proxy polls Livy
+with the client's adaptive backoff (milliseconds at first), shares that one poll among all waiters, and
+keeps a finished result a moment for the long-poll that comes just after the POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import Conflict, LivyTimedOut
+from .livy import LivyClient, LivyError, PollBackoff, Statement
+from .livy.names import SESSION_STARTING_STATES
+from .registry import SessionRecord
+
+if TYPE_CHECKING:
+    from .broker import SparkBroker
+
+# Activity is written to the registry at most this often per session (the reaper counts in minutes).
+TOUCH_EVERY = 5.0
+# Polling stops when nobody has waited on the statement for this long.
+IDLE_AFTER = 30.0
+# A poll started by the POST, before anyone waits, stops sooner.
+UNCLAIMED_AFTER = 5.0
+# A finished statement stays known this long.
+KEEP_FINISHED = 10.0
+
+Fetch = Callable[[], Awaitable[Statement]]
+
+
+class StatementWatch:
+    """Polls one statement until it is finished, Livy fails, or nobody waits any more."""
+
+    def __init__(self, fetch: Fetch, backoff: PollBackoff, idle_after: float):
+        self._fetch = fetch
+        self._backoff = backoff
+        self._idle_after = idle_after
+        self.latest: Statement | None = None
+        self.error: LivyError | None = None
+        self._waiters = 0
+        self._last_wait = time.monotonic()
+        self._updated = asyncio.Event()
+        self.task = asyncio.create_task(self._poll())
+
+    @property
+    def done(self) -> bool:
+        """No longer polling."""
+        return self.task.done()
+
+    @property
+    def finished(self) -> bool:
+        """Polled to the statement's end: ``latest`` is its result."""
+        return self.error is None and self.latest is not None and self.latest.is_finished
+
+    async def _poll(self) -> None:
+        delays = self._backoff.delays()
+        try:
+            while True:
+                try:
+                    self.latest = await self._fetch()
+                except LivyError as error:
+                    self.error = error
+                    return
+                self._notify()
+                if self.latest.is_finished or self._abandoned():
+                    return
+                await asyncio.sleep(next(delays))
+        finally:
+            self._notify()  # waiters run after this task is done, so they see ``done``
+
+    def _abandoned(self) -> bool:
+        return self._waiters == 0 and time.monotonic() - self._last_wait > self._idle_after
+
+    def _notify(self) -> None:
+        self._updated.set()
+        self._updated = asyncio.Event()
+
+    async def wait(self, timeout: float) -> Statement:
+        """The statement once finished, or as it stands when ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        self._waiters += 1
+        try:
+            while True:
+                if self.error is not None:
+                    raise self.error
+                latest, remaining = self.latest, deadline - time.monotonic()
+                if latest is not None and (latest.is_finished or self.done or remaining <= 0):
+                    return latest
+                if self.done:  # stopped before its first answer (the session was killed)
+                    return await self._fetch()
+                updated = self._updated
+                # Until the first answer arrives there is nothing to return, so wait for it.
+                limit = remaining if latest is not None else None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(updated.wait(), limit)
+        finally:
+            self._waiters -= 1
+            self._last_wait = time.monotonic()
+
+
+class StatementWatches:
+    """Every statement watch of the broker, by (broker session id, statement id)."""
+
+    def __init__(self) -> None:
+        self._watches: dict[tuple[str, int], StatementWatch] = {}
+
+    def watch(
+        self,
+        session_id: str,
+        statement_id: int,
+        fetch: Fetch,
+        backoff: PollBackoff,
+        *,
+        idle_after: float = IDLE_AFTER,
+    ) -> StatementWatch:
+        """The statement's one poller: the running one, a finished one kept a moment, or a new one
+        (``idle_after`` applies to a new one)."""
+        key = (session_id, statement_id)
+        watch = self._watches.get(key)
+        if watch is None or (watch.done and not watch.finished):
+            watch = self._watches[key] = StatementWatch(fetch, backoff, idle_after)
+            watch.task.add_done_callback(lambda _task: self._retire(key, watch))
+        return watch
+
+    def finished_result(self, session_id: str, statement_id: int) -> Statement | None:
+        """The statement's result if it was polled to its end and is still kept."""
+        watch = self._watches.get((session_id, statement_id))
+        return watch.latest if watch is not None and watch.finished else None
+
+    def forget_session(self, session_id: str) -> None:
+        """Stop polling every statement of a session that ended."""
+        for key in [key for key in self._watches if key[0] == session_id]:
+            self._watches.pop(key).task.cancel()
+
+    def stop(self) -> None:
+        for watch in self._watches.values():
+            watch.task.cancel()
+        self._watches.clear()
+
+    def _retire(self, key: tuple[str, int], watch: StatementWatch) -> None:
+        """A finished result is kept ``KEEP_FINISHED`` seconds; anything else goes at once. Only this
+        watch goes: a newer one under the same key stays."""
+
+        def forget() -> None:
+            if self._watches.get(key) is watch:
+                del self._watches[key]
+
+        if watch.finished:
+            asyncio.get_running_loop().call_later(KEEP_FINISHED, forget)
+        else:
+            forget()
+
+
+class StatementProxy:
+    """Runs code in a broker session and answers for its statements: submit (optionally waiting),
+    long-poll, cancel, complete. Ownership and Livy failures are the broker's (its ``live_session``
+    and ``livy_call``)."""
+
+    def __init__(self, broker: SparkBroker):
+        self.broker = broker
+        self.watches = StatementWatches()
+        self._touched: dict[str, float] = {}  # session id -> monotonic time of the last touch
+
+    def forget_session(self, session_id: str) -> None:
+        """The session ended: stop polling its statements and forget its activity."""
+        self.watches.forget_session(session_id)
+        self._touched.pop(session_id, None)
+
+    def finished_result(self, session_id: str, statement_id: int) -> Statement | None:
+        """The statement's result if the broker polled it to its end and still keeps it."""
+        return self.watches.finished_result(session_id, statement_id)
+
+    def stop(self) -> None:
+        self.watches.stop()
+
+    async def submit(
+        self, user: str, session_id: str, *, code: str, kind: str | None, wait: float = 0.0
+    ) -> Statement:
+        """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
+        record = await self._wait_until_ready(await self.broker.live_session(user, session_id))
+        livy = await self.broker.endpoints.client(record.endpoint)
+        statement = await self.broker.livy_call(
+            record.endpoint,
+            livy.create_statement(record.livy_id, code, kind=kind or self._default_kind(record)),
+            record,
+        )
+        await self._touch(record.id)
+        if wait > 0 and not statement.is_finished:
+            return await self.get(user, session_id, statement.id, wait=wait)
+        if not statement.is_finished:
+            # A kernel long-polls for it next: start polling now, so its GET may find it done.
+            self._watch(record, livy, statement.id, idle_after=UNCLAIMED_AFTER)
+        return statement
+
+    async def _touch(self, session_id: str) -> None:
+        """Record activity, at most every ``TOUCH_EVERY`` seconds per session: off the hot path."""
+        now = time.monotonic()
+        if now - self._touched.get(session_id, 0.0) >= TOUCH_EVERY:
+            self._touched[session_id] = now
+            await self.broker.registry.touch(session_id)
+
+    async def _wait_until_ready(self, record: SessionRecord) -> SessionRecord:
+        """A statement sent while the session starts waits for it instead of failing."""
+        if record.state not in SESSION_STARTING_STATES:
+            return record
+        livy = await self.broker.endpoints.client(record.endpoint)
+        session = await self.broker.livy_call(
+            record.endpoint,
+            livy.wait_for_session(record.livy_id, timeout=self.broker.session_start_timeout),
+            record,
+        )
+        record = await self.broker.apply_livy_view(record, session)
+        if session.is_starting:
+            raise LivyTimedOut(
+                f"Spark session {record.id!r} is still {session.state} after "
+                f"{self.broker.session_start_timeout:g} s",
+                reason="session_starting",
+            )
+        if session.is_finished:
+            raise Conflict(f"Spark session {record.id!r} ended while starting: {session.state}")
+        return record
+
+    async def get(
+        self, user: str, session_id: str, statement_id: int, *, wait: float = 0.0
+    ) -> Statement:
+        record = await self.broker.live_session(user, session_id)
+        livy = await self.broker.endpoints.client(record.endpoint)
+        wait = min(wait, self.broker.max_statement_wait)
+        if wait <= 0:
+            fetch = livy.get_statement(record.livy_id, statement_id)
+            return await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
+        try:
+            statement = await self._watch(record, livy, statement_id).wait(wait)
+        except LivyError as error:
+            raise await self.broker.livy_failure(
+                record.endpoint, error, record, statement_id
+            ) from None
+        if statement.is_finished:
+            await self._touch(record.id)
+        return statement
+
+    def _watch(self, record: SessionRecord, livy: LivyClient, statement_id: int, **options: Any):
+        livy_id = record.livy_id
+
+        async def fetch() -> Statement:
+            return await livy.get_statement(livy_id, statement_id)
+
+        return self.watches.watch(record.id, statement_id, fetch, livy.poll, **options)
+
+    async def complete(
+        self, user: str, session_id: str, *, code: str, cursor: int, kind: str | None
+    ) -> list[str]:
+        """Livy's completion candidates at ``cursor``; none while the session starts (Livy would
+        answer 500 then, and a Tab key should not wait for Spark)."""
+        record = await self.broker.live_session(user, session_id)
+        if record.state in SESSION_STARTING_STATES:
+            return []
+        livy = await self.broker.endpoints.client(record.endpoint)
+        kind = kind or self._default_kind(record)
+        fetch = livy.complete(record.livy_id, code, kind=kind, cursor=cursor)
+        return await self.broker.livy_call(record.endpoint, fetch, record)
+
+    def _default_kind(self, record: SessionRecord) -> str:
+        """The kind of code sent without one: the session's own, or for a shared session (where Livy
+        refuses code without a kind, with a 500) the broker's default kind."""
+        return self.broker.default_kind if record.kind == "shared" else record.kind
+
+    async def cancel(self, user: str, session_id: str, statement_id: int) -> bool:
+        """Cancel; False when there was nothing to cancel because the session is still starting."""
+        record = await self.broker.live_session(user, session_id)
+        livy = await self.broker.endpoints.client(record.endpoint)
+        if record.state in SESSION_STARTING_STATES:
+            # Livy refuses cancel (500) before the session runs, and no statement can run yet.
+            state = livy.get_session_state(record.livy_id)
+            if (await self.broker.livy_call(record.endpoint, state, record)).state in (
+                SESSION_STARTING_STATES
+            ):
+                return False
+        await self.broker.livy_call(
+            record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
+        )
+        return True
