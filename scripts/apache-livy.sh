@@ -131,6 +131,8 @@ livy.spark.scala-version = 2.12
 livy.repl.enable-hive-context = false
 livy.rsc.launcher.address = 127.0.0.1
 livy.server.session.timeout = 1h
+# A driver has this long to call back: on 2 busy cores several starting at once take minutes.
+livy.rsc.server.connect.timeout = 300s
 EOF
   cat >"$1/log4j.properties" <<'EOF'
 log4j.rootCategory=INFO, console

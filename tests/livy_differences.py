@@ -45,4 +45,20 @@ DIFFERENCES = {
         why="nothing is left to run statements in either case; 'error' and 'dead' are both finished "
         "states for clients",
     ),
+    "scala_213_positions": Difference(
+        apache="Scala compile errors read '<console>:23: error: ...', the source line echoed in the "
+        "traceback",
+        local="'error: ...' without a position, the caret line only",
+        why="pyspark 4 ships Scala 2.13, whose REPL reporter prints no <console> positions",
+    ),
+    "scala_completion": Difference(
+        apache="Scala completes (spark.rea gives read, readStream)",
+        local="Scala answers []",
+        why="not built yet: Scala 2.13's completer is not wired to the worker",
+    ),
+    "no_r": Difference(
+        apache="sparkr sessions need R on the server (there is none here, so this side is not run)",
+        local="sparkr is refused with a 400 that says there is no R interpreter",
+        why="no R in this project",
+    ),
 }
