@@ -39,7 +39,6 @@ from jupyter_client import BlockingKernelClient
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from benchmarks.livy_server import livy_server  # noqa: E402
 from tests.live_server import LiveJupyter  # noqa: E402
