@@ -7,7 +7,8 @@ import pytest
 from tests.kernel.conftest import Kernel, start_kernel
 from tests.kernel.test_wrapper_kernels import installed_kernels  # noqa: F401
 
-pytestmark = pytest.mark.spark
+# A Spark session starts in each test: minutes on a busy 2-core host, on either Livy.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
