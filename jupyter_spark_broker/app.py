@@ -8,6 +8,7 @@ it is used.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from traitlets.config import TraitError
 from ._version import __version__
 from .broker import SparkBroker
 from .endpoints import SparkEndpoints
+from .events import BrokerEvents, register_schemas
+from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
 from .registry import Registry
@@ -82,14 +85,17 @@ class SparkBrokerApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self._move_old_settings()
+        self._log_where_the_server_logs()
         self.registry = self.registry_class(self.db_url)
         kernel_manager = self.serverapp.kernel_manager
+        register_schemas(self.serverapp.event_logger)
         self.broker = self.broker_class(
             parent=self,
             registry=self.registry,
             endpoints=self.endpoints_class(parent=self),
             sealer=Sealer(self.secret_key_file),
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
+            events=BrokerEvents(self.serverapp.event_logger),
         )
         self._started: asyncio.Task | None = None
 
@@ -105,8 +111,19 @@ class SparkBrokerApp(ExtensionApp):
                 )
                 section.setdefault(name, old[name])
 
+    def _log_where_the_server_logs(self) -> None:
+        """The broker's module loggers (its audit trail among them) write to the server's log."""
+        package_log = logging.getLogger("jupyter_spark_broker")
+        if not package_log.handlers:
+            for handler in self.log.handlers:
+                package_log.addHandler(handler)
+            if package_log.level == logging.NOTSET:
+                package_log.setLevel(self.log.getEffectiveLevel())
+
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
+        # JupyterLab's event manager subscribes here: the broker's events reach their owners only.
+        self.handlers.append((SUBSCRIBE_PATH, ScopedSubscribeWebsocket))
 
     async def ensure_started(self) -> None:
         """Open the registry and start the broker once; requests and the start hook both call it."""

@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from . import metrics
 from .endpoints import EndpointConfig, SparkEndpoints
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
+from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
@@ -27,7 +30,7 @@ from .livy_failures import SESSION_LOST, translate_livy_error
 from .orm import utcnow
 from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from .sealing import Sealer
-from .session_settings import fields_of, livy_view, merge_session_settings
+from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
 from .statements import StatementProxy
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -112,9 +115,11 @@ class SparkBroker(LoggingConfigurable):
         endpoints: SparkEndpoints,
         sealer: Sealer,
         kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
+        events: BrokerEvents | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.events = events or BrokerEvents()  # the Lab panel's feed and the audit trail
         self.registry = registry
         self.endpoints = endpoints
         self.sealer = sealer
@@ -129,13 +134,17 @@ class SparkBroker(LoggingConfigurable):
         # The state poller reloads them every round, so a change by another server shows within
         # poll_interval (and Livy's 404 catches the rest).
         self._live: dict[str, SessionRecord] = {}
+        # Sessions being killed here: gone from Livy before their row says killed, not "lost".
+        self._killing: set[str] = set()
 
     # -- start and stop -------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.lifecycle.start()
+        metrics.SESSION_GAUGE.add(self)
 
     async def stop(self) -> None:
+        metrics.SESSION_GAUGE.discard(self)
         await self.lifecycle.stop()
         self.statements.stop()
         # Sessions on the embedded Livy end with it; those on real endpoints live on to be re-adopted.
@@ -209,7 +218,7 @@ class SparkBroker(LoggingConfigurable):
         endpoint = endpoint or self.endpoints.default
         self.endpoints.check_usable(endpoint, user)
         try:
-            return await self._create(
+            record = await self._create(
                 user,
                 endpoint,
                 kind,
@@ -222,6 +231,8 @@ class SparkBroker(LoggingConfigurable):
                 f"a live session named {name!r} already exists on endpoint {endpoint!r}",
                 reason="name_taken",
             ) from None
+        self.events.created(record, actor=user)
+        return record
 
     async def _create(
         self,
@@ -236,7 +247,7 @@ class SparkBroker(LoggingConfigurable):
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
         broker_id = new_id()
-        livy_name = f"jsb-{broker_id}"
+        livy_name = livy_name_of(broker_id)
         fields = merge_session_settings(config.session_defaults, self.session_defaults, overrides)
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
@@ -272,7 +283,10 @@ class SparkBroker(LoggingConfigurable):
             session = await self.livy_call(endpoint, livy.create_session(request))
         except BrokerError as error:
             await self.update_record(record.id, state="error", message=error.message)
+            # The create may have reached Livy and only its reply been lost: look for the session.
+            self.lifecycle.look_for_orphans(endpoint)
             raise
+        metrics.SESSION_CREATIONS.labels(endpoint, metrics.DEFAULT_PROFILE).inc()
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.
         # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
@@ -302,17 +316,28 @@ class SparkBroker(LoggingConfigurable):
     async def kill_session(
         self, user: str, session_id: str, *, why: str = "killed through the API"
     ) -> None:
-        await self.kill(await self.get_session(user, session_id), why)
+        await self.kill(await self.get_session(user, session_id), why, actor=user)
 
-    async def kill(self, record: SessionRecord, why: str) -> None:
-        """End the session in Livy and mark it killed (a finished one keeps its state)."""
-        if record.livy_id is not None and not record.is_finished:
-            livy = await self.endpoints.client(record.endpoint)
-            # A session Livy already forgot is still marked killed: the goal is reached.
-            with contextlib.suppress(NotFound):
-                await self.livy_call(record.endpoint, livy.delete_session(record.livy_id))
-        state = record.state if record.is_finished else "killed"
-        await self.update_record(record.id, state=state, message=why)
+    async def kill(self, record: SessionRecord, why: str, *, actor: str) -> None:
+        """End the session in Livy and mark it killed (a finished one keeps its state); ``actor``
+        did it, for the audit trail."""
+        self._killing.add(record.id)
+        try:
+            if record.livy_id is not None and not record.is_finished:
+                livy = await self.endpoints.client(record.endpoint)
+                # A session Livy already forgot is still marked killed: the goal is reached.
+                with contextlib.suppress(NotFound):
+                    await self.livy_call(record.endpoint, livy.delete_session(record.livy_id))
+            state = record.state if record.is_finished else "killed"
+            killed = await self.update_record(record.id, state=state, message=why)
+            if killed is not None and not record.is_finished:
+                self.events.killed(killed, actor=actor, reason=why)
+        finally:
+            self._killing.discard(record.id)
+
+    def is_being_killed(self, session_id: str) -> bool:
+        """Killed here right now: Livy may no longer have it, but it is not lost."""
+        return session_id in self._killing
 
     async def session_log(
         self, user: str, session_id: str, *, from_: int | None, size: int | None
@@ -364,6 +389,8 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
+            self._count_attach(record.endpoint, created=False)
+            self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
         endpoint = endpoint or await self.registry.binding(user, path) or self.endpoints.default
         self.endpoints.check_usable(endpoint, user)
@@ -394,7 +421,16 @@ class SparkBroker(LoggingConfigurable):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
+        self._count_attach(endpoint, created)
+        if created:
+            self.events.created(record, actor=user, path=path)
+        self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
+
+    @staticmethod
+    def _count_attach(endpoint: str, created: bool) -> None:
+        result = "new_session" if created else "existing_session"
+        metrics.ATTACHES.labels(endpoint, metrics.DEFAULT_PROFILE, result).inc()
 
     def _run_as(self, user: str, requested: str | None) -> str:
         """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
@@ -420,6 +456,8 @@ class SparkBroker(LoggingConfigurable):
             raise NotFound(f"no attachment {attachment_id!r}")
         self.check_owner(user, attachment.owner, f"attachment {attachment_id!r}")
         await self.registry.detach(attachment_id)
+        await self.report_detached(attachment, actor=user)
+        metrics.DETACHES.labels("request").inc()
 
     async def detach_elsewhere(self, user: str, path: str, keep_session_id: str) -> None:
         """End ``user``'s attachments of the notebook at ``path`` to sessions other than
@@ -427,6 +465,17 @@ class SparkBroker(LoggingConfigurable):
         for other in (await self.registry.attachments(path=path, owner=user))[0]:
             if other.session_id != keep_session_id:
                 await self.registry.detach(other.id)
+                await self.report_detached(other, actor=user, reason="reconnected elsewhere")
+
+    async def report_detached(
+        self, attachment: AttachmentRecord, *, actor: str, reason: str | None = None
+    ) -> None:
+        """The audit trail's "detached", once the attachment is gone."""
+        session = self._live.get(attachment.session_id) or await self.registry.get_session(
+            attachment.session_id
+        )
+        if session is not None:
+            self.events.detached(session, attachment, actor=actor, reason=reason)
 
     async def list_attachments(
         self, user: str, *, path: str | None, limit: int, offset: int
@@ -440,17 +489,33 @@ class SparkBroker(LoggingConfigurable):
         """The live sessions as the registry has them now (the state poller's every round)."""
         self._live = {record.id: record for record in records}
 
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
+        """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
+        counts = Counter(
+            (record.state, record.endpoint, metrics.DEFAULT_PROFILE)
+            for record in self._live.values()
+        )
+        return counts.items()
+
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:
             if record.is_finished:
-                self._live.pop(record.id, None)
+                if self._live.pop(record.id, None) is not None:  # it ended just now
+                    metrics.SESSIONS_ENDED.labels(
+                        record.endpoint, metrics.DEFAULT_PROFILE, record.state
+                    ).inc()
                 self.statements.forget_session(record.id)
             else:
                 self._live[record.id] = record
         return record
 
     async def update_record(self, session_id: str, **fields: Any) -> SessionRecord | None:
-        return self._remember(await self.registry.update_session(session_id, **fields))
+        before = self._live.get(session_id)
+        previous = before.state if before is not None else fields.get("expect_state")
+        updated = self._remember(await self.registry.update_session(session_id, **fields))
+        if updated is not None and "state" in fields:
+            self.events.state_changed(updated, previous)  # nothing when it did not change
+        return updated
 
     async def apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
         """Follow Livy's view of the session; a kill that happened meanwhile wins."""

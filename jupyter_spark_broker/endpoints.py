@@ -29,6 +29,7 @@ from .livy import (
     build_auth,
 )
 from .livy_local import LocalLivyProcess, LocalLivyStartError
+from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
 
 LOCAL = "local"
@@ -278,6 +279,7 @@ class SparkEndpoints(LoggingConfigurable):
             timeouts=self._timeouts,
             retry=self._retry,
             transport=self.livy_transport_class() if self.livy_transport_class else None,
+            observer=LivyMetrics(name),  # spark_broker_livy_* series, by endpoint name
         )
         kept = self._clients.setdefault(name, client)
         if kept is not client:  # another request made one meanwhile

@@ -13,13 +13,14 @@ from importlib.resources import files
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .broker import SparkBroker
 from .errors import BrokerError, InvalidRequest
+from .events import ROUTE
+from .health import endpoints_health
 from .models import (
     RECONNECT_REQUIRED,
     CompleteCode,
@@ -40,7 +41,9 @@ from .replies import (
     Attachment,
     AttachmentList,
     AttachmentWithSession,
+    Caller,
     Completion,
+    EndpointHealthList,
     EndpointList,
     Message,
     ReconnectReply,
@@ -51,10 +54,9 @@ from .replies import (
     SessionWithAttachments,
     StatementReply,
 )
-from .users import SERVER_OWNER
+from .users import broker_user
 
 AUTH_RESOURCE = "spark_broker"
-_SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 API = "spark-broker/api"
 
 
@@ -68,18 +70,21 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     async def prepare(self) -> None:
         await super().prepare()
         await self.extensionapp.ensure_started()
+        ROUTE.set(self.route())
+
+    def route(self) -> str:
+        """This call as the audit trail names it: "DELETE spark-broker/api/sessions/{session_id}"."""
+        path = self.request.path  # without the query string, which may hold a token
+        if path.startswith(self.base_url):
+            path = path[len(self.base_url) :]
+        names = {value: name for name, value in self.path_kwargs.items()}
+        parts = [f"{{{names[part]}}}" if part in names else part for part in path.split("/")]
+        return f"{self.request.method} {'/'.join(parts)}"
 
     @property
     def user(self) -> str:
-        """Who owns what this request creates.
-
-        jupyter_server's own identity providers (token or password) make up a new anonymous username
-        per browser or token request: every such user is the one person the server runs for, so the
-        owner is the server's OS user. Any other provider (JupyterHub's, for one) names real users.
-        """
-        if type(self.identity_provider) in _SINGLE_USER_PROVIDERS:
-            return SERVER_OWNER
-        return self.current_user.username
+        """Who owns what this request creates (:func:`~.users.broker_user`)."""
+        return broker_user(self.identity_provider, self.current_user)
 
     @property
     def root_dir(self) -> str | None:
@@ -141,6 +146,24 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
             )
         else:
             super().log_exception(typ, value, tb)
+
+
+class CallerHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(200, Caller(user=self.user, admin=self.broker.is_admin(self.user)))
+
+
+class EndpointsHealthHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        endpoints = self.broker.endpoints
+        timeout = endpoints.livy_connect_timeout + endpoints.livy_read_timeout
+        names = self.broker.endpoints_for(self.user)
+        health = await endpoints_health(endpoints, names, timeout=timeout)
+        self.reply(200, EndpointHealthList(endpoints=health))
 
 
 class EndpointsHandler(BrokerHandler):
@@ -376,7 +399,9 @@ def handlers() -> list[tuple[str, type]]:
     statement = rf"{session}/statements/(?P<statement_id>[^/]+)"
     return [
         (r"reconnectsparkmagic", ReconnectHandler),
+        (rf"{API}/me", CallerHandler),
         (rf"{API}/endpoints", EndpointsHandler),
+        (rf"{API}/endpoints/health", EndpointsHealthHandler),
         (rf"{API}/sessions", SessionsHandler),
         (session, SessionHandler),
         (rf"{session}/log", SessionLogHandler),

@@ -11,12 +11,15 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from . import metrics
 from .errors import BrokerError
+from .events import BROKER_ACTOR
 from .livy import LivyError, Session
 from .livy.names import SESSION_STARTING_STATES
 from .looping import every
 from .orm import utcnow
 from .registry import SessionRecord
+from .session_settings import broker_id_in
 
 if TYPE_CHECKING:
     from .broker import SparkBroker
@@ -35,6 +38,12 @@ class BrokerLifecycle:
         self._loops: list[asyncio.Task] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
         self._wake_poller = asyncio.Event()
+        # Endpoints where a create failed after it may have reached Livy: polled on the next round
+        # even without live rows, so that a session Livy made anyway is found and deleted.
+        self._orphan_checks: set[str] = set()
+        # Per endpoint, names of Livy sessions another registry's broker made (several Jupyter
+        # servers on one Livy): looked up once, not every round, while Livy lists them.
+        self._foreign: dict[str, set[str]] = {}
 
     async def start(self) -> None:
         await self.registry.heartbeat(self.broker.server_id)
@@ -61,6 +70,11 @@ class BrokerLifecycle:
     def is_unreachable(self, endpoint: str) -> bool:
         return endpoint in self._unreachable
 
+    def look_for_orphans(self, endpoint: str) -> None:
+        """A create on ``endpoint`` failed, perhaps after Livy made the session: check soon."""
+        self._orphan_checks.add(endpoint)
+        self._wake_poller.set()
+
     # -- session states -------------------------------------------------------------------------
 
     async def reconcile(self) -> None:
@@ -78,14 +92,20 @@ class BrokerLifecycle:
         """Bring the registry in line with every endpoint; True while any session starts or runs.
 
         One ``GET /sessions`` per endpoint; Livy sessions the registry does not know are strangers and
-        are left alone. An embedded Livy that died is not polled: it starts again on next use.
+        are left alone, but those the broker made whose row has ended are deleted (orphans: a create
+        whose reply was lost). An embedded Livy that died is not polled: it starts again on next use.
         """
         active = False
-        for endpoint, records in (await self._live_rows_by_endpoint()).items():
+        by_endpoint = await self._live_rows_by_endpoint()
+        for endpoint in self._orphan_checks & set(self.endpoints.names()):
+            by_endpoint.setdefault(endpoint, [])
+        for endpoint, records in by_endpoint.items():
             if self._embedded_gone(endpoint):
                 continue
             sessions = await self._livy_sessions(endpoint)
             if sessions is not None:
+                self._orphan_checks.discard(endpoint)
+                await self._delete_orphans(endpoint, records, sessions)
                 active = await self._follow_livy(records, sessions) or active
         return active
 
@@ -144,6 +164,8 @@ class BrokerLifecycle:
         for record in records:
             session = by_name.get(record.livy_name)
             if session is None:
+                if self.broker.is_being_killed(record.id):
+                    continue  # its killer records it as killed
                 if record.livy_id is None and now - record.created < CREATE_GRACE:
                     active = True  # its create call is still in flight
                     continue
@@ -160,6 +182,38 @@ class BrokerLifecycle:
             active = active or updated.state in SESSION_STARTING_STATES or updated.state == "busy"
         return active
 
+    async def _delete_orphans(
+        self, endpoint: str, records: list[SessionRecord], sessions: list[Session]
+    ) -> None:
+        """Delete the live Livy sessions this broker named whose row has ended (``error`` after a
+        create whose reply was lost, ``lost`` while Livy was away). Strangers are left alone."""
+        known = {record.livy_name for record in records}
+        foreign = self._foreign.setdefault(endpoint, set())
+        foreign &= {session.name for session in sessions}  # forget those Livy no longer lists
+        for session in sessions:
+            broker_id = broker_id_in(session.name)
+            if session.name in known or session.name in foreign:
+                continue
+            if session.is_finished or broker_id is None:
+                continue
+            record = await self.registry.get_session(broker_id)
+            if record is None or record.endpoint != endpoint:
+                foreign.add(session.name)
+                continue
+            if not record.is_finished:
+                continue  # a row made after this round read the live ones
+            log.warning(
+                "spark broker: deleting Livy session %s on %r: its broker session %s is %s",
+                session.id,
+                endpoint,
+                record.id,
+                record.state,
+            )
+            with contextlib.suppress(LivyError, BrokerError):
+                livy = await self.endpoints.client(endpoint)
+                await livy.delete_session(session.id)
+                metrics.ORPHANS_DELETED.labels(endpoint).inc()
+
     # -- keep-alive and reaping -----------------------------------------------------------------
 
     async def keep_alive(self) -> None:
@@ -167,12 +221,16 @@ class BrokerLifecycle:
         for record in await self.registry.live_sessions():
             if record.livy_id is None or record.endpoint in self._unreachable:
                 continue
+            action = "connect" if record.unattached_since is None else "heartbeat"
+            outcome = "failed"
             with contextlib.suppress(LivyError, BrokerError):
                 livy = await self.endpoints.client(record.endpoint)
-                if record.unattached_since is None:
+                if action == "connect":
                     await livy.connect_session(record.livy_id)
                 else:
                     await livy.get_session_state(record.livy_id)
+                outcome = "ok"
+            metrics.KEEPALIVE_ACTIONS.labels(record.endpoint, action, outcome).inc()
 
     async def reap(self) -> None:
         """Beat; drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""
@@ -201,6 +259,11 @@ class BrokerLifecycle:
                     attachment.id,
                 )
                 await self.registry.detach(attachment.id)
+                metrics.DETACHES.labels("kernel_gone").inc()
+                metrics.REAPER_ACTIONS.labels("detach", "ok").inc()
+                await self.broker.report_detached(
+                    attachment, actor=BROKER_ACTOR, reason="its kernel is gone"
+                )
 
     async def _kill_idle_sessions(self) -> None:
         now = utcnow()
@@ -213,7 +276,9 @@ class BrokerLifecycle:
                 log.info(
                     "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
                 )
+                why = f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
+                outcome = "failed"
                 with contextlib.suppress(BrokerError):
-                    await self.broker.kill(
-                        record, f"reaped: no notebook attached for {self.broker.idle_timeout:g} s"
-                    )
+                    await self.broker.kill(record, why, actor=BROKER_ACTOR)
+                    outcome = "ok"
+                metrics.REAPER_ACTIONS.labels("kill", outcome).inc()

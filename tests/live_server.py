@@ -77,7 +77,11 @@ class LiveJupyter:
         ]  # fmt: skip
         log = (self.workdir / "jupyter.log").open("wb")
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:  # too slow to start on a busy host: never leave it running
+            self.__exit__()
+            raise
         return self
 
     def _wait_until_up(self, timeout: float = 60.0) -> None:

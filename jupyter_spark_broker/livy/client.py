@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from ..pydantic_errors import first_problem
 from .backoff import PollBackoff, RetryPolicy
 from .errors import (
+    LivyAuthFailed,
     LivyError,
     LivyNotFound,
     LivyProtocolError,
@@ -38,6 +39,15 @@ from .models import (
     SessionStateReply,
     Statement,
     StatementList,
+)
+from .observe import (
+    ABORTED,
+    AUTH_FAILED,
+    TIMEOUT,
+    UNREACHABLE,
+    LivyObserver,
+    route_of,
+    status_outcome,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -80,8 +90,10 @@ class LivyClient:
         poll: PollBackoff | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         requested_by: str = "jupyter-spark-broker",
+        observer: LivyObserver | None = None,
     ):
         self.url = url.rstrip("/")
+        self.observer = observer  # told of every attempt and failure (metrics), if set
         self.timeouts = timeouts or LivyTimeouts()
         self.retry = retry or RetryPolicy()
         self.poll = poll or PollBackoff()
@@ -113,7 +125,7 @@ class LivyClient:
 
     async def get_version(self) -> dict[str, Any]:
         response = await self._call("GET", "/version", expect=(200,))
-        return _json_object(response, self._where("GET", "/version"))
+        return self._json_object(response, self._where("GET", "/version"))
 
     async def list_sessions(self, *, from_: int = 0, size: int = 100) -> SessionList:
         response = await self._call(
@@ -224,7 +236,9 @@ class LivyClient:
         response = await self._call(
             "POST", _session_path(session, "completion"), expect=(200,), json=body
         )
-        candidates = _json_object(response, self._where("POST", "completion")).get("candidates")
+        candidates = self._json_object(response, self._where("POST", "completion")).get(
+            "candidates"
+        )
         return [str(c) for c in candidates or []]
 
     async def wait_for_statement(
@@ -287,6 +301,8 @@ class LivyClient:
         while True:
             attempts += 1
             failure: LivyError
+            attempt_started = time.monotonic()
+            outcome = ABORTED  # until the attempt ends one way or another (it may be cancelled)
             try:
                 response = await self._http.request(
                     method,
@@ -295,7 +311,13 @@ class LivyClient:
                     params=params,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
+                outcome = status_outcome(response.status_code, expected)
+            except LivyAuthFailed as error:  # raised by the Kerberos auth flow, not by httpx
+                outcome = AUTH_FAILED
+                self._failed(error)
+                raise
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                outcome = UNREACHABLE
                 # The request never left this process, so even a create may be tried again.
                 failure = LivyUnreachable(
                     f"cannot reach Livy at {self.url} ({_describe(error)}): is the server running "
@@ -304,12 +326,14 @@ class LivyClient:
                 )
                 retryable = True
             except httpx.TimeoutException as error:
+                outcome = TIMEOUT
                 failure = LivyTimeout(
                     f"Livy at {self.url} did not answer {method} {path} in time ({_describe(error)})",
                     **where,
                 )
                 retryable = False
             except httpx.TransportError as error:
+                outcome = UNREACHABLE
                 # Sent, then the connection broke: only a call that is safe to repeat is repeated.
                 failure = LivyUnreachable(
                     f"connection to Livy at {self.url} failed during {method} {path} "
@@ -322,27 +346,46 @@ class LivyClient:
                     return response
                 failure = _status_error(response, expected, where, self.url)
                 retryable = idempotent and response.status_code in RETRYABLE_STATUSES
+            finally:
+                if self.observer is not None:
+                    self.observer.request_done(
+                        method, route_of(path), outcome, time.monotonic() - attempt_started
+                    )
             delay = next(delays, None) if retryable else None
             if delay is None or time.monotonic() - started + delay > self.retry.budget:
                 if attempts > 1:
                     elapsed = time.monotonic() - started
                     failure.message += f" (gave up after {attempts} attempts in {elapsed:.1f} s)"
                     failure.args = (failure.message,)
+                self._failed(failure)
                 raise failure
             await asyncio.sleep(delay)
+
+    def _failed(self, error: LivyError) -> None:
+        if self.observer is not None:
+            self.observer.call_failed(error)
 
     def _parse(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as error:
-            raise LivyProtocolError(
+            failure = LivyProtocolError(
                 f"Livy at {self.url} sent an unexpected {model.__name__} for "
                 f"{response.request.method} {response.request.url.path}: "
                 f"{first_problem(error, 'body')}",
                 url=self.url,
                 method=response.request.method,
                 path=response.request.url.path,
-            ) from error
+            )
+            self._failed(failure)
+            raise failure from error
+
+    def _json_object(self, response: httpx.Response, where: Mapping[str, str]) -> dict[str, Any]:
+        try:
+            return _json_object(response, where)
+        except LivyProtocolError as error:
+            self._failed(error)
+            raise
 
     def _where(self, method: str, path: str) -> dict[str, str]:
         return {"url": self.url, "method": method, "path": path}

@@ -15,6 +15,8 @@ from __future__ import annotations
 class LivyError(Exception):
     """Base of every error raised by :class:`~jupyter_spark_broker.livy.LivyClient`."""
 
+    kind = "error"  # a short word for metrics and logs
+
     def __init__(self, message: str, *, url: str = "", method: str = "", path: str = ""):
         super().__init__(message)
         self.message = message
@@ -26,9 +28,13 @@ class LivyError(Exception):
 class LivyUnreachable(LivyError):
     """No connection could be made to the Livy server."""
 
+    kind = "unreachable"
+
 
 class LivyTimeout(LivyError):
     """The Livy server accepted the connection but did not answer in time."""
+
+    kind = "timeout"
 
 
 class LivyHTTPError(LivyError):
@@ -44,19 +50,29 @@ class LivyHTTPError(LivyError):
 class LivyNotFound(LivyHTTPError):
     """404: unknown session, or a statement Livy no longer retains."""
 
+    kind = "not_found"
+
 
 class LivyRejected(LivyHTTPError):
     """A 4xx other than 404: bad request, authentication, CSRF header, session limits."""
+
+    kind = "rejected"
 
 
 class LivyServerError(LivyHTTPError):
     """5xx from Livy (after any retries the call allowed)."""
 
+    kind = "server_error"
+
 
 class LivyProtocolError(LivyError):
     """A success status the call does not expect, or a body that is not the documented shape."""
+
+    kind = "protocol"
 
 
 class LivyAuthFailed(LivyError):
     """This side could not authenticate: no usable Kerberos credentials, or Livy failed to prove
     its own identity. Nothing was done in Livy."""
+
+    kind = "auth_failed"

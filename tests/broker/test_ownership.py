@@ -3,9 +3,13 @@ admin users see every session, and ``mine`` narrows an admin's list to their own
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
 
+from jupyter_spark_broker.events import BASE_ID, SESSION_ACTION, SUBSCRIBED
 from tests.broker.api_client import BrokerAPI
 
 
@@ -108,3 +112,49 @@ async def test_reconnect_endpoints_and_bindings_belong_to_their_user(as_user, se
     anonymous = {**body, "username": "", "password": "", "path": "b.ipynb"}
     borrowed = await bob.request("POST", "reconnectsparkmagic", api=False, body=anonymous)
     assert borrowed.status == 502 and "401" in borrowed.json["error"]
+
+
+async def _next_broker_event(socket, schema_id: str = SESSION_ACTION) -> dict:
+    """The next event of this schema on an /api/events/subscribe socket."""
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.read_message(), 30))
+        if message["schema_id"] == schema_id:
+            return message
+
+
+async def test_event_subscribers_see_only_their_own_sessions_events_and_admins_all(
+    as_user, jp_ws_fetch
+):
+    def subscribe(name: str):
+        return jp_ws_fetch("api", "events", "subscribe", headers={"Authorization": f"token {name}"})
+
+    alice_socket, bob_socket, admin_socket = (
+        await subscribe("alice"),
+        await subscribe("bob"),
+        await subscribe("root-admin"),
+    )
+    # Each socket first says whom it serves: JupyterLab's panel refreshes once on it.
+    for socket, name, admin in (
+        (alice_socket, "alice", False),
+        (bob_socket, "bob", False),
+        (admin_socket, "root-admin", True),
+    ):
+        hello = await _next_broker_event(socket, SUBSCRIBED)
+        assert (hello["schema_id"], hello["user"], hello["admin"]) == (SUBSCRIBED, name, admin)
+
+    alices = (await as_user("alice").post("sessions", {})).json
+    bobs = (await as_user("bob").post("sessions", {})).json
+    for socket in (alice_socket, admin_socket):
+        event = await _next_broker_event(socket)
+        assert (event["action"], event["session_id"]) == ("created", alices["id"])
+    # Bob's socket gets none of alice's events (state changes included), only his own; a socket
+    # keeps the order of the bus, so by his "created" alice's events would have come.
+    while True:
+        event = json.loads(await asyncio.wait_for(bob_socket.read_message(), 30))
+        if event["schema_id"].startswith(BASE_ID) and event["schema_id"] != SUBSCRIBED:
+            assert (event["owner"], event["session_id"]) == ("bob", bobs["id"]), event
+            if event.get("action") == "created":
+                break
+    assert (await _next_broker_event(admin_socket))["session_id"] == bobs["id"]
+    for socket in (alice_socket, bob_socket, admin_socket):
+        socket.close()

@@ -47,6 +47,11 @@ CASES = {
     replies.Endpoint: {"$ref": "#/components/schemas/Endpoint"},
     replies.ReconnectReply: {"$ref": "#/components/schemas/ReconnectReply"},
     replies.EndpointList: reply_schema(f"{API}/endpoints", "get", "200"),
+    replies.Caller: reply_schema(f"{API}/me", "get", "200"),
+    replies.EndpointHealthList: reply_schema(f"{API}/endpoints/health", "get", "200"),
+    replies.EndpointHealth: reply_schema(f"{API}/endpoints/health", "get", "200")["properties"][
+        "endpoints"
+    ]["items"],
     replies.SessionList: reply_schema(f"{API}/sessions", "get", "200"),
     replies.AttachmentList: reply_schema(f"{API}/attachments", "get", "200"),
     replies.SessionLogReply: reply_schema(f"{API}/sessions/{{session_id}}/log", "get", "200"),

@@ -1,29 +1,19 @@
 """A person's path through JupyterLab, in a real browser (headless Chromium driven by Playwright):
 open Lab, pick "PySpark (broker)" in the launcher, run a Spark cell, restart the kernel from the Kernel
-menu, and find the Spark state still there."""
+menu, and find the Spark state still there; the status bar shows a Spark job's progress."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.lab.browser import CHROMIUM, CHROMIUM_ARGS, record_texts, recorded_texts
 from tests.live_server import LiveJupyter
 
 pytestmark = pytest.mark.spark
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/test.sh installs it
-# As root, without a sandbox; and no calls home, which this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SPARK_START = 300_000  # ms: a cell that starts a Spark session
 
 
@@ -74,6 +64,19 @@ def test_pyspark_broker_kernel_keeps_spark_state_across_a_restart_in_jupyterlab(
             )
             # A fresh kernel (its first execution), and still the Spark state from before.
             expect(second.locator(".jp-InputPrompt")).to_contain_text("[1]")
+
+            # A job of many tasks: the status bar follows its progress, then says idle again.
+            status = page.locator("#spark-broker-status")
+            expect(status).to_have_text("Spark: idle")
+            record_texts(page, "#spark-broker-status")
+            run(
+                2,
+                "import time\nsc.parallelize(range(40), 40).map(lambda x: time.sleep(0.2) or x).sum()",
+            )
+            expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text("780", timeout=120_000)
+            expect(status).to_have_text("Spark: idle", timeout=5_000)
+            texts = recorded_texts(page)
+            assert any(re.fullmatch(r"Spark: busy ([1-9]\d?)%", t) for t in texts), texts
         except Exception:
             page.screenshot(path=str(tmp_path / "jupyterlab.png"))  # what the person would see
             raise

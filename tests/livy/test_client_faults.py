@@ -13,6 +13,7 @@ import pytest
 from jupyter_spark_broker.livy import (
     CreateSessionRequest,
     LivyClient,
+    LivyError,
     LivyNotFound,
     LivyProtocolError,
     LivyRejected,
@@ -234,3 +235,63 @@ async def test_wait_for_statement_returns_the_last_state_when_time_runs_out():
 async def test_repr_never_shows_credentials():
     async with LivyClient("http://livy.test", auth=httpx.BasicAuth("bob", "hunter2")) as livy:
         assert "hunter2" not in repr(livy)
+
+
+class RecordingObserver:
+    """What a metrics layer would see: each HTTP attempt, and each call that failed."""
+
+    def __init__(self):
+        self.attempts: list[tuple[str, str, str]] = []
+        self.failures: list[str] = []
+
+    def request_done(self, method, route, outcome, seconds):
+        assert seconds >= 0
+        self.attempts.append((method, route, outcome))
+
+    def call_failed(self, error):
+        self.failures.append(error.kind)
+
+
+async def test_the_observer_sees_every_attempt_and_the_final_error():
+    observer = RecordingObserver()
+    transport = ScriptedTransport(
+        httpx.ConnectError("refused"), (503, {"msg": "busy"}), (200, SESSION), (503, {"msg": "x"})
+    )
+    livy = LivyClient("http://livy.test", transport=transport, retry=FAST_RETRY, observer=observer)
+    async with livy:
+        await livy.get_statement("my session", 4)  # refused, 503, then ok: three attempts
+        with pytest.raises(LivyServerError):
+            await livy.create_statement(3, "1")  # a 503 on a POST that creates: no retry
+    route = "/sessions/{session}/statements/{statement}"
+    assert observer.attempts == [
+        ("GET", route, "unreachable"),
+        ("GET", route, "server_error"),
+        ("GET", route, "ok"),
+        ("POST", "/sessions/{session}/statements", "server_error"),
+    ]
+    assert observer.failures == ["server_error"]  # the GET recovered: not a failed call
+
+
+@pytest.mark.parametrize(
+    ("step", "kind", "outcome"),
+    [
+        (httpx.ReadTimeout("slow"), "timeout", "timeout"),
+        (httpx.ConnectError("refused"), "unreachable", "unreachable"),
+        ((404, {"msg": "Session '3' not found."}), "not_found", "client_error"),
+        ((400, "bad"), "rejected", "client_error"),
+        ((200, {"id": "not-a-number"}), "protocol", "ok"),
+    ],
+)
+async def test_the_observer_names_the_kind_of_failure(step, kind, outcome):
+    observer = RecordingObserver()
+    livy = LivyClient(
+        "http://livy.test",
+        transport=ScriptedTransport(step),
+        retry=RetryPolicy(max_attempts=1),
+        observer=observer,
+    )
+    async with livy:
+        with pytest.raises(LivyError):
+            await livy.get_session(3)
+    assert observer.attempts == [("GET", "/sessions/{session}", outcome)]
+    assert observer.failures == [kind]

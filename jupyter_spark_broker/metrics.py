@@ -1,0 +1,175 @@
+"""Prometheus series of the broker, on jupyter_server's own ``/metrics``.
+
+jupyter_server serves prometheus_client's default registry at ``{base_url}metrics`` (token or login
+needed unless ``ServerApp.authenticate_prometheus`` is off), so every series here is defined on that
+registry once per process, prefixed ``spark_broker_``. Several brokers in one process (tests that
+restart one) add to the same counters; the session gauge sums the brokers that are running.
+
+The ``profile`` label is ``default`` until session profiles exist.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client import Counter as CounterMetric
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .livy import LivyError, Statement
+
+PREFIX = "spark_broker_"
+DEFAULT_PROFILE = "default"
+
+# Seconds. A trivial statement takes milliseconds, a Spark job minutes; Livy calls up to the timeouts.
+STATEMENT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+LIVY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120)
+
+SESSION_CREATIONS = CounterMetric(
+    PREFIX + "session_creations",
+    "Livy sessions this server created.",
+    ["endpoint", "profile"],
+)
+SESSIONS_ENDED = CounterMetric(
+    PREFIX + "sessions_ended",
+    "Sessions this server saw end, by the state they ended in (killed, lost, dead, error...).",
+    ["endpoint", "profile", "state"],
+)
+ATTACHES = CounterMetric(
+    PREFIX + "attaches",
+    "Notebooks attached; result: new_session (created for it) or existing_session.",
+    ["endpoint", "profile", "result"],
+)
+DETACHES = CounterMetric(
+    PREFIX + "detaches",
+    "Attachments ended; reason: request (DELETE attachments) or kernel_gone (the reaper).",
+    ["reason"],
+)
+STATEMENT_SECONDS = Histogram(
+    PREFIX + "statement_seconds",
+    "A statement from the broker's POST to Livy until the broker saw it finished. outcome: ok, "
+    "error (the code raised), cancelled, livy_error (Livy failed), unfinished (nobody waited).",
+    ["endpoint", "outcome"],
+    buckets=STATEMENT_BUCKETS,
+)
+LIVY_REQUEST_SECONDS = Histogram(
+    PREFIX + "livy_request_seconds",
+    "One HTTP attempt to Livy (each retry counts). outcome: ok, client_error, server_error, "
+    "unexpected, unreachable, timeout, auth_failed, aborted.",
+    ["endpoint", "method", "route", "outcome"],
+    buckets=LIVY_BUCKETS,
+)
+LIVY_ERRORS = CounterMetric(
+    PREFIX + "livy_errors",
+    "Livy calls that failed after their retries, by kind: unreachable, timeout, not_found, "
+    "rejected, server_error, protocol, auth_failed.",
+    ["endpoint", "kind"],
+)
+KEEPALIVE_ACTIONS = CounterMetric(
+    PREFIX + "keepalive_actions",
+    "Keep-alive calls: connect (attached sessions) or heartbeat (unattached), ok or failed.",
+    ["endpoint", "action", "outcome"],
+)
+ORPHANS_DELETED = CounterMetric(
+    PREFIX + "orphans_deleted",
+    "Livy sessions the broker made but no longer tracks (a create whose reply was lost), deleted.",
+    ["endpoint"],
+)
+REAPER_ACTIONS = CounterMetric(
+    PREFIX + "reaper_actions",
+    "Reaper actions: detach (a kernel is gone) or kill (unattached for idle_timeout), ok or failed.",
+    ["action", "outcome"],
+)
+
+
+class LivyMetrics:
+    """The Livy client's observer for one endpoint (see ``jupyter_spark_broker.livy.observe``)."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def request_done(self, method: str, route: str, outcome: str, seconds: float) -> None:
+        LIVY_REQUEST_SECONDS.labels(self.endpoint, method, route, outcome).observe(seconds)
+
+    def call_failed(self, error: LivyError) -> None:
+        LIVY_ERRORS.labels(self.endpoint, error.kind).inc()
+
+
+def statement_outcome(statement: Statement | None) -> str:
+    if statement is None or not statement.is_finished:
+        return "unfinished"
+    if statement.state == "cancelled":
+        return "cancelled"
+    if statement.state == "error" or (statement.output is not None and statement.output.is_error):
+        return "error"
+    return "ok"
+
+
+class StatementTimer:
+    """Started when the broker sends a statement to Livy; observed once, when it is seen finished
+    (or given up on). Later calls of :meth:`finish` do nothing, so every path may call it."""
+
+    __slots__ = ("endpoint", "started", "done")
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.started = time.monotonic()
+        self.done = False
+
+    def finish(self, outcome: str) -> None:
+        if not self.done:
+            self.done = True
+            STATEMENT_SECONDS.labels(self.endpoint, outcome).observe(
+                time.monotonic() - self.started
+            )
+
+
+class SessionSource(Protocol):
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
+        """((state, endpoint, profile), count) of the sessions this broker knows as live."""
+
+
+class _SessionGauge(Collector):
+    """``spark_broker_sessions``: read from the running brokers at scrape time, never stale."""
+
+    def __init__(self) -> None:
+        self._sources: weakref.WeakSet[SessionSource] = weakref.WeakSet()
+        self._lock = threading.Lock()  # scrapes may come from prometheus_client's own thread
+
+    def add(self, source: SessionSource) -> None:
+        with self._lock:
+            self._sources.add(source)
+
+    def discard(self, source: SessionSource) -> None:
+        with self._lock:
+            self._sources.discard(source)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            sources = list(self._sources)
+        totals: Counter[tuple[str, str, str]] = Counter()
+        for source in sources:
+            for labels, count in source.session_counts():
+                totals[labels] += count
+        family = GaugeMetricFamily(
+            PREFIX + "sessions",
+            "Live sessions in the registry as this server sees them, by state, endpoint and profile "
+            "(servers sharing a registry each report all of them: take the max, not the sum).",
+            labels=["state", "endpoint", "profile"],
+        )
+        for (state, endpoint, profile), count in sorted(totals.items()):
+            family.add_metric([state, endpoint, profile], count)
+        yield family
+
+    def describe(self) -> list:
+        return []  # no fixed samples: registering must not call collect() before a broker exists
+
+
+SESSION_GAUGE = _SessionGauge()
+REGISTRY.register(SESSION_GAUGE)
