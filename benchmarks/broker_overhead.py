@@ -1,6 +1,7 @@
 """What the broker costs: statement round trip, attach to a live session, listing a large registry.
 
     .venv/bin/python benchmarks/broker_overhead.py [--runs 200] [--registry-size 10000]
+        [--livy local|apache]
 
 Starts a local Livy and a real Jupyter server with the broker (as subprocesses, on loopback), then:
 
@@ -35,10 +36,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.livy_local import LocalLivyProcess
 from jupyter_spark_broker.orm import Base, SessionRow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
+from benchmarks.livy_server import livy_server  # noqa: E402
 from tests.live_server import LiveJupyter  # noqa: E402
 
 
@@ -144,12 +145,14 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--registry-size", type=int, default=10_000)
+    parser.add_argument("--livy", choices=("local", "apache"), default="local")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, LocalLivyProcess(["--spark", "off"]) as livy:
+    with tempfile.TemporaryDirectory() as tmp, livy_server(options.livy, spark=False) as livy_url:
         workdir = Path(tmp)
         fill_registry(workdir / "registry.sqlite", options.registry_size)
-        with LiveJupyter(workdir, livy.url) as jupyter:
-            result = asyncio.run(measure(jupyter.url, jupyter.token, livy.url, options.runs))
+        with LiveJupyter(workdir, livy_url) as jupyter:
+            result = asyncio.run(measure(jupyter.url, jupyter.token, livy_url, options.runs))
+    result["livy"] = options.livy
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),

@@ -1,7 +1,7 @@
 """What a notebook user waits for in the "PySpark (broker)" kernel, measured as JupyterLab drives it.
 
     .venv/bin/python benchmarks/kernel_latency.py [--runs 100] [--restarts 5] [--spark on|off]
-        [--websocket-nodelay]
+        [--websocket-nodelay] [--livy local|apache]
 
 Starts a local Livy and a real ``jupyter server`` with the broker (subprocesses on loopback), opens a
 notebook session with the wrapper kernel through ``/api/sessions`` and talks to the kernel over the
@@ -39,9 +39,8 @@ from jupyter_client import BlockingKernelClient
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_spark_broker.livy_local import LocalLivyProcess
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
+from benchmarks.livy_server import livy_server  # noqa: E402
 from tests.live_server import LiveJupyter  # noqa: E402
 
 NOTEBOOK = "bench/kernel_latency.ipynb"
@@ -183,8 +182,10 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=5)
     parser.add_argument("--spark", choices=("on", "off"), default="on")
     parser.add_argument("--websocket-nodelay", action="store_true")
+    parser.add_argument("--livy", choices=("local", "apache"), default="local")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, LocalLivyProcess(["--spark", options.spark]) as livy:
+    spark = options.spark == "on"
+    with tempfile.TemporaryDirectory() as tmp, livy_server(options.livy, spark=spark) as livy_url:
         workdir = Path(tmp)
         (workdir / NOTEBOOK).parent.mkdir(parents=True)
         (workdir / NOTEBOOK).write_text(
@@ -198,10 +199,11 @@ def main() -> None:
             else {}
         )
         with LiveJupyter(
-            workdir, livy.url, server_config=server_config, session_start_timeout=300
+            workdir, livy_url, server_config=server_config, session_start_timeout=600
         ) as server:
             result = asyncio.run(measure(server, options.runs, options.restarts))
     result["spark"] = options.spark
+    result["livy"] = options.livy
     result["websocket_nodelay"] = options.websocket_nodelay
     result["machine"] = {
         "python": platform.python_version(),

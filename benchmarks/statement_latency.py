@@ -1,8 +1,10 @@
 """Round trip of a trivial statement on a warm local Livy session: our client vs sparkmagic's polling.
 
     .venv/bin/python benchmarks/statement_latency.py [--runs 200] [--sparkmagic-runs 30] [--spark]
+        [--livy local|apache]
 
-Both loops talk to the same shipped local Livy, on the same session, over loopback. "ours" is
+Both loops talk to the same Livy (the shipped local one, or Apache Livy with ``--livy apache``; see
+benchmarks/livy_server.py), on the same session, over loopback. "ours" is
 ``LivyClient.run_statement`` (POST, then adaptive polling from 2 ms). "sparkmagic-style" is POST, an
 immediate GET, then GETs after sleeping 0.2, 0.5, 0.5, 1, 1, 2, 2 ... s, as sparkmagic 0.23 polls
 (its wait-for-idle GET before each POST is left out, which flatters it). Results go to stdout as a table
@@ -17,10 +19,14 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient
-from jupyter_spark_broker.livy_local import LocalLivyProcess
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
+from benchmarks.livy_server import livy_server  # noqa: E402
 
 SPARKMAGIC_SLEEPS = [0.2, 0.5, 0.5, 1.0, 1.0]
 SPARKMAGIC_LAST_SLEEP = 2.0
@@ -62,7 +68,9 @@ def summary(samples: list[float]) -> dict[str, float]:
 async def measure(url: str, runs: int, sparkmagic_runs: int) -> dict[str, object]:
     async with LivyClient(url) as livy:
         session = await livy.create_session(CreateSessionRequest(kind="pyspark"))
-        await livy.wait_for_session(session.id, timeout=180)
+        started = time.perf_counter()
+        await livy.wait_for_session(session.id, timeout=600)
+        session_start_s = time.perf_counter() - started
         for _ in range(20):  # warm up the worker and the connection pool
             await ours(livy, session.id)
         our_samples = [await ours(livy, session.id) for _ in range(runs)]
@@ -71,6 +79,7 @@ async def measure(url: str, runs: int, sparkmagic_runs: int) -> dict[str, object
         ]
         await livy.delete_session(session.id)
     result: dict[str, object] = {
+        "session_start_s": session_start_s,
         "ours": summary(our_samples),
         "sparkmagic_style": summary(sparkmagic_samples),
     }
@@ -89,9 +98,11 @@ def main() -> None:
     parser.add_argument(
         "--spark", action="store_true", help="a pyspark SparkSession behind the session"
     )
+    parser.add_argument("--livy", choices=("local", "apache"), default="local")
     options = parser.parse_args()
-    with LocalLivyProcess(["--spark", "on" if options.spark else "off"]) as server:
-        result = asyncio.run(measure(server.url, options.runs, options.sparkmagic_runs))
+    with livy_server(options.livy, spark=options.spark) as url:
+        result = asyncio.run(measure(url, options.runs, options.sparkmagic_runs))
+    result["livy"] = options.livy
     result["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -103,6 +114,7 @@ def main() -> None:
         row = result[name]
         print(f"{name:<18}{row['median_ms']:>11.2f}{row['p95_ms']:>10.2f}{row['runs']:>6}")
     print(f"median ratio (sparkmagic-style / ours): {result['median_ratio']:.1f}x")
+    print(f"new session, POST to idle: {result['session_start_s']:.1f} s")
     print(json.dumps(result))
 
 

@@ -27,6 +27,10 @@ fi
 if [[ ",${extras}," == *",test,"* ]] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_packages+=(postgresql)
 fi
+# The tests run inside a network namespace with only loopback, set up with ip(8).
+if [[ ",${extras}," == *",test,"* ]]; then
+  command -v ip >/dev/null 2>&1 || apt_packages+=(iproute2)
+fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${apt_packages[*]}"
   apt-get update -q

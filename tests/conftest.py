@@ -1,4 +1,9 @@
-"""Fixtures shared by every test: real local Livy servers on loopback, and clients for them.
+"""Fixtures shared by every test: real Livy servers on loopback, and clients for them.
+
+Two Livy servers stand behind ``livy_url`` and ``spark_livy_url``: the shipped local Livy, and Apache
+Livy itself (``scripts/apache-livy.sh``). Tests marked ``both_livys`` run once on each
+(``[local]`` and ``[apache]`` in their ids); ``--livy local|apache|both`` (or ``JSB_LIVY``) narrows
+that. Every other test talks to the local Livy.
 
 Coroutine tests run on pytest-jupyter's event loop (``jp_asyncio_loop``), the loop the Jupyter server
 of the broker tests lives on; fixtures are synchronous and clean up on that loop.
@@ -7,6 +12,7 @@ of the broker tests lives on; fixtures are synchronous and clean up on that loop
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,10 +22,14 @@ import pytest
 
 from jupyter_spark_broker.livy import CreateSessionRequest, LivyClient, Session
 from jupyter_spark_broker.livy_local import LocalLivyProcess
+from tests.apache_livy import ApacheLivyProcess, unprepared_reason
 from tests.kerberos_realm import KerberosRealm
 from tests.postgres_server import PostgresServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+# Apache Livy starts a Spark driver per session: tens of seconds on 2 busy cores.
+SESSION_START_TIMEOUT = 240
 
 # Short timers so expiry tests finish quickly; sessions run plain Python unless a test asks for Spark.
 FAST_TIMERS = ["--gc-interval", "0.2", "--heartbeat-watchdog-interval", "0.2"]
@@ -42,17 +52,134 @@ def start_local_livy(tmp_path_factory) -> Iterator[Callable[..., LocalLivyProces
         server.stop()
 
 
+BACKENDS = ("local", "apache")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--livy",
+        choices=("both", *BACKENDS),
+        default=os.environ.get("JSB_LIVY", "both"),
+        help="which Livy servers the tests marked both_livys run on (env JSB_LIVY; default both)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "both_livys: runs on the local Livy and on Apache Livy (livy_backend fixture)"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "livy_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_livys"
+    ):
+        chosen = metafunc.config.getoption("--livy")
+        backends = BACKENDS if chosen == "both" else (chosen,)
+        # A module that re-runs such tests for another reason may keep to fewer servers.
+        allowed = getattr(metafunc.module, "LIVY_BACKENDS", BACKENDS)
+        backends = tuple(backend for backend in backends if backend in allowed)
+        metafunc.parametrize("livy_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def livy_backend(request) -> str:
+    """``local`` or ``apache``: which Livy this test talks to (``local`` unless marked both_livys)."""
+    return getattr(request, "param", "local")
+
+
 @pytest.fixture(scope="session")
-def livy_url(start_local_livy) -> str:
+def local_livy_url(start_local_livy) -> str:
     """The shared plain-Python local Livy most tests talk to."""
     return start_local_livy("--spark", "off", *FAST_TIMERS).url
 
 
 @pytest.fixture(scope="session")
-def spark_livy_url(start_local_livy) -> str:
+def local_spark_livy_url(start_local_livy) -> str:
     """One local Livy with real local SparkSessions, shared by every test marked ``spark``."""
     pytest.importorskip("pyspark", reason="the spark extra is installed by scripts/test.sh")
     return start_local_livy("--spark", "on").url
+
+
+@pytest.fixture(scope="session")
+def apache_livy_server(tmp_path_factory) -> Iterator[ApacheLivyProcess]:
+    """One Apache Livy for the whole test session (its sessions are Spark drivers: slow to start).
+
+    Not prepared (``scripts/apache-livy.sh prepare`` could not build it): the apache variants are
+    skipped with the reason, unless ``JSB_REQUIRE_APACHE_LIVY=1`` makes that a failure.
+    """
+    reason = unprepared_reason()
+    if reason is not None:
+        if os.environ.get("JSB_REQUIRE_APACHE_LIVY") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = ApacheLivyProcess(tmp_path_factory.mktemp("apache-livy") / "livy.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def livy_url(request, livy_backend) -> Iterator[str]:
+    """The Livy this test talks to: the plain-Python local Livy, or Apache Livy.
+
+    On Apache Livy, sessions the test leaves behind are deleted after it (each is a Spark driver),
+    except the pooled ones (``pooled_session``).
+    """
+    if livy_backend == "local":
+        yield request.getfixturevalue("local_livy_url")
+        return
+    server = request.getfixturevalue("apache_livy_server")
+    loop = request.getfixturevalue("jp_asyncio_loop")
+    yield server.url
+    loop.run_until_complete(delete_unpooled_sessions(server.url))
+
+
+@pytest.fixture
+def spark_livy_url(request, livy_backend) -> str:
+    """A Livy whose sessions run real Spark: the local one with ``--spark on``, or Apache Livy."""
+    if livy_backend == "local":
+        return request.getfixturevalue("local_spark_livy_url")
+    return request.getfixturevalue("livy_url")
+
+
+# Livy session ids of pooled sessions, by Livy URL: kept for the whole test session.
+_POOLED: dict[str, set[int]] = {}
+
+
+async def delete_unpooled_sessions(url: str) -> None:
+    async with LivyClient(url) as client:
+        for session in await client.iter_all_sessions():
+            if session.id not in _POOLED.get(url, set()):
+                with contextlib.suppress(Exception):
+                    await client.delete_session(session.id)
+
+
+@pytest.fixture(scope="session")
+def session_pool() -> dict[tuple[str, str, int], int]:
+    """Idle sessions to share, by (Livy URL, kind, slot); they live until the server stops."""
+    return {}
+
+
+@pytest.fixture
+def pooled_session(livy, livy_url, session_pool) -> Callable[..., Awaitable[Session]]:
+    """``await pooled_session(kind="pyspark", slot=0)``: a ready session shared with other tests.
+
+    For tests that only run statements. Each backend's session of a kind starts once per test run;
+    ``slot`` asks for another one (a test that needs two sessions).
+    """
+
+    async def get(kind: str = "pyspark", slot: int = 0) -> Session:
+        key = (livy_url, kind, slot)
+        if key not in session_pool:
+            session = await livy.create_session(CreateSessionRequest(kind=kind))
+            _POOLED.setdefault(livy_url, set()).add(session.id)
+            session_pool[key] = session.id
+        ready = await livy.wait_for_session(session_pool[key], timeout=SESSION_START_TIMEOUT)
+        assert ready.is_ready, f"session {ready.id} did not start: {ready.state} {ready.log}"
+        return ready
+
+    return get
 
 
 @pytest.fixture
@@ -77,7 +204,7 @@ def make_session(livy, jp_asyncio_loop) -> Iterator[Callable[..., Awaitable[Sess
         if client is None:
             created.append(session.id)
         client = client or livy
-        ready = await client.wait_for_session(session.id, timeout=60)
+        ready = await client.wait_for_session(session.id, timeout=SESSION_START_TIMEOUT)
         assert ready.is_ready, f"session {session.id} did not start: {ready.state} {ready.log}"
         return ready
 

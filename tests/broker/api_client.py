@@ -77,7 +77,7 @@ class BrokerAPI:
         authenticated: bool = True,
         api: bool = True,
         validate: bool = True,
-        timeout: float = 120,
+        timeout: float = 300,  # a first statement on Apache Livy waits for a Spark driver
     ) -> Reply:
         relative = ("spark-broker/api/" if api else "") + path
         query = urlencode(params or {})

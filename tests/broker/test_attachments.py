@@ -15,6 +15,7 @@ async def livy_sessions_named(livy_url: str, name: str) -> int:
         return sum(1 for s in await livy.iter_all_sessions() if s.name == name)
 
 
+@pytest.mark.both_livys
 async def test_fifty_concurrent_attaches_create_one_livy_session(api, livy_url):
     replies = await asyncio.gather(
         *(api.post("attachments", {"path": "race/notebook.ipynb"}) for _ in range(50))
@@ -32,6 +33,7 @@ async def test_fifty_concurrent_attaches_create_one_livy_session(api, livy_url):
     assert [s["id"] for s in listed.json["sessions"]] == [session["id"]]
 
 
+@pytest.mark.both_livys
 async def test_reattach_after_kernel_restart_reuses_the_live_session(api):
     # No kernel ids here: made-up ones would be reaped as "kernel gone" (see test_lifecycle.py).
     first = await api.post("attachments", {"path": "work/a.ipynb"})
@@ -49,6 +51,7 @@ async def test_reattach_after_kernel_restart_reuses_the_live_session(api):
     assert done.json["output"]["data"] == {"text/plain": "'still here'"}
 
 
+@pytest.mark.both_livys
 async def test_two_notebooks_share_a_named_session(api):
     one = await api.post("attachments", {"path": "a.ipynb", "name": "shared-cache"})
     two = await api.post("attachments", {"path": "b.ipynb", "name": "shared-cache"})
@@ -89,6 +92,7 @@ async def test_attach_to_a_killed_session_id_is_a_conflict(api):
     assert reply.status == 409
 
 
+@pytest.mark.both_livys
 async def test_after_a_kill_the_notebook_gets_a_new_session(api):
     first = await api.post("attachments", {"path": "again.ipynb"})
     await api.delete(f"sessions/{first.json['session_id']}")

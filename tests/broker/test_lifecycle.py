@@ -16,6 +16,7 @@ async def session_state(api, session_id: str) -> str:
     return (await api.get(f"sessions/{session_id}")).json["state"]
 
 
+@pytest.mark.both_livys
 async def test_broker_restart_readopts_live_sessions(api, broker_app, livy_url):
     attached = [
         (await api.post("attachments", {"path": f"restart/{i}.ipynb"})).json for i in range(3)

@@ -95,6 +95,7 @@ async def test_empty_credentials_mean_auth_none_and_a_new_notebook_session(
     assert attached.json["attachments"][0]["session_id"] == reply.json["session_id"]
 
 
+@pytest.mark.both_livys
 async def test_reconnect_to_the_same_endpoint_keeps_spark_state_and_restarts_the_kernel(
     api, jp_serverapp, livy_url
 ):

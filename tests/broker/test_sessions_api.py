@@ -38,6 +38,7 @@ def owner_tags(session: dict, notebook: str = "API") -> dict[str, str]:
     }
 
 
+@pytest.mark.both_livys
 async def test_session_lifecycle_through_the_api(api, livy_url):
     session = await create_ready_session(api, settings={"conf": {"spark.app.tag": "lifecycle"}})
     assert session["endpoint"] == "test"

@@ -30,7 +30,7 @@ class Kernel:
         self.client.start_channels()
         await self.client.wait_for_ready(timeout=60)
 
-    async def run(self, code: str, timeout: float = 120) -> tuple[dict, str, list[dict]]:
+    async def run(self, code: str, timeout: float = 300) -> tuple[dict, str, list[dict]]:
         """The execute_reply content, the text shown, and any error outputs.
 
         The text is that of the outputs as a notebook saves them: a display updated in place

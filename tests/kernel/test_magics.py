@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import eventually
 from tests.kernel.conftest import start_kernel
 
 
+@pytest.mark.both_livys
 async def test_a_cell_runs_remotely(kernel):
     reply, shown, _ = await kernel.run("%%spark\nimport os\nx = 21 * 2\nx")
     assert reply["status"] == "ok", reply
@@ -17,6 +20,7 @@ async def test_a_cell_runs_remotely(kernel):
     assert "Spark session" in shown  # the first cell says where it runs
 
 
+@pytest.mark.both_livys
 async def test_remote_state_survives_a_kernel_restart(kernel, jp_serverapp, api):
     await kernel.run("%%spark\nremembered = 'across restarts'")
     before = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
@@ -36,6 +40,7 @@ async def test_remote_state_survives_a_kernel_restart(kernel, jp_serverapp, api)
     assert [a["kernel_id"] for a in attachments["attachments"]] == [kernel.id]
 
 
+@pytest.mark.both_livys
 async def test_a_remote_error_fails_the_cell_with_its_name_first(kernel):
     reply, _, errors = await kernel.run("%%spark\n1 / 0")
     assert reply["status"] == "error"  # so "run all" and Papermill stop here
@@ -57,7 +62,7 @@ async def test_interrupt_cancels_the_remote_statement_and_says_so_in_one_line(
         reply = await api.get(f"sessions/{session['id']}/statements/1")
         return reply.status == 200 and reply.json["state"] == "running"
 
-    await eventually(running, what="the remote sleep to run")
+    await eventually(running, what="the remote loop to run")
     await jp_serverapp.kernel_manager.interrupt_kernel(kernel.id)
     reply = await kernel.client.get_shell_msg(timeout=30)
     while reply["parent_header"].get("msg_id") != message_id:

@@ -8,7 +8,8 @@ from tests.helpers import eventually
 from tests.kernel.conftest import Kernel, start_kernel
 from tests.kernel.test_wrapper_kernels import installed_kernels  # noqa: F401
 
-pytestmark = pytest.mark.spark
+# A Spark session starts in each test: minutes on a busy 2-core host, on either Livy.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
@@ -137,6 +138,7 @@ async def test_sql_tables_show_without_pandas(jp_serverapp, kernel_env, tmp_path
         await kernel.shutdown()
 
 
+@pytest.mark.both_livys
 async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, kernel_env, api):  # noqa: F811
     env = {
         **kernel_env,
@@ -146,7 +148,7 @@ async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, k
     kernel = await start_kernel(jp_serverapp, env, load=False, name="spark_broker")
     try:
         reply, shown, _ = await kernel.run("val x = 21 * 2", timeout=300)
-        assert reply["status"] == "ok" and "val x: Int = 42" in shown, shown
+        assert reply["status"] == "ok" and "x: Int = 42" in shown, shown
         sessions = (await api.get("sessions", params={"path": "work/spark-scala.ipynb"})).json
         assert [s["kind"] for s in sessions["sessions"]] == ["spark"]
 
@@ -173,6 +175,7 @@ async def test_spark_broker_kernel_runs_scala(installed_kernels, jp_serverapp, k
 
         failed, _, errors = await kernel.run("abcde")
         assert failed["status"] == "error" and failed["ename"] == "Error"
-        assert errors[0]["traceback"][0] == "Error: error: not found: value abcde"
+        assert errors[0]["traceback"][0].startswith("Error: ")
+        assert errors[0]["traceback"][0].endswith("error: not found: value abcde")
     finally:
         await kernel.shutdown()

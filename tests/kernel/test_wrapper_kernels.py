@@ -64,6 +64,7 @@ def test_install_kernels_writes_specs_that_start_this_python(installed_kernels):
         assert spec["argv"][0] == sys.executable  # works from a Jupyter in another environment
 
 
+@pytest.mark.both_livys
 async def test_pyspark_kernel_runs_cells_remotely_and_local_ones_here(pyspark_kernel, api):
     reply, shown, _ = await pyspark_kernel.run("import os\nwhere = os.getpid()\n6 * 7")
     assert reply["status"] == "ok" and "42" in shown

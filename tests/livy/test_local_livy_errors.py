@@ -45,7 +45,7 @@ async def test_bad_create_bodies_are_400_json_strings(http, body, fragment):
     ("body", "fragment"),
     [
         ({"kind": "spark"}, "runs with --spark off"),
-        ({"kind": "sparkr"}, "needs an R interpreter"),
+        ({"kind": "sparkr"}, "needs an R interpreter"),  # difference no_r
         ({"name": "123"}, "Invalid session name: 123"),
         ({"conf": {"spark.master": "yarn"}}, "Blacklisted configuration values"),
         ({"ttl": "ten minutes"}, "Invalid time string"),

@@ -201,17 +201,22 @@ class LivyHandler(tornado.web.RequestHandler):
             raise ErrorReply(400, str(error)) from None
 
 
+# What GET /version reports: Livy's shape, all strings. The version reads X.Y.Z[-suffix] as clients
+# parse it; 0.9.0 is the Livy whose protocol (fields, states, kinds) this server speaks.
+LIVY_PROTOCOL_VERSION = "0.9.0"
+
+
 class VersionHandler(LivyHandler):
     def get(self) -> None:
         self.reply(
             200,
             {
-                "version": f"local-{__version__}",
-                "user": None,
-                "revision": None,
-                "branch": None,
-                "date": None,
-                "url": "jupyter_spark_broker.livy_local",
+                "version": f"{LIVY_PROTOCOL_VERSION}-local",
+                "user": "",
+                "revision": "",
+                "branch": "",
+                "date": "",
+                "url": f"jupyter_spark_broker.livy_local {__version__}",
             },
         )
 
@@ -386,7 +391,11 @@ def make_app(manager: SessionManager, config: LocalLivyConfig) -> tornado.web.Ap
     args = {"manager": manager, "config": config, "kerberos": kerberos}
     session = r"/sessions/([^/]+)"
     statement = session + r"/statements/([^/]+)"
+    from .ui import RootHandler, UiHandler  # they subclass LivyHandler
+
     routes = [
+        (r"/", RootHandler),
+        (r"/ui/?", UiHandler),
         (r"/version/?", VersionHandler),
         (r"/sessions/?", SessionsHandler),
         (session + r"/?", SessionHandler),

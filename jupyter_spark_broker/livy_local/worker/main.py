@@ -30,6 +30,7 @@ import sys
 import threading
 import traceback
 import urllib.request
+import warnings
 from typing import Any
 
 from ..lifeline import die_with_parent
@@ -95,6 +96,10 @@ class Interpreter:
         }
         for key, value in {**defaults, **conf}.items():
             builder = builder.config(key, value)
+        # Livy's Python REPL appends stderr to text/plain, where clients parse it (sparkmagic's %%sql
+        # reads toJSON's rows). pyspark 4 warns about its own API there (toJSON's coming return
+        # type, pandas 3); Livy's pyspark 3.5 did not. The user's own warnings still show.
+        warnings.filterwarnings("ignore", module=r"pyspark(\.|$)")
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         self.spark = spark
@@ -217,7 +222,7 @@ class Interpreter:
         name, _, argument = line[1:].partition(" ")
         argument = argument.strip()
         if name not in ("json", "table", "matplot"):
-            raise _MagicError(_UnknownMagic(f"unknown magic command '{name}'"))
+            raise _MagicError(UnknownMagic(f"unknown magic command '{name}'"))
         try:
             value = self.namespace[argument]
         except KeyError as error:
@@ -241,7 +246,10 @@ class Interpreter:
         except KeyboardInterrupt:
             raise
         except Exception as error:  # noqa: BLE001 - Spark analysis and runtime errors
-            return _exception_reply(statement_id, error, with_traceback=False)
+            # As Livy's SQL interpreter (JVM side): ename Error, the JVM's message and frames.
+            trace = getattr(error, "_stackTrace", None) or ""
+            frames = [line.strip()[3:] for line in trace.splitlines() if line.strip()[:3] == "at "]
+            return _error_reply(statement_id, "Error", str(error), frames)
         schema = json.loads(frame.schema.json())
         data = [_jsonable(list(row)) for row in rows]
         return {
@@ -359,7 +367,7 @@ class _ProgressReporter:
                 )
 
 
-class _UnknownMagic(Exception):
+class UnknownMagic(Exception):
     pass
 
 

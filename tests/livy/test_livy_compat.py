@@ -1,0 +1,28 @@
+"""What Livy clients written elsewhere rely on, held on both servers: the root redirect they probe,
+and a version they can parse."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.both_livys
+
+
+async def test_root_redirects_to_the_ui(livy_url):
+    async with httpx.AsyncClient(base_url=livy_url) as http:
+        root = await http.get("/")
+        assert root.status_code == 302
+        assert root.headers["Location"] == f"{livy_url}/ui"
+        ui = await http.get("/", follow_redirects=True)
+        assert ui.status_code == 200 and ui.headers["Content-Type"].startswith("text/html")
+
+
+async def test_version_parses_as_x_y_z(livy):
+    version = await livy.get_version()
+    assert set(version) == {"version", "user", "revision", "branch", "date", "url"}
+    assert all(isinstance(value, str) for value in version.values())
+    assert re.fullmatch(r"\d+\.\d+\.\d+(-[\w.]+)?", version["version"]), version
+    assert version["version"].startswith("0.9.0")  # the protocol both speak

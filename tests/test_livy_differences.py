@@ -1,0 +1,23 @@
+"""README's table of the differences between Apache Livy and the local Livy names exactly those the
+tests assert (tests/livy_differences.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.livy_differences import DIFFERENCES
+
+
+def test_readme_lists_every_difference():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("| difference | Apache Livy 0.9.0 |") :].split("\n\n")[0]
+    table = re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.MULTILINE)
+    assert sorted(table) == sorted(DIFFERENCES)
+    for name in DIFFERENCES:  # and each one is asserted somewhere under its name
+        used = [
+            path
+            for path in Path(__file__).parent.rglob("test_*.py")
+            if path.name != Path(__file__).name and name in path.read_text()
+        ]
+        assert used, f"no test asserts the difference {name}"
