@@ -8,6 +8,8 @@ export interface ISession {
   endpoint: string;
   livy_id: number | null;
   kind: string;
+  profile: string;
+  protocol: string;
   state: string;
   app_id: string | null;
   spark_ui_url: string | null;

@@ -99,7 +99,8 @@ export class SparkPanel extends Widget {
     };
     fact('State', stateBadge(session.state));
     fact('Endpoint', session.endpoint);
-    fact('Kind', session.kind);
+    fact('Kind', session.protocol === 'connect' ? 'Spark Connect' : session.kind);
+    fact('Profile', session.profile);
     fact('Application', session.app_id ?? '–');
     if (session.spark_ui_url || session.driver_log_url) {
       const links = h('span', 'jsb-Panel-links');
@@ -205,7 +206,8 @@ export class SparkPanel extends Widget {
     item.append(top);
     const notebooks = this.model.notebooksOf(session.id);
     const details = [
-      session.kind,
+      session.protocol === 'connect' ? 'Spark Connect' : session.kind,
+      `profile ${session.profile}`,
       notebooks.length ? notebooks.join(', ') : 'no notebook',
       `age ${since(session.created)}`
     ];
