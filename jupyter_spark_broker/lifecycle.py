@@ -54,7 +54,7 @@ class BrokerLifecycle:
         await self.broker.load_saved_endpoints()
         await self.reconcile()
         # Attachments of kernels that died with an earlier server go now, not a reap_interval later.
-        await self._drop_attachments_of_gone_kernels()
+        await self._drop_attachments_of_gone_kernels(await self._live_servers())
         self._loops = [
             asyncio.create_task(self._state_loop(), name="spark-broker-states"),
             asyncio.create_task(every(self.broker.keepalive_interval, self.keep_alive, log)),
