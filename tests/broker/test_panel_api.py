@@ -33,7 +33,7 @@ async def test_endpoint_health_says_which_answer_and_why_not(api):
     assert set(health) == {"test", "down", "local"}
 
     assert health["test"]["reachable"] is True and health["test"]["error"] is None
-    assert health["test"]["version"].startswith("local-") and health["test"]["sessions"] >= 1
+    assert health["test"]["version"].endswith("-local") and health["test"]["sessions"] >= 1
 
     assert health["down"]["reachable"] is False and health["down"]["sessions"] is None
     assert "127.0.0.1" in health["down"]["error"]
