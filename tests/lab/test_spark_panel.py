@@ -133,11 +133,18 @@ def test_the_status_item_follows_a_running_cell(tmp_path, livy_url, browser):
             expect(page.locator(".jp-OutputArea").nth(1)).to_contain_text("in the team session")
             expect(session_item(page, team["id"])).to_contain_text("Untitled.ipynb")
 
-            # Detached, the notebook leaves the team session for a session of its own. (Since the
-            # merges of 2026-12-02 that is a new one, not the one it had before the switch: see
-            # issue 13's note.)
+            # Detached, the notebook leaves the team session; its next Spark cell runs in a session
+            # of its own. (Since the merges of 2026-12-02 that is a new one, not the one it had
+            # before the switch: see issue 11's note.)
             current.locator("[data-action=detach]").click()
             expect(session_item(page, team["id"])).to_contain_text("no notebook", timeout=LIVE)
+            run_cell(page, 2, "'own again'")
+            expect(page.locator(".jp-OutputArea").nth(2)).to_contain_text(
+                "own again", timeout=START
+            )
+            expect(facts).to_have_attribute(
+                "data-current-session-id", re.compile(".+"), timeout=LIVE
+            )
             expect(facts).not_to_have_attribute("data-current-session-id", team["id"])
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
