@@ -36,6 +36,8 @@ from .pydantic_errors import first_problem
 from .session_settings import merge_session_settings
 
 LOCAL = "local"
+# How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
+RECONNECT, API_ADDED = "reconnect", "api"
 # The embedded local Livy runs each notebook's session on this machine: frugal settings by default.
 EMBEDDED_SESSION_DEFAULTS = {
     "driverMemory": "512m",
@@ -107,6 +109,13 @@ class EndpointConfig(BaseModel):
             options=self.auth_options,
             authenticators=authenticators,
         )
+
+
+def unsealed(values: dict[str, Any]) -> tuple[EndpointConfig, str]:
+    """A run-time endpoint read back from :meth:`SparkEndpoints.sealable`, and its source."""
+    values = dict(values)
+    source = values.pop("source", RECONNECT)  # rows sealed before sources were kept
+    return EndpointConfig.model_validate(values), source
 
 
 def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
@@ -195,6 +204,7 @@ class SparkEndpoints(LoggingConfigurable):
                 f"SparkEndpoints.default_endpoint {self.default_endpoint!r} is not configured"
             )
         self._runtime: dict[str, str] = {}  # run-time endpoint -> the one user who may use it
+        self._sources: dict[str, str] = {}  # run-time endpoint -> how it came: reconnect or api
         self._timeouts = LivyTimeouts(
             connect=self.livy_connect_timeout, read=self.livy_read_timeout
         )
@@ -248,7 +258,7 @@ class SparkEndpoints(LoggingConfigurable):
             "username": config.username or None,
             "header_names": sorted(config.headers),
             "default": name == self.default,
-            "source": "reconnect" if name in self._runtime else "config",
+            "source": self._sources.get(name, "config"),
             "description": config.description,
             "session_defaults": config.session_defaults,
         }
@@ -281,8 +291,11 @@ class SparkEndpoints(LoggingConfigurable):
         found = [n for n, c in self._configs.items() if c.url == url and self.usable_by(n, user)]
         return min(found, key=lambda name: name in self._runtime, default=None)
 
-    async def put_runtime(self, name: str, config: EndpointConfig, owner: str) -> None:
-        """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``), for ``owner``."""
+    async def put_runtime(
+        self, name: str, config: EndpointConfig, owner: str, source: str = RECONNECT
+    ) -> None:
+        """Add or replace an endpoint learnt at run time, for ``owner``: from
+        ``/reconnectsparkmagic`` (``source`` reconnect) or ``POST endpoints`` (api)."""
         if name in self._configs and not self.usable_by(name, owner):
             raise Forbidden(
                 f"endpoint {name!r} belongs to another user", reason="endpoint_forbidden"
@@ -300,6 +313,16 @@ class SparkEndpoints(LoggingConfigurable):
             await old.aclose()
         self._configs[name] = config
         self._runtime[name] = owner
+        self._sources[name] = source
+
+    def sealable(self, name: str) -> dict[str, Any]:
+        """A run-time endpoint as the registry keeps it sealed, secrets and source included:
+        :func:`unsealed` reads it back."""
+        config = self._configs[name]
+        values = config.model_dump(mode="python")
+        values["password"] = config.password.get_secret_value()
+        values["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
+        return {**values, "source": self._sources.get(name, RECONNECT)}
 
     def owner_of_runtime(self, name: str) -> str | None:
         """The user who added run-time endpoint ``name``; None for a configured (or unknown) one."""
@@ -309,6 +332,7 @@ class SparkEndpoints(LoggingConfigurable):
         if name not in self._runtime:
             return
         del self._runtime[name]
+        self._sources.pop(name, None)
         self._configs.pop(name, None)
         old = self._clients.pop(name, None)
         if old is not None:
