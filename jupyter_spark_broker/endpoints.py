@@ -1,8 +1,9 @@
 """Named Livy endpoints: their configuration, their clients, and the embedded local Livy.
 
-An endpoint comes from the ``SparkEndpoints.endpoints`` config or, at run time, from
-``/reconnectsparkmagic``. The endpoint ``local`` with no URL is the shipped local Livy, started as a child
-process on a free loopback port the first time it is needed and stopped with the broker.
+An endpoint comes from the ``SparkEndpoints.endpoints`` config, from sparkmagic's config file, or, at
+run time, from ``/reconnectsparkmagic`` or ``POST endpoints``. The endpoint ``local`` with no URL is
+the shipped local Livy, started as a child process on a free loopback port the first time it is
+needed and stopped with the broker.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from traitlets import Dict, Float, Int, List, Type, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
@@ -34,10 +35,16 @@ from .livy_local.config import EMBEDDED_USER
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
 from .session_settings import merge_session_settings
+from .sparkmagic_config import (
+    SparkmagicConfigError,
+    endpoints_from_sparkmagic,
+    sparkmagic_config_path,
+)
 
 LOCAL = "local"
 # How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
 RECONNECT, API_ADDED = "reconnect", "api"
+SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
 # The embedded local Livy runs each notebook's session on this machine: frugal settings by default.
 EMBEDDED_SESSION_DEFAULTS = {
     "driverMemory": "512m",
@@ -168,6 +175,14 @@ class SparkEndpoints(LoggingConfigurable):
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
     )
+    read_sparkmagic_config = Bool(
+        True,
+        config=True,
+        help="""Add the Livy endpoints of sparkmagic's config file (~/.sparkmagic/config.json, or
+        $SPARKMAGIC_CONF_DIR/$SPARKMAGIC_CONF_FILE) when it exists: 'sparkmagic' for the Python
+        kernel's credentials, 'sparkmagic-scala' and 'sparkmagic-r' for others. An endpoint of
+        'endpoints' with the same name wins; a file that cannot be used is a warning.""",
+    )
     allowed_endpoint_urls = List(
         Unicode(),
         default_value=["*"],
@@ -193,6 +208,11 @@ class SparkEndpoints(LoggingConfigurable):
         super().__init__(**kwargs)
         self._configs: dict[str, EndpointConfig] = parse_endpoints(self.endpoints)
         self._configs.setdefault(LOCAL, EndpointConfig())
+        self._from_sparkmagic = (
+            self._read_sparkmagic_config() if self.read_sparkmagic_config else {}
+        )
+        for name, config in self._from_sparkmagic.items():
+            self._configs.setdefault(name, config)  # the server's own config wins
         for name, config in self._configs.items():
             if config.url is None:  # the embedded local Livy
                 defaults = merge_session_settings(
@@ -212,6 +232,18 @@ class SparkEndpoints(LoggingConfigurable):
         self._clients: dict[str, LivyClient] = {}
         self._local: LocalLivyProcess | None = None
         self._local_lock = asyncio.Lock()
+
+    def _read_sparkmagic_config(self) -> dict[str, EndpointConfig]:
+        """The endpoints of sparkmagic's config file, if it is there and usable; else a warning
+        that names the file and the problem (never a secret: no value of the file is quoted)."""
+        path = sparkmagic_config_path()
+        if not path.is_file():
+            return {}
+        try:
+            return parse_endpoints(endpoints_from_sparkmagic(path))
+        except (SparkmagicConfigError, ValueError) as error:
+            self.log.warning("Spark broker: sparkmagic's config %s is not used: %s", path, error)
+            return {}
 
     @default("default_endpoint")
     def _default_endpoint_from_env(self) -> str:
@@ -258,10 +290,16 @@ class SparkEndpoints(LoggingConfigurable):
             "username": config.username or None,
             "header_names": sorted(config.headers),
             "default": name == self.default,
-            "source": self._sources.get(name, "config"),
+            "source": self._source_of(name),
             "description": config.description,
             "session_defaults": config.session_defaults,
         }
+
+    def _source_of(self, name: str) -> str:
+        if name in self._runtime:
+            return self._sources[name]
+        configured = name in self.endpoints or name == LOCAL
+        return SPARKMAGIC if name in self._from_sparkmagic and not configured else "config"
 
     def is_embedded(self, name: str) -> bool:
         """True for the shipped local Livy (an endpoint without URL); False for unknown names too."""
