@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -30,8 +30,9 @@ from .livy import (
     RetryPolicy,
     build_auth,
 )
+from .livy.names import KIND_ALIASES
 from .livy_local import LocalLivyProcess, LocalLivyStartError
-from .livy_local.config import EMBEDDED_USER
+from .livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
 from .session_settings import merge_session_settings
@@ -42,6 +43,7 @@ from .sparkmagic_config import (
 )
 
 LOCAL = "local"
+Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]  # type: ignore[valid-type]
 # How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
 RECONNECT, API_ADDED = "reconnect", "api"
 SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
@@ -91,6 +93,11 @@ class EndpointConfig(BaseModel):
     verify: bool | str = True
     session_defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    kinds: list[Kind] | None = Field(
+        None,
+        description="the session kinds this Livy runs (e.g. without sparkr where it has no R); "
+        "None: every kind, or for the embedded local Livy what it has",
+    )
 
     @field_validator("url")
     @classmethod
@@ -149,8 +156,10 @@ class SparkEndpoints(LoggingConfigurable):
         username, password or password_file, auth_options (for Kerberos: keytab, principal, ccache,
         mutual_authentication, service, hostname_override, delegate, force_preemptive), headers,
         verify (bool or CA bundle path),
-        session_defaults (Livy POST /sessions fields), description. An endpoint named 'local' without
-        url (the default) is the shipped local Livy, started on first use.""",
+        session_defaults (Livy POST /sessions fields), description, kinds (the session kinds it
+        runs, e.g. ["pyspark", "sql"] without R; default: every kind; JupyterLab is offered a broker
+        kernel only if some endpoint runs its kind). An endpoint named 'local' without url (the
+        default) is the shipped local Livy, started on first use.""",
     )
     default_endpoint = Unicode(
         LOCAL,
@@ -293,6 +302,7 @@ class SparkEndpoints(LoggingConfigurable):
             "source": self._source_of(name),
             "description": config.description,
             "session_defaults": config.session_defaults,
+            "kinds": sorted(self.kinds_of(name)),
         }
 
     def _source_of(self, name: str) -> str:
@@ -300,6 +310,20 @@ class SparkEndpoints(LoggingConfigurable):
             return self._sources[name]
         configured = name in self.endpoints or name == LOCAL
         return SPARKMAGIC if name in self._from_sparkmagic and not configured else "config"
+
+    def kinds_of(self, name: str) -> frozenset[str]:
+        """The session kinds endpoint ``name`` runs: as configured; else every kind for a Livy
+        elsewhere, and for the embedded local Livy what it has (no R; Scala only with Spark)."""
+        config = self.settings_of(name)
+        if config.kinds is not None:
+            return frozenset(config.kinds)
+        if config.url is None:
+            return session_kinds(spark_mode(self.local_livy_args))
+        return frozenset(KIND_ALIASES.values())
+
+    def runnable_kinds(self) -> frozenset[str]:
+        """The kinds some endpoint runs, a run-time one included: which kernels to offer."""
+        return frozenset().union(*(self.kinds_of(name) for name in self.names()))
 
     def is_embedded(self, name: str) -> bool:
         """True for the shipped local Livy (an endpoint without URL); False for unknown names too."""

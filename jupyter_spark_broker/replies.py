@@ -178,6 +178,7 @@ class Endpoint(Reply):
     )
     description: str
     session_defaults: dict[str, Any]
+    kinds: list[str] = Field(description="the Livy session kinds it runs")
 
 
 class EndpointList(Reply):
