@@ -35,6 +35,7 @@ from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, 
 from .sealing import Sealer
 from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
 from .statements import StatementProxy
+from .users import proxy_user_for
 
 log = logging.getLogger("jupyter_spark_broker")
 T = TypeVar("T")
@@ -252,11 +253,10 @@ class SparkBroker(BrokerSettings):
             }
         exempt = user == POOL_OWNER or self.is_admin(user)
         fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
-        if not exempt:
-            await self.pool.check_cap(user)
         fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
         if self.impersonate:
-            fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
+            requested = fields_of(overrides).get("proxy_user")
+            fields["proxy_user"] = proxy_user_for(user, requested, admin=self.is_admin(user))
         try:
             request = CreateSessionRequest.model_validate(
                 {
@@ -270,29 +270,33 @@ class SparkBroker(BrokerSettings):
             raise InvalidRequest(f"session settings: {error}") from None
         # The row exists before the Livy call: a broker that dies mid-create finds the session again
         # by its name instead of leaking it.
-        record = self._remember(
-            await self.registry.insert_session(
-                id=broker_id,
-                endpoint=endpoint,
-                livy_name=livy_name,
-                kind=kind,
-                state="not_started",
-                owner=user,
-                share_key=share_key,
-                config=fields,
-                # The reaper's clock starts now for a session nobody is attached to.
-                unattached_since=None if attached else utcnow(),
-                profile=profile.name,
-                request_key=request_key,
+        async with self.pool.within_cap(user, exempt=exempt):
+            record = self._remember(
+                await self.registry.insert_session(
+                    id=broker_id,
+                    endpoint=endpoint,
+                    livy_name=livy_name,
+                    kind=kind,
+                    state="not_started",
+                    owner=user,
+                    share_key=share_key,
+                    config=fields,
+                    # The reaper's clock starts now for a session nobody is attached to.
+                    unattached_since=None if attached else utcnow(),
+                    profile=profile.name,
+                    request_key=request_key,
+                )
             )
-        )
         try:
             livy = await self.endpoints.client(endpoint)
             session = await self.livy_call(endpoint, livy.create_session(request))
         except BrokerError as error:
-            await self.update_record(record.id, state="error", message=error.message)
+            # No request key: a retry of this request makes a session, since this one made none.
+            await self.update_record(
+                record.id, state="error", message=error.message, request_key=None
+            )
             # The create may have reached Livy and only its reply been lost: look for the session.
-            self.lifecycle.look_for_orphans(endpoint)
+            self.lifecycle.look_for_orphans(endpoint, record.id)
             raise
         metrics.SESSION_CREATIONS.labels(endpoint, profile.name).inc()
         self.lifecycle.wake_poller()
@@ -472,16 +476,6 @@ class SparkBroker(BrokerSettings):
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
 
-    def _run_as(self, user: str, requested: str | None) -> str:
-        """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
-        if requested and requested != user and not self.is_admin(user):
-            raise Forbidden(
-                f"proxyUser {requested!r}: Spark sessions here run as their Jupyter user "
-                f"({user!r}); only admin users may name another",
-                reason="proxy_user_forbidden",
-            )
-        return requested or user
-
     def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
         if name:
             return f"name:{name}"
@@ -532,6 +526,10 @@ class SparkBroker(BrokerSettings):
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
         """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
         return metrics.count_sessions(self._live.values())
+
+    def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        """The warm pool by (profile, status): the ``spark_broker_warm_pool_sessions`` gauge."""
+        return self.pool.counts(self._live.values())
 
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:
