@@ -76,6 +76,23 @@ async def test_a_livy_added_at_run_time_offers_every_kernel_until_removed(api, i
     assert "sparkr_broker" not in await offered(api)
 
 
+async def test_reconnect_may_name_a_kernel_the_launcher_does_not_offer(
+    api, jp_serverapp, installed_kernels, livy_url
+):
+    """sparkmagic's reconnect names its kernel, and the Livy it adds may be the one to run it."""
+    body = {"path": "r.ipynb", "username": "", "password": "", "endpoint": livy_url}
+    reply = await api.request(
+        "POST", "reconnectsparkmagic", api=False, body={**body, "kernelname": "sparkr_broker"}
+    )
+    assert reply.status == 200, reply.json
+    kernel = jp_serverapp.kernel_manager.get_kernel(reply.json["kernel_id"])
+    assert kernel.kernel_name == "sparkr_broker"
+    unknown = await api.request(
+        "POST", "reconnectsparkmagic", api=False, body={**body, "kernelname": "no_such"}
+    )
+    assert unknown.status == 400 and "no kernel named 'no_such'" in unknown.json["error"]
+
+
 def test_the_kernel_classes_kinds_are_the_wrappers_own():
     classes = {cls.__name__: cls.kind for cls in (PySparkKernel, SparkKernel, SparkRKernel)}
     assert classes == KINDS_OF_KERNEL_CLASSES
