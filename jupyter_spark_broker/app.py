@@ -27,6 +27,7 @@ from .events import BrokerEvents, register_schemas
 from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
+from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
 from .notebook_follow import notebook_deleted, notebook_moved
 from .pages import page_handlers
@@ -106,6 +107,11 @@ class SparkBrokerApp(ExtensionApp):
             events=BrokerEvents(self.serverapp.event_logger),
         )
         self._started: asyncio.Task | None = None
+        # The launcher offers a broker kernel only where some endpoint runs its kind (no SparkR
+        # without an R-capable Livy); kernel_offer.py says why this way.
+        offer_runnable_kernels(
+            self.serverapp.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
+        )
         self.serverapp.event_logger.add_listener(
             schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
         )
@@ -181,6 +187,7 @@ class SparkBrokerApp(ExtensionApp):
         self.serverapp.event_logger.remove_listener(
             schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
         )
+        stop_offering(self.serverapp.kernel_spec_manager)
         if self._started is not None:
             if not self._started.done():
                 self._started.cancel()

@@ -20,7 +20,7 @@ from . import metrics
 from .broker_settings import BrokerSettings
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
-from .endpoints import EndpointConfig, SparkEndpoints
+from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
@@ -145,13 +145,13 @@ class SparkBroker(BrokerSettings):
         """The configured endpoints, and the run-time ones ``user`` added (all of them for admins)."""
         return self.endpoints.names() if self.is_admin(user) else self.endpoints.names_for(user)
 
-    async def put_endpoint(self, name: str, config: EndpointConfig, owner: str) -> None:
+    async def put_endpoint(
+        self, name: str, config: EndpointConfig, owner: str, source: str = RECONNECT
+    ) -> None:
         """Add or replace ``owner``'s run-time endpoint, its credentials sealed in the registry."""
-        await self.endpoints.put_runtime(name, config, owner)
-        secret = config.model_dump(mode="python")
-        secret["password"] = config.password.get_secret_value()
-        secret["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
-        await self.registry.save_endpoint(name, owner, self.sealer.seal(secret))
+        await self.endpoints.put_runtime(name, config, owner, source)
+        sealed = self.sealer.seal(self.endpoints.sealable(name))
+        await self.registry.save_endpoint(name, owner, sealed)
 
     async def delete_endpoint(self, user: str, name: str) -> None:
         """Remove a run-time endpoint: its owner or an admin; a configured one is the server's."""
@@ -172,7 +172,8 @@ class SparkBroker(BrokerSettings):
                 log.warning("spark broker: endpoint %r was sealed with another key; skipped", name)
                 continue
             with contextlib.suppress(BrokerError, ValueError):
-                await self.endpoints.put_runtime(name, EndpointConfig.model_validate(values), owner)
+                config, source = unsealed(values)
+                await self.endpoints.put_runtime(name, config, owner, source)
 
     async def bind(self, user: str, path: str, endpoint: str) -> None:
         """Point ``user``'s notebook at ``path`` to ``endpoint``; other users' notebooks stay."""

@@ -1,8 +1,9 @@
 """Named Livy endpoints: their configuration, their clients, and the embedded local Livy.
 
-An endpoint comes from the ``SparkEndpoints.endpoints`` config or, at run time, from
-``/reconnectsparkmagic``. The endpoint ``local`` with no URL is the shipped local Livy, started as a child
-process on a free loopback port the first time it is needed and stopped with the broker.
+An endpoint comes from the ``SparkEndpoints.endpoints`` config, from sparkmagic's config file, or, at
+run time, from ``/reconnectsparkmagic`` or ``POST endpoints``. The endpoint ``local`` with no URL is
+the shipped local Livy, started as a child process on a free loopback port the first time it is
+needed and stopped with the broker.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from traitlets import Dict, Float, Int, List, Type, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
@@ -29,13 +30,23 @@ from .livy import (
     RetryPolicy,
     build_auth,
 )
+from .livy.names import KIND_ALIASES
 from .livy_local import LocalLivyProcess, LocalLivyStartError
-from .livy_local.config import EMBEDDED_USER
+from .livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
 from .session_settings import merge_session_settings
+from .sparkmagic_config import (
+    SparkmagicConfigError,
+    endpoints_from_sparkmagic,
+    sparkmagic_config_path,
+)
 
 LOCAL = "local"
+Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]  # type: ignore[valid-type]
+# How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
+RECONNECT, API_ADDED = "reconnect", "api"
+SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
 # The embedded local Livy runs each notebook's session on this machine: frugal settings by default.
 EMBEDDED_SESSION_DEFAULTS = {
     "driverMemory": "512m",
@@ -82,6 +93,11 @@ class EndpointConfig(BaseModel):
     verify: bool | str = True
     session_defaults: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    kinds: list[Kind] | None = Field(
+        None,
+        description="the session kinds this Livy runs (e.g. without sparkr where it has no R); "
+        "None: every kind, or for the embedded local Livy what it has",
+    )
 
     @field_validator("url")
     @classmethod
@@ -113,6 +129,13 @@ class EndpointConfig(BaseModel):
 RESERVED_NAMES = frozenset({"health"})
 
 
+def unsealed(values: dict[str, Any]) -> tuple[EndpointConfig, str]:
+    """A run-time endpoint read back from :meth:`SparkEndpoints.sealable`, and its source."""
+    values = dict(values)
+    source = values.pop("source", RECONNECT)  # rows sealed before sources were kept
+    return EndpointConfig.model_validate(values), source
+
+
 def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
     """Validate the ``endpoints`` config; the error names the endpoint and the field."""
     parsed = {}
@@ -139,8 +162,10 @@ class SparkEndpoints(LoggingConfigurable):
         username, password or password_file, auth_options (for Kerberos: keytab, principal, ccache,
         mutual_authentication, service, hostname_override, delegate, force_preemptive), headers,
         verify (bool or CA bundle path),
-        session_defaults (Livy POST /sessions fields), description. An endpoint named 'local' without
-        url (the default) is the shipped local Livy, started on first use.""",
+        session_defaults (Livy POST /sessions fields), description, kinds (the session kinds it
+        runs, e.g. ["pyspark", "sql"] without R; default: every kind; JupyterLab is offered a broker
+        kernel only if some endpoint runs its kind). An endpoint named 'local' without url (the
+        default) is the shipped local Livy, started on first use.""",
     )
     default_endpoint = Unicode(
         LOCAL,
@@ -164,6 +189,14 @@ class SparkEndpoints(LoggingConfigurable):
     authenticators = Dict(
         config=True,
         help="Auth names mapped to dotted paths of httpx.Auth classes (sparkmagic style).",
+    )
+    read_sparkmagic_config = Bool(
+        True,
+        config=True,
+        help="""Add the Livy endpoints of sparkmagic's config file (~/.sparkmagic/config.json, or
+        $SPARKMAGIC_CONF_DIR/$SPARKMAGIC_CONF_FILE) when it exists: 'sparkmagic' for the Python
+        kernel's credentials, 'sparkmagic-scala' and 'sparkmagic-r' for others. An endpoint of
+        'endpoints' with the same name wins; a file that cannot be used is a warning.""",
     )
     allowed_endpoint_urls = List(
         Unicode(),
@@ -190,6 +223,11 @@ class SparkEndpoints(LoggingConfigurable):
         super().__init__(**kwargs)
         self._configs: dict[str, EndpointConfig] = parse_endpoints(self.endpoints)
         self._configs.setdefault(LOCAL, EndpointConfig())
+        self._from_sparkmagic = (
+            self._read_sparkmagic_config() if self.read_sparkmagic_config else {}
+        )
+        for name, config in self._from_sparkmagic.items():
+            self._configs.setdefault(name, config)  # the server's own config wins
         for name, config in self._configs.items():
             if config.url is None:  # the embedded local Livy
                 defaults = merge_session_settings(
@@ -201,6 +239,7 @@ class SparkEndpoints(LoggingConfigurable):
                 f"SparkEndpoints.default_endpoint {self.default_endpoint!r} is not configured"
             )
         self._runtime: dict[str, str] = {}  # run-time endpoint -> the one user who may use it
+        self._sources: dict[str, str] = {}  # run-time endpoint -> how it came: reconnect or api
         self._timeouts = LivyTimeouts(
             connect=self.livy_connect_timeout, read=self.livy_read_timeout
         )
@@ -208,6 +247,18 @@ class SparkEndpoints(LoggingConfigurable):
         self._clients: dict[str, LivyClient] = {}
         self._local: LocalLivyProcess | None = None
         self._local_lock = asyncio.Lock()
+
+    def _read_sparkmagic_config(self) -> dict[str, EndpointConfig]:
+        """The endpoints of sparkmagic's config file, if it is there and usable; else a warning
+        that names the file and the problem (never a secret: no value of the file is quoted)."""
+        path = sparkmagic_config_path()
+        if not path.is_file():
+            return {}
+        try:
+            return parse_endpoints(endpoints_from_sparkmagic(path))
+        except (SparkmagicConfigError, ValueError) as error:
+            self.log.warning("Spark broker: sparkmagic's config %s is not used: %s", path, error)
+            return {}
 
     @default("default_endpoint")
     def _default_endpoint_from_env(self) -> str:
@@ -254,10 +305,31 @@ class SparkEndpoints(LoggingConfigurable):
             "username": config.username or None,
             "header_names": sorted(config.headers),
             "default": name == self.default,
-            "source": "reconnect" if name in self._runtime else "config",
+            "source": self._source_of(name),
             "description": config.description,
             "session_defaults": config.session_defaults,
+            "kinds": sorted(self.kinds_of(name)),
         }
+
+    def _source_of(self, name: str) -> str:
+        if name in self._runtime:
+            return self._sources[name]
+        configured = name in self.endpoints or name == LOCAL
+        return SPARKMAGIC if name in self._from_sparkmagic and not configured else "config"
+
+    def kinds_of(self, name: str) -> frozenset[str]:
+        """The session kinds endpoint ``name`` runs: as configured; else every kind for a Livy
+        elsewhere, and for the embedded local Livy what it has (no R; Scala only with Spark)."""
+        config = self.settings_of(name)
+        if config.kinds is not None:
+            return frozenset(config.kinds)
+        if config.url is None:
+            return session_kinds(spark_mode(self.local_livy_args))
+        return frozenset(KIND_ALIASES.values())
+
+    def runnable_kinds(self) -> frozenset[str]:
+        """The kinds some endpoint runs, a run-time one included: which kernels to offer."""
+        return frozenset().union(*(self.kinds_of(name) for name in self.names()))
 
     def is_embedded(self, name: str) -> bool:
         """True for the shipped local Livy (an endpoint without URL); False for unknown names too."""
@@ -287,8 +359,11 @@ class SparkEndpoints(LoggingConfigurable):
         found = [n for n, c in self._configs.items() if c.url == url and self.usable_by(n, user)]
         return min(found, key=lambda name: name in self._runtime, default=None)
 
-    async def put_runtime(self, name: str, config: EndpointConfig, owner: str) -> None:
-        """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``), for ``owner``."""
+    async def put_runtime(
+        self, name: str, config: EndpointConfig, owner: str, source: str = RECONNECT
+    ) -> None:
+        """Add or replace an endpoint learnt at run time, for ``owner``: from
+        ``/reconnectsparkmagic`` (``source`` reconnect) or ``POST endpoints`` (api)."""
         if name in RESERVED_NAMES:
             raise InvalidRequest(
                 f"endpoint {name!r}: the name is taken by the API's endpoints/{name}",
@@ -311,6 +386,16 @@ class SparkEndpoints(LoggingConfigurable):
             await old.aclose()
         self._configs[name] = config
         self._runtime[name] = owner
+        self._sources[name] = source
+
+    def sealable(self, name: str) -> dict[str, Any]:
+        """A run-time endpoint as the registry keeps it sealed, secrets and source included:
+        :func:`unsealed` reads it back."""
+        config = self._configs[name]
+        values = config.model_dump(mode="python")
+        values["password"] = config.password.get_secret_value()
+        values["headers"] = {k: v.get_secret_value() for k, v in config.headers.items()}
+        return {**values, "source": self._sources.get(name, RECONNECT)}
 
     def owner_of_runtime(self, name: str) -> str | None:
         """The user who added run-time endpoint ``name``; None for a configured (or unknown) one."""
@@ -320,6 +405,7 @@ class SparkEndpoints(LoggingConfigurable):
         if name not in self._runtime:
             return
         del self._runtime[name]
+        self._sources.pop(name, None)
         self._configs.pop(name, None)
         old = self._clients.pop(name, None)
         if old is not None:

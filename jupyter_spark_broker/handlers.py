@@ -18,14 +18,17 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.escape import url_escape
 
 from .broker import SparkBroker
+from .endpoint_requests import add_endpoint
 from .errors import BrokerError, InvalidRequest, NotFound, SessionStarting
 from .events import ROUTE
 from .health import endpoints_health
 from .links import with_browser_links
 from .models import (
     RECONNECT_REQUIRED,
+    AddEndpoint,
     CompleteCode,
     CreateAttachment,
     CreateSession,
@@ -49,6 +52,7 @@ from .replies import (
     Caller,
     Completion,
     ConnectUrl,
+    Endpoint,
     EndpointHealthList,
     EndpointList,
     Message,
@@ -206,6 +210,15 @@ class EndpointsHandler(BrokerHandler):
             for name in self.broker.endpoints_for(self.user)
         ]
         self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = validate(AddEndpoint, self.body())
+        name, added = await add_endpoint(self.broker, self.user, request)
+        self.set_header("Location", self.api_url("endpoints", url_escape(name, plus=False)))
+        described = self.broker.endpoints.describe(name, show_embedded_url=self.sees_embedded_livy)
+        self.reply(201 if added else 200, Endpoint(**described))
 
 
 class EndpointHandler(BrokerHandler):

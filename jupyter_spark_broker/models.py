@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -165,6 +166,37 @@ class Reconnect(BaseModel):
         if self.auth:
             return self.auth
         return "None" if not self.username and not self.password else "Basic_Access"
+
+
+class AddEndpoint(_Request):
+    """A user's own Livy endpoint, added at run time (``%spark add``). Its credentials stay on the
+    server, sealed in the registry; the endpoint serves only this user."""
+
+    name: Name | None = Field(None, description="default: username@url, as /reconnectsparkmagic")
+    url: str = Field(max_length=2048)
+    auth: Name | None = None
+    username: str = Field("", max_length=MAX_NAME_LENGTH)
+    password: Annotated[SecretStr, Field(max_length=4096)] = SecretStr("")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return livy_url(value)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_route(cls, value: str | None) -> str | None:
+        if value == "health":  # GET endpoints/health is the endpoints' health, not this one
+            raise ValueError("'health' names the endpoints' health route; pick another name")
+        return value
+
+    @property
+    def auth_type(self) -> str:
+        """As sparkmagic's: None without credentials, else Basic_Access."""
+        if self.auth:
+            return self.auth
+        given = self.username or self.password.get_secret_value()
+        return "Basic_Access" if given else "None"
 
 
 # sparkmagic checks the keys in this order and names only the first one missing.

@@ -45,8 +45,8 @@ class NotebookReconnector:
     async def reconnect(
         self, user: str, request: Reconnect, *, path: str, kernel_name: str
     ) -> Reconnected:
-        specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
-        if kernel_name not in specs:
+        if not await self._kernel_installed(kernel_name):
+            specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
             raise InvalidRequest(
                 f"kernelname: no kernel named {kernel_name!r}; installed: {', '.join(sorted(specs))}",
                 reason="invalid_field",
@@ -72,6 +72,14 @@ class NotebookReconnector:
         return Reconnected(
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )
+
+    async def _kernel_installed(self, name: str) -> bool:
+        """By name, not from the launcher's listing, which leaves out the broker's kernels of kinds
+        no endpoint runs yet (kernel_offer.py): the endpoint this call adds may run it."""
+        try:
+            return await ensure_async(self.kernel_spec_manager.get_kernel_spec(name)) is not None
+        except KeyError:  # jupyter_client's NoSuchKernel
+            return False
 
     async def _endpoint_for(
         self, user: str, request: Reconnect

@@ -172,9 +172,13 @@ class Endpoint(Reply):
     username: str | None
     header_names: list[str]
     default: bool
-    source: Literal["config", "reconnect"]
+    source: Literal["config", "sparkmagic", "reconnect", "api"] = Field(
+        description="config: the server's; sparkmagic: from sparkmagic's config file; reconnect "
+        "or api: a user's own, added at run time"
+    )
     description: str
     session_defaults: dict[str, Any]
+    kinds: list[str] = Field(description="the Livy session kinds it runs")
 
 
 class EndpointList(Reply):

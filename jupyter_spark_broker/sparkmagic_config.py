@@ -36,7 +36,7 @@ class SparkmagicConfigError(ValueError):
 
 
 def endpoints_from_sparkmagic(path: Path) -> dict[str, dict[str, Any]]:
-    """The endpoints a sparkmagic config describes, as ``SparkBrokerApp.endpoints`` entries.
+    """The endpoints a sparkmagic config describes, as ``SparkEndpoints.endpoints`` entries.
 
     One endpoint per distinct Livy URL: ``sparkmagic`` for the Python kernel's, and
     ``sparkmagic-scala`` / ``sparkmagic-r`` when those kernels used another Livy.
@@ -48,7 +48,7 @@ def endpoints_from_sparkmagic(path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(config, dict):
         raise SparkmagicConfigError(f"{path}: not a JSON object")
     session_defaults = _merged(
-        config.get("session_configs_defaults") or {}, config.get("session_configs") or {}
+        _object(path, config, "session_configs_defaults"), _object(path, config, "session_configs")
     )
     endpoints: dict[str, dict[str, Any]] = {}
     seen: dict[str, str] = {}  # URL -> endpoint name
@@ -78,33 +78,43 @@ def _endpoint(
     if auth not in SPARKMAGIC_AUTHS:
         raise SparkmagicConfigError(
             f"{path}: auth {auth!r} is a custom sparkmagic authenticator; configure it as "
-            "SparkBrokerApp.authenticators and the endpoint in SparkBrokerApp.endpoints instead"
+            "SparkEndpoints.authenticators and the endpoint in SparkEndpoints.endpoints instead"
         )
     endpoint: dict[str, Any] = {
         "url": url,
         "auth": auth,
         "username": username,
         "password": password,
-        "headers": dict(config.get("custom_headers") or {}),
+        "headers": _object(path, config, "custom_headers"),
         "verify": not bool(config.get("ignore_ssl_errors", False)),
         "session_defaults": session_defaults,
         "description": f"from {path}",
     }
     if auth == "Kerberos":
-        endpoint["auth_options"] = dict(config.get("kerberos_auth_configuration") or {})
+        # sparkmagic's Kerberos uses the ticket cache and ignores these (here they would mean a
+        # password login).
+        endpoint["username"] = endpoint["password"] = ""
+        endpoint["auth_options"] = _object(path, config, "kerberos_auth_configuration")
     return endpoint
 
 
 def _password(path: Path, credentials: dict[str, Any]) -> str:
-    if credentials.get("password"):
-        return str(credentials["password"])
+    """As sparkmagic reads it: ``base64_password``, when given, over ``password``."""
     encoded = credentials.get("base64_password")
     if not encoded:
-        return ""
+        return str(credentials.get("password") or "")
     try:
         return base64.b64decode(str(encoded), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise SparkmagicConfigError(f"{path}: base64_password is not base64 text") from None
+
+
+def _object(path: Path, config: dict[str, Any], key: str) -> dict[str, Any]:
+    """``config[key]``, a JSON object (or absent: empty); else an error naming the key."""
+    value = config.get(key) or {}
+    if not isinstance(value, dict):
+        raise SparkmagicConfigError(f"{path}: {key} must be a JSON object")
+    return dict(value)
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

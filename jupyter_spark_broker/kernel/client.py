@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import httpx
 
@@ -45,6 +45,8 @@ class BrokerClient:
         self.attachment_id: str | None = None
         # The profile of new sessions: the kernel's, or %spark profile's; None lets the broker pick.
         self.profile: str | None = settings.profile
+        # The endpoint of new sessions: the kernel's, or %spark endpoint's; None lets the broker pick.
+        self.endpoint: str | None = settings.endpoint
         self._ui_quiet_until = 0.0
 
     def close(self) -> None:
@@ -66,8 +68,8 @@ class BrokerClient:
             body["protocol"] = protocol
         if self.settings.kernel_id:
             body["kernel_id"] = self.settings.kernel_id
-        if self.settings.endpoint:
-            body["endpoint"] = self.settings.endpoint
+        if self.endpoint:
+            body["endpoint"] = self.endpoint
         if self.profile:
             body["profile"] = self.profile
         if kind:
@@ -97,6 +99,23 @@ class BrokerClient:
         """Drop the session and its attachment together (the broker keeps both): the next Spark
         cell attaches again."""
         self.session = self.attachment_id = None
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    def endpoints(self) -> dict:
+        """``{"endpoints": [...], "default": name}``: those this user may use, without secrets."""
+        return self._request("GET", "endpoints")
+
+    def add_endpoint(self, url: str, **fields: str) -> dict:
+        """Register this user's own endpoint with the broker, which keeps the credentials: the
+        password goes in this one request and is kept nowhere in the kernel."""
+        response = self._send("POST", "endpoints", json={"url": url, **fields})
+        reply = response.json()
+        reply["created"] = response.status_code == 201
+        return reply
+
+    def delete_endpoint(self, name: str) -> None:
+        self._request("DELETE", f"endpoints/{quote(name, safe='')}")
 
     def profiles(self) -> list[dict]:
         return self._request("GET", "profiles")["profiles"]

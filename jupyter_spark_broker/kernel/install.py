@@ -18,6 +18,14 @@ from jupyter_client.kernelspec import KernelSpecManager
 from .settings import PROFILE_ENV
 
 KERNELSPECS = Path(__file__).parent / "kernelspecs"
+# The wrapper kernels' classes (``wrapper.py``) and the Livy kind of their sessions: the server offers
+# a kernel only where some endpoint runs its kind, reading the class from its kernelspec's argv.
+KERNEL_CLASS_OPTION = "--IPKernelApp.kernel_class=jupyter_spark_broker.kernel.wrapper."
+KINDS_OF_KERNEL_CLASSES = {
+    "PySparkKernel": "pyspark",
+    "SparkKernel": "spark",
+    "SparkRKernel": "sparkr",
+}
 # As the broker's profile names (``profiles.py``, not imported: the kernel side stays server-free).
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -2,7 +2,8 @@
 
 Names and options follow sparkmagic so users can switch: ``%%spark``, ``%%sql``, ``%%configure``,
 ``%%info``, ``%%logs``, ``%%delete``, ``%%cleanup``, ``%%local``, ``%%send_to_spark``, ``%%help``, and
-``%spark attach|detach|sessions|info|logs``. An option a magic does not know is an error.
+``%spark attach|detach|sessions|info|logs|profile|add|endpoint|delete|connect``. An option a magic
+does not know is an error.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..livy.names import (
     STATEMENT_FINISHED_STATES,
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
+from .endpoints import add_command, delete_command, endpoint_command
 from .errors import (
     Interrupted,
     SparkUnavailable,
@@ -74,6 +76,13 @@ HELP = """\
 %spark attach NAME | --session ID   share a named session, or attach to a given one
 %spark detach | sessions | info | logs
 %spark profile [NAME [-f]]          list the profiles, or pick one for this notebook's new sessions
+%spark add -u URL [-s NAME] [-a USER] [-p PASSWORD] [-t AUTH] [-l python|scala|r]
+                        add a Livy endpoint of yours (the broker keeps the credentials; without -p
+                        the password is asked for, so it stays out of the history) and use it;
+                        AUTH: None, Basic_Access (the default with a user), Kerberos
+%spark endpoint [NAME]  list the endpoints, or use NAME for this notebook's new sessions
+%spark delete -e NAME   remove an endpoint you added (your sessions on it are killed first);
+                        %spark delete alone is %delete
 %spark connect          bind `spark` to this notebook's Spark Connect session (cells then run here)
 %help                   this list
 
@@ -396,7 +405,8 @@ class SparkMagics(Magics):
     @line_magic("spark")
     @friendly
     def spark_line(self, line: str) -> None:
-        """%spark attach NAME | --session ID · detach · sessions · info · logs · connect"""
+        """%spark attach NAME | --session ID · detach · sessions · info · logs · profile · add ·
+        endpoint · delete · connect"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
         if command == "attach":
@@ -412,6 +422,13 @@ class SparkMagics(Magics):
             print("\n".join(self.client.log(self._session()["id"], size=-1)))
         elif command == "profile":
             profile_command(self, args)
+        elif command == "add":
+            add_command(self, args)
+        elif command == "endpoint":
+            endpoint_command(self, args)
+        elif command == "delete":
+            if not delete_command(self, args):
+                self.delete("")
         elif command == "connect":
             from .connect import bind_spark
 
@@ -419,7 +436,7 @@ class SparkMagics(Magics):
         else:
             raise UsageError(
                 f"%spark {line.strip()!r}: the commands are attach NAME, attach --session ID, "
-                "detach, sessions, info, logs, profile and connect"
+                "detach, sessions, info, logs, profile, add, endpoint, delete and connect"
             )
 
     def _attach(self, args: list[str]) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
-from collections.abc import Mapping
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from ..livy.names import KIND_ALIASES
 
 AUTH_BASIC_ENV = "LIVY_LOCAL_AUTH_BASIC"  # USER:PASSWORD, kept out of the process's argv
 EMBEDDED_ENV = "LIVY_LOCAL_EMBEDDED"  # set by LocalLivyProcess: the server ends with its parent
@@ -25,6 +30,32 @@ SECRET_ENV_NAMES = frozenset(
     }
 )
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Kinds whose interpreter does not exist here: refused at create time with the reason.
+UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
+
+
+def spark_mode(args: Sequence[str]) -> str:
+    """The ``--spark`` value among a local Livy's command-line options (the last one, as argparse
+    takes it), or the default."""
+    mode = LocalLivyConfig.spark
+    for index, arg in enumerate(args):
+        if arg == "--spark" and index + 1 < len(args):
+            mode = args[index + 1]
+        elif arg.startswith("--spark="):
+            mode = arg.partition("=")[2]
+    return mode
+
+
+def session_kinds(spark: str) -> frozenset[str]:
+    """The session kinds a local Livy with ``--spark spark`` runs: never ``sparkr`` (it has no R);
+    ``spark`` (Scala, in the SparkSession's JVM) unless Spark is off, and under ``auto`` only where
+    pyspark and Java are, as its sessions would otherwise fail to start."""
+    kinds = set(KIND_ALIASES.values()) - set(UNSUPPORTED_KINDS)
+    has_java = shutil.which("java") is not None or "JAVA_HOME" in os.environ
+    has_spark = importlib.util.find_spec("pyspark") is not None and has_java
+    if spark == "off" or (spark == "auto" and not has_spark):
+        kinds.discard("spark")
+    return frozenset(kinds)
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:

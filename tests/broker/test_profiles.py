@@ -165,6 +165,7 @@ async def test_concurrent_creates_cannot_pass_the_per_user_cap_together(api, bro
     assert sorted(r.status for r in replies) == [201, 201, 429, 429, 429, 429]
     assert (await api.get("sessions")).json["total"] == 2
 
+
 async def test_a_create_retried_with_its_request_id_makes_one_session(api):
     body = {"request_id": "retry-1", "settings": {"conf": {"spark.x": "1"}}}
     first = await api.post("sessions", body)

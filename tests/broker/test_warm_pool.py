@@ -121,7 +121,9 @@ async def test_pooled_sessions_run_the_warm_up_before_they_count_warm(
             assert [s.code for s in statements] == [WARMUP]
             assert statements[0].output.status == "ok"
     samples = await scrape(api)
-    assert value(samples, "spark_broker_warm_pool_sessions", profile="default", status="warm") == POOL
+    assert (
+        value(samples, "spark_broker_warm_pool_sessions", profile="default", status="warm") == POOL
+    )
 
     claimed = await api.post("attachments", {"path": "warm/first.ipynb"})
     assert claimed.status == 201 and claimed.json["session_id"] in {r.id for r in pooled}

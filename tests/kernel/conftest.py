@@ -30,11 +30,15 @@ class Kernel:
         self.client.start_channels()
         await self.client.wait_for_ready(timeout=60)
 
-    async def run(self, code: str, timeout: float = 300) -> tuple[dict, str, list[dict]]:
+    async def run(
+        self, code: str, timeout: float = 300, *, stdin_hook=None, allow_stdin: bool = True
+    ) -> tuple[dict, str, list[dict]]:
         """The execute_reply content, the text shown, and any error outputs.
 
         The text is that of the outputs as a notebook saves them: a display updated in place
         (``update_display_data``) shows its last content. ``self.outputs`` keeps those outputs.
+        ``stdin_hook`` answers the kernel's input requests (``input()``, ``getpass``), as a
+        front end's input box does; ``allow_stdin=False`` is a front end without one.
         """
         outputs: list[dict] = []
         errors: list[dict] = []
@@ -54,7 +58,13 @@ class Kernel:
             elif kind == "error":
                 errors.append(content)
 
-        reply = await self.client.execute_interactive(code, output_hook=collect, timeout=timeout)
+        reply = await self.client.execute_interactive(
+            code,
+            output_hook=collect,
+            timeout=timeout,
+            stdin_hook=stdin_hook,
+            allow_stdin=allow_stdin,
+        )
         self.outputs = outputs
         shown = "".join(o.get("text") or o["data"].get("text/plain", "") + "\n" for o in outputs)
         return reply["content"], shown, errors

@@ -10,9 +10,9 @@ import time
 from collections import OrderedDict
 
 from ...looping import every
-from ..config import LocalLivyConfig, parse_duration
+from ..config import UNSUPPORTED_KINDS, LocalLivyConfig, parse_duration
 from ..messages import CreateInteractiveRequest, normalise_kind
-from .session import BLACKLISTED_CONF, UNSUPPORTED_KINDS, LocalSession, Rejected
+from .session import BLACKLISTED_CONF, LocalSession, Rejected
 
 log = logging.getLogger("livy_local")
 

@@ -33,8 +33,6 @@ ACTIVE_STATES = SESSION_STARTING_STATES | {"idle", "busy", "error"}
 STATEMENT_DONE = STATEMENT_FINISHED_STATES - {"error"}
 # Livy's default spark-blacklist.conf: settings a session may not choose.
 BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
-# Kinds whose interpreter does not exist here: refused at create time with the reason.
-UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
 
 
 class Rejected(Exception):
