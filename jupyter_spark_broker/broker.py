@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .broker_settings import BrokerSettings
+from .connect.plugin import LIVY, LivyConnectPlan, check_serves_connect, plan_for
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
@@ -126,9 +127,6 @@ class SparkBroker(BrokerSettings):
 
     # -- who may do what ------------------------------------------------------------------------
 
-    def is_admin(self, user: str) -> bool:
-        return "*" in self.admin_users or user in self.admin_users
-
     def check_owner(self, user: str, owner: str, what: str) -> None:
         """Forbidden unless ``user`` owns ``what`` or is an admin."""
         if owner != user and not self.is_admin(user):
@@ -190,6 +188,7 @@ class SparkBroker(BrokerSettings):
         overrides: dict[str, Any],
         profile: str | None = None,
         request_id: str | None = None,
+        protocol: str = LIVY,
     ) -> tuple[SessionRecord, bool]:
         """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it.
 
@@ -212,6 +211,7 @@ class SparkBroker(BrokerSettings):
                 attached=False,
                 profile=chosen,
                 request_key=request_key,
+                connect=plan_for(self, endpoint, protocol),
             )
         except ShareKeyTaken:
             earlier = request_key and await self.registry.find_by_request(request_key)
@@ -236,6 +236,7 @@ class SparkBroker(BrokerSettings):
         profile: Profile,
         path: str | None = None,
         request_key: str | None = None,
+        connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
@@ -254,12 +255,15 @@ class SparkBroker(BrokerSettings):
         if not exempt:
             await self.pool.check_cap(user)
         fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
+        if connect is not None:  # Spark's Connect plugin too; its token goes to Livy only
+            fields["conf"] = connect.shown_conf(fields.get("conf"))
         if self.impersonate:
             fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
         try:
             request = CreateSessionRequest.model_validate(
                 {
                     **fields,
+                    **({"conf": connect.secret_conf(fields["conf"])} if connect else {}),
                     "kind": kind,
                     "name": livy_name,
                     "heartbeat_timeout_in_second": self.livy_heartbeat_timeout or None,
@@ -283,6 +287,7 @@ class SparkBroker(BrokerSettings):
                 unattached_since=None if attached else utcnow(),
                 profile=profile.name,
                 request_key=request_key,
+                **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
             )
         )
         try:
@@ -401,20 +406,24 @@ class SparkBroker(BrokerSettings):
         protocol: str = "livy",
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
-        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session).
+        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session);
+        "livy+connect" its Livy session, made with Spark's Connect plugin (connect/plugin.py).
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
         ``active_key`` across processes, so concurrent attaches create exactly one session.
         """
         if session_id is not None:
-            record = await self.live_session(user, session_id, protocol)
+            record = await self.live_session(
+                user, session_id, CONNECT if protocol == CONNECT else LIVY
+            )
+            check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
             metrics.count_attach(record.endpoint, False, record.profile)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        if protocol != CONNECT and kernel_id is not None and name is None and not overrides:
+        if protocol == LIVY and kernel_id is not None and name is None and not overrides:
             kept = await kept_attachment(self, user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
@@ -445,6 +454,7 @@ class SparkBroker(BrokerSettings):
                 share_key,
                 overrides or {},
                 chosen,
+                connect=plan_for(self, endpoint, protocol),
             )
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
@@ -462,6 +472,7 @@ class SparkBroker(BrokerSettings):
                         ) from None
             else:
                 self.check_owner(user, record.owner, f"the session named {name!r}")
+                check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
@@ -470,24 +481,6 @@ class SparkBroker(BrokerSettings):
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
-
-    def _run_as(self, user: str, requested: str | None) -> str:
-        """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
-        if requested and requested != user and not self.is_admin(user):
-            raise Forbidden(
-                f"proxyUser {requested!r}: Spark sessions here run as their Jupyter user "
-                f"({user!r}); only admin users may name another",
-                reason="proxy_user_forbidden",
-            )
-        return requested or user
-
-    def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
-        if name:
-            return f"name:{name}"
-        if self.share_scope == "user":
-            return f"user:{user}:{kind or self.default_kind}"
-        # The owner is part of the key: two users' notebooks at one path never share a session.
-        return f"notebook:{user}:{path}"
 
     async def detach(self, user: str, attachment_id: str) -> None:
         attachment = await self.registry.get_attachment(attachment_id)

@@ -27,6 +27,7 @@ from .registry import SessionRecord, ShareKeyTaken, new_id
 
 if TYPE_CHECKING:
     from .broker import SparkBroker
+    from .connect.plugin import LivyConnectPlan
 
 log = logging.getLogger("jupyter_spark_broker")
 
@@ -166,10 +167,12 @@ class WarmPool:
         share_key: str,
         overrides: dict[str, Any],
         profile: Profile,
+        connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:
-        """A notebook's new session: a pooled one of its profile when one fits, else a new one."""
+        """A notebook's new session: a pooled one of its profile when one fits, else a new one
+        (always new with ``connect``: pooled sessions run no Connect plugin)."""
         broker = self.broker
-        if self.serves(profile, endpoint, kind, overrides):
+        if connect is None and self.serves(profile, endpoint, kind, overrides):
             if not broker.is_admin(user):
                 await self.check_cap(user)
             claimed = await self.claim(profile.name, share_key=share_key, owner=user)
@@ -185,6 +188,7 @@ class WarmPool:
             attached=True,
             profile=profile,
             path=path,
+            connect=connect,
         )
 
     async def start_pooled(self, profile: Profile, share_key: str) -> SessionRecord:

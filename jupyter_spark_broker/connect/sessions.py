@@ -205,9 +205,10 @@ class SparkConnect(LoggingConfigurable):
     def url(self, user: str, record: SessionRecord) -> str:
         """``sc://host:port/;token=…;user_id=…;session_id=…``: for the session's owner only (an admin
         may list and kill it, but not act as its owner in Spark)."""
-        if record.protocol != PROTOCOL:
+        if record.protocol != PROTOCOL and record.connect_session_id is None:
             raise Conflict(
-                f"Spark session {record.id!r} is a Livy session; it has no Connect URL",
+                f"Spark session {record.id!r} is a Livy session started without Spark Connect "
+                f"(protocol livy+connect starts one with it); it has no Connect URL",
                 reason="not_connect",
             )
         if record.owner != user:
@@ -219,7 +220,8 @@ class SparkConnect(LoggingConfigurable):
                 reason="session_finished",
             )
         values = self._unseal(record)
-        if record.state == "starting" or values is None or "port" not in values:
+        # A Livy session's Connect plugin listens once its Spark has started (state idle).
+        if record.state in ("starting", "not_started") or values is None or "port" not in values:
             raise Conflict(f"Spark session {record.id!r} is still starting", reason="starting")
         return self._address(record, values).url()
 
