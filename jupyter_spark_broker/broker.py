@@ -420,14 +420,14 @@ class SparkBroker(BrokerSettings):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-            metrics.count_attach(record.endpoint, False, record.profile)
+            metrics.count_attach(record.endpoint, False, record.profile, protocol)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
         if protocol == LIVY and kernel_id is not None and name is None and not overrides:
             kept = await kept_attachment(self, user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
-                metrics.count_attach(record.endpoint, False, record.profile)
+                metrics.count_attach(record.endpoint, False, record.profile, protocol)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
         if protocol == CONNECT:
@@ -476,7 +476,7 @@ class SparkBroker(BrokerSettings):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-        metrics.count_attach(endpoint, created, record.profile)
+        metrics.count_attach(endpoint, created, record.profile, protocol)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
@@ -521,9 +521,12 @@ class SparkBroker(BrokerSettings):
         """The live sessions as the registry has them now (the state poller's every round)."""
         self._live = {record.id: record for record in records}
 
-    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
-        """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
+        """Live sessions by (state, endpoint, profile, protocol): ``spark_broker_sessions``."""
         return metrics.count_sessions(self._live.values())
+
+    def connect_server_counts(self) -> Iterable[tuple[str, int]]:
+        return self.connect.manager.server_counts()
 
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from .. import metrics
 from .address import ConnectAddress, connect_user_id, new_session_id
 from .process import ConnectServerProcess, ConnectServerStartError
 from .rpc import ConnectRpc, ConnectRpcError
@@ -231,8 +232,10 @@ class ConnectServerManager:
         try:
             endpoint = await asyncio.to_thread(process.wait_until_ready, self.startup_timeout)
         except BaseException:
+            metrics.CONNECT_SERVER_STARTS.labels(key.profile, "failed").inc()
             await asyncio.to_thread(process.stop)
             raise
+        metrics.CONNECT_SERVER_STARTS.labels(key.profile, "ok").inc()
         log.info(
             "Spark Connect server for %s (%s) listens on 127.0.0.1:%d, pid %s, in %.1f s",
             key.user, key.profile, endpoint.port, process.pid, time.time() - started,
@@ -281,6 +284,14 @@ class ConnectServerManager:
         except ConnectRpcError as error:
             return ServerHealth(True, False, str(error))
         return ServerHealth(True, True, "serving")
+
+    def server_counts(self) -> list[tuple[str, int]]:
+        """(profile, count) of the servers whose process lives: the metrics gauge."""
+        counts: dict[str, int] = {}
+        for server in self._servers.values():
+            if server.process.alive:
+                counts[server.key.profile] = counts.get(server.key.profile, 0) + 1
+        return sorted(counts.items())
 
     def servers(self) -> list[ConnectServerInfo]:
         return [

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.broker.prometheus import grew, scrape, value
 from tests.broker.test_connect_sessions import client, until, wait_for_state
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 from tests.connect.test_embedded_servers import port_open
@@ -62,6 +63,7 @@ async def test_one_spark_application_answers_livy_and_connect(
     as_user, broker_app, caplog, tmp_path
 ):
     alice, bob = as_user("alice"), as_user("bob")
+    before = await scrape(alice)
     attached = await alice.post(
         "attachments", {"path": "both.ipynb", "protocol": "livy+connect", "endpoint": "local"}
     )
@@ -104,6 +106,18 @@ async def test_one_spark_application_answers_livy_and_connect(
         alice, session["id"], "print(spark.table('global_temp.from_connect').count())"
     )
     assert back == "3"
+    during = await scrape(alice)
+    both = {"endpoint": "local", "profile": "default", "protocol": "livy+connect"}
+    assert grew(before, during, "spark_broker_attaches_total", **both, result="new_session") == 1
+    # Live, by the state the poller saw last (idle or busy, as the statements come and go).
+    live = [
+        value(during, "spark_broker_sessions", state=state, **both) for state in ("idle", "busy")
+    ]
+    assert sum(live) == 1
+    livy = {**both, "protocol": "livy"}  # the Livy kernel's attach: protocol livy, same session
+    assert (
+        grew(before, during, "spark_broker_attaches_total", **livy, result="existing_session") == 1
+    )
 
     # No token, a wrong token: refused.
     without = await client(url.replace(f";token={token}", ""), "spark.range(1).count()")
