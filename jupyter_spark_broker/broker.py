@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .broker_settings import BrokerSettings
-from .connect.plugin import LIVY, LivyConnectPlan, check_serves_connect, plan_for
+from .connect.plugin import LIVY, LivyConnectPlan, base_protocol, check_serves_connect, plan_for
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import EndpointConfig, SparkEndpoints
-from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
+from .errors import BrokerError, Conflict, InvalidRequest, NotFound
 from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .links import spark_ui_conf
@@ -36,6 +36,7 @@ from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, 
 from .sealing import Sealer
 from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
 from .statements import StatementProxy
+from .users import proxy_user_for
 
 log = logging.getLogger("jupyter_spark_broker")
 T = TypeVar("T")
@@ -124,17 +125,6 @@ class SparkBroker(BrokerSettings):
         # Its kernels stop with this server: other brokers may reap their attachments at once.
         with contextlib.suppress(Exception):
             await self.registry.forget_server(self.server_id)
-
-    # -- who may do what ------------------------------------------------------------------------
-
-    def check_owner(self, user: str, owner: str, what: str) -> None:
-        """Forbidden unless ``user`` owns ``what`` or is an admin."""
-        if owner != user and not self.is_admin(user):
-            raise Forbidden(f"{what} belongs to another user")
-
-    def _owner_filter(self, user: str, mine: bool = False) -> str | None:
-        """The owner a listing is narrowed to: the user, or nobody for an admin who wants all."""
-        return None if self.is_admin(user) and not mine else user
 
     # -- endpoints ------------------------------------------------------------------------------
 
@@ -252,13 +242,12 @@ class SparkBroker(BrokerSettings):
             }
         exempt = user == POOL_OWNER or self.is_admin(user)
         fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
-        if not exempt:
-            await self.pool.check_cap(user)
         fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
         if connect is not None:  # Spark's Connect plugin too; its token goes to Livy only
             fields["conf"] = connect.shown_conf(fields.get("conf"))
         if self.impersonate:
-            fields["proxy_user"] = self._run_as(user, fields_of(overrides).get("proxy_user"))
+            requested = fields_of(overrides).get("proxy_user")
+            fields["proxy_user"] = proxy_user_for(user, requested, admin=self.is_admin(user))
         try:
             request = CreateSessionRequest.model_validate(
                 {
@@ -273,30 +262,34 @@ class SparkBroker(BrokerSettings):
             raise InvalidRequest(f"session settings: {error}") from None
         # The row exists before the Livy call: a broker that dies mid-create finds the session again
         # by its name instead of leaking it.
-        record = self._remember(
-            await self.registry.insert_session(
-                id=broker_id,
-                endpoint=endpoint,
-                livy_name=livy_name,
-                kind=kind,
-                state="not_started",
-                owner=user,
-                share_key=share_key,
-                config=fields,
-                # The reaper's clock starts now for a session nobody is attached to.
-                unattached_since=None if attached else utcnow(),
-                profile=profile.name,
-                request_key=request_key,
-                **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
+        async with self.pool.within_cap(user, exempt=exempt):
+            record = self._remember(
+                await self.registry.insert_session(
+                    id=broker_id,
+                    endpoint=endpoint,
+                    livy_name=livy_name,
+                    kind=kind,
+                    state="not_started",
+                    owner=user,
+                    share_key=share_key,
+                    config=fields,
+                    # The reaper's clock starts now for a session nobody is attached to.
+                    unattached_since=None if attached else utcnow(),
+                    profile=profile.name,
+                    request_key=request_key,
+                    **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
+                )
             )
-        )
         try:
             livy = await self.endpoints.client(endpoint)
             session = await self.livy_call(endpoint, livy.create_session(request))
         except BrokerError as error:
-            await self.update_record(record.id, state="error", message=error.message)
+            # No request key: a retry of this request makes a session, since this one made none.
+            await self.update_record(
+                record.id, state="error", message=error.message, request_key=None
+            )
             # The create may have reached Livy and only its reply been lost: look for the session.
-            self.lifecycle.look_for_orphans(endpoint)
+            self.lifecycle.look_for_orphans(endpoint, record.id)
             raise
         metrics.SESSION_CREATIONS.labels(endpoint, profile.name).inc()
         self.lifecycle.wake_poller()
@@ -413,9 +406,7 @@ class SparkBroker(BrokerSettings):
         ``active_key`` across processes, so concurrent attaches create exactly one session.
         """
         if session_id is not None:
-            record = await self.live_session(
-                user, session_id, CONNECT if protocol == CONNECT else LIVY
-            )
+            record = await self.live_session(user, session_id, base_protocol(protocol))
             check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
@@ -527,6 +518,10 @@ class SparkBroker(BrokerSettings):
 
     def connect_server_counts(self) -> Iterable[tuple[str, int]]:
         return self.connect.manager.server_counts()
+
+    def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        """The warm pool by (profile, status): the ``spark_broker_warm_pool_sessions`` gauge."""
+        return self.pool.counts(self._live.values())
 
     def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
         if record is not None:

@@ -1,5 +1,5 @@
 """The broker's settings, configured as ``c.SparkBroker.<name>``: written once, here, with the rules that
-read nothing else (who is an admin, whom a session runs as, a notebook's share key). The behaviour
+read nothing else (who may do what, a notebook's share key). The behaviour
 around them is :class:`~.broker.SparkBroker`, which inherits them."""
 
 from __future__ import annotations
@@ -83,15 +83,14 @@ class BrokerSettings(LoggingConfigurable):
     def is_admin(self, user: str) -> bool:
         return "*" in self.admin_users or user in self.admin_users
 
-    def _run_as(self, user: str, requested: str | None) -> str:
-        """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
-        if requested and requested != user and not self.is_admin(user):
-            raise Forbidden(
-                f"proxyUser {requested!r}: Spark sessions here run as their Jupyter user "
-                f"({user!r}); only admin users may name another",
-                reason="proxy_user_forbidden",
-            )
-        return requested or user
+    def check_owner(self, user: str, owner: str, what: str) -> None:
+        """Forbidden unless ``user`` owns ``what`` or is an admin."""
+        if owner != user and not self.is_admin(user):
+            raise Forbidden(f"{what} belongs to another user")
+
+    def _owner_filter(self, user: str, mine: bool = False) -> str | None:
+        """The owner a listing is narrowed to: the user, or nobody for an admin who wants all."""
+        return None if self.is_admin(user) and not mine else user
 
     def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
         if name:

@@ -109,6 +109,10 @@ class EndpointConfig(BaseModel):
         )
 
 
+# Names that ``spark-broker/api/endpoints/<name>`` routes elsewhere: no endpoint may take them.
+RESERVED_NAMES = frozenset({"health"})
+
+
 def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
     """Validate the ``endpoints`` config; the error names the endpoint and the field."""
     parsed = {}
@@ -119,6 +123,8 @@ def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
             raise ValueError(f"endpoint {name!r}: {first_problem(error, 'endpoint')}") from None
         if parsed[name].url is None and name != LOCAL:
             raise ValueError(f"endpoint {name!r}: url is required")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"endpoint {name!r}: the name is taken by the API's endpoints/{name}")
     return parsed
 
 
@@ -283,6 +289,11 @@ class SparkEndpoints(LoggingConfigurable):
 
     async def put_runtime(self, name: str, config: EndpointConfig, owner: str) -> None:
         """Add or replace an endpoint learnt at run time (``/reconnectsparkmagic``), for ``owner``."""
+        if name in RESERVED_NAMES:
+            raise InvalidRequest(
+                f"endpoint {name!r}: the name is taken by the API's endpoints/{name}",
+                reason="invalid_field",
+            )
         if name in self._configs and not self.usable_by(name, owner):
             raise Forbidden(
                 f"endpoint {name!r} belongs to another user", reason="endpoint_forbidden"

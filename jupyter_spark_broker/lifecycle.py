@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -42,9 +43,11 @@ class BrokerLifecycle:
         # Rows seen in this server's own embedded Livy: on a shared registry, the embedded sessions
         # of other servers are not this one's to judge.
         self._seen_embedded: set[str] = set()
-        # Endpoints where a create failed after it may have reached Livy: polled on the next round
-        # even without live rows, so that a session Livy made anyway is found and deleted.
-        self._orphan_checks: set[str] = set()
+        # Per endpoint, the rows of creates that failed after they may have reached Livy: polled on
+        # the next round even without live rows, so that a session Livy made anyway is found and
+        # deleted; the row goes once Livy is seen without it (a failed attach leaves no junk). Each
+        # with the monotonic time of its failure.
+        self._failed_creates: dict[str, dict[str, float]] = {}
         # Per endpoint, names of Livy sessions another registry's broker made (several Jupyter
         # servers on one Livy): looked up once, not every round, while Livy lists them.
         self._foreign: dict[str, set[str]] = {}
@@ -76,9 +79,13 @@ class BrokerLifecycle:
     def is_unreachable(self, endpoint: str) -> bool:
         return endpoint in self._unreachable
 
-    def look_for_orphans(self, endpoint: str) -> None:
-        """A create on ``endpoint`` failed, perhaps after Livy made the session: check soon."""
-        self._orphan_checks.add(endpoint)
+    def look_for_orphans(
+        self, endpoint: str, session_id: str, failed_at: float | None = None
+    ) -> None:
+        """The create of ``session_id`` on ``endpoint`` failed, perhaps after Livy made the session:
+        check soon."""
+        pending = self._failed_creates.setdefault(endpoint, {})
+        pending[session_id] = time.monotonic() if failed_at is None else failed_at
         self._wake_poller.set()
 
     # -- session states -------------------------------------------------------------------------
@@ -96,6 +103,8 @@ class BrokerLifecycle:
                     await self._checkable(endpoint, records, sessions), sessions
                 )
         await self._check_connect_sessions(await self._live_servers())
+        for record in await self.registry.failed_creates():  # left by an earlier server
+            self.look_for_orphans(record.endpoint, record.id, failed_at=0.0)
 
     async def poll_states(self) -> bool:
         """Bring the registry in line with every endpoint; True while any session starts or runs.
@@ -106,15 +115,16 @@ class BrokerLifecycle:
         """
         active = False
         by_endpoint = await self._live_rows_by_endpoint()
-        for endpoint in self._orphan_checks & set(self.endpoints.names()):
+        for endpoint in self._failed_creates.keys() & set(self.endpoints.names()):
             by_endpoint.setdefault(endpoint, [])
         for endpoint, records in by_endpoint.items():
             if self._embedded_gone(endpoint):
                 continue
+            listed_at = time.monotonic()
             sessions = await self._livy_sessions(endpoint)
             if sessions is not None:
-                self._orphan_checks.discard(endpoint)
                 await self._delete_orphans(endpoint, records, sessions)
+                await self._forget_failed_creates(endpoint, sessions, listed_at)
                 records = await self._checkable(endpoint, records, sessions)
                 active = await self._follow_livy(records, sessions) or active
         return active
@@ -259,6 +269,27 @@ class BrokerLifecycle:
                 livy = await self.endpoints.client(endpoint)
                 await livy.delete_session(session.id)
                 metrics.ORPHANS_DELETED.labels(endpoint).inc()
+
+    async def _forget_failed_creates(
+        self, endpoint: str, sessions: list[Session], listed_at: float
+    ) -> None:
+        """Delete the rows of failed creates that Livy holds no live session for, in a listing taken
+        a whole Livy read timeout after the failure (a create Livy received late is listed by then).
+        One that :meth:`_delete_orphans` just deleted stays until Livy stops listing it."""
+        live_names = {session.name for session in sessions if not session.is_finished}
+        settled_before = listed_at - self.endpoints.livy_read_timeout
+        pending = self._failed_creates.get(endpoint, {})
+        for session_id, failed_at in list(pending.items()):
+            record = await self.registry.get_session(session_id)
+            if record is not None and (
+                record.livy_name in live_names or failed_at > settled_before
+            ):
+                continue  # checked again next round
+            pending.pop(session_id, None)
+            if record is not None:
+                await self.registry.forget_failed_create(session_id)
+        if not pending:
+            self._failed_creates.pop(endpoint, None)
 
     # -- keep-alive and reaping -----------------------------------------------------------------
 

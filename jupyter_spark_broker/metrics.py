@@ -94,6 +94,11 @@ REAPER_ACTIONS = CounterMetric(
     "Reaper actions: detach (a kernel is gone) or kill (unattached for idle_timeout), ok or failed.",
     ["action", "outcome"],
 )
+WARM_POOL_CLAIMS = CounterMetric(
+    PREFIX + "warm_pool_claims",
+    "New notebooks given a pooled session of their profile instead of a new one.",
+    ["profile"],
+)
 
 
 class LivyMetrics:
@@ -145,10 +150,13 @@ class SessionSource(Protocol):
     def connect_server_counts(self) -> Iterable[tuple[str, int]]:
         """(profile, count) of the Spark Connect servers this broker runs (their process lives)."""
 
+    def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        """((profile, status), count) of the warm pool: status ``warm`` or ``starting``."""
+
 
 class _SessionGauge(Collector):
-    """``spark_broker_sessions`` and ``spark_broker_connect_servers``: read from the running
-    brokers at scrape time, never stale."""
+    """``spark_broker_sessions``, ``spark_broker_connect_servers`` and
+    ``spark_broker_warm_pool_sessions``: read from the running brokers at scrape time, never stale."""
 
     def __init__(self) -> None:
         self._sources: weakref.WeakSet[SessionSource] = weakref.WeakSet()
@@ -167,11 +175,14 @@ class _SessionGauge(Collector):
             sources = list(self._sources)
         totals: Counter[tuple[str, str, str, str]] = Counter()
         servers: Counter[str] = Counter()
+        pooled: Counter[tuple[str, str]] = Counter()
         for source in sources:
             for labels, count in source.session_counts():
                 totals[labels] += count
             for profile, count in source.connect_server_counts():
                 servers[profile] += count
+            for pool_labels, count in source.pool_counts():
+                pooled[pool_labels] += count
         family = GaugeMetricFamily(
             PREFIX + "sessions",
             "Live sessions in the registry as this server sees them, by state, endpoint, profile and "
@@ -190,6 +201,14 @@ class _SessionGauge(Collector):
         for profile, count in sorted(servers.items()):
             family.add_metric([profile], count)
         yield family
+        pool_family = GaugeMetricFamily(
+            PREFIX + "warm_pool_sessions",
+            "Unclaimed pooled sessions by profile: warm (ready, warm-up done) or starting.",
+            labels=["profile", "status"],
+        )
+        for (profile, status), count in sorted(pooled.items()):
+            pool_family.add_metric([profile, status], count)
+        yield pool_family
 
     def describe(self) -> list:
         return []  # no fixed samples: registering must not call collect() before a broker exists

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from traitlets import Dict, Int, validate
+from traitlets import Dict, Int, Unicode, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import BrokerError, Forbidden, NotFound
@@ -121,6 +121,18 @@ class SparkProfiles(LoggingConfigurable):
         config=True,
         help="""Started, unclaimed sessions to keep per profile: {"default": 2}. A new notebook
         claims one at once, and the pool refills in the background. None under impersonate.""",
+    )
+    warm_pool_warmup = Dict(
+        value_trait=Unicode(),
+        default_value={
+            "pyspark": "spark.range(1).count()",
+            "spark": "spark.range(1).count()",
+            "sql": "SELECT 1",
+        },
+        config=True,
+        help="""Code a pooled session runs once, as soon as it is idle, by statement kind: its
+        first Spark job pays the JVM's warm-up (class loading, code generation) before a notebook
+        claims it. A session counts as warm once this has finished. {}: none.""",
     )
     warm_pool_max_total = Int(
         8, min=0, config=True, help="The most pooled sessions of all profiles together."

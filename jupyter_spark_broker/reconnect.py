@@ -51,14 +51,17 @@ class NotebookReconnector:
                 f"kernelname: no kernel named {kernel_name!r}; installed: {', '.join(sorted(specs))}",
                 reason="invalid_field",
             )
-        endpoint, added = await self._endpoint_for(user, request)
+        endpoint, added, replaced = await self._endpoint_for(user, request)
         try:
             attached = await self.broker.attach(user, path=path, endpoint=endpoint)
         except BaseException:
-            # Nothing changes on failure: the notebook keeps its binding, and an endpoint this call
-            # added is not kept (nor reloaded at every restart).
+            # Nothing changes on failure: the notebook keeps its binding, an endpoint this call
+            # added is not kept (nor reloaded at every restart), one it replaced gets its old
+            # settings back.
             if added:
                 await self.broker.delete_endpoint(user, endpoint)
+            elif replaced is not None:
+                await self.broker.put_endpoint(endpoint, replaced, user)
             raise
         # Bound only once a session is there. The notebook now belongs to this endpoint: its
         # attachments elsewhere end. Another user's notebook at this path is theirs.
@@ -70,24 +73,33 @@ class NotebookReconnector:
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )
 
-    async def _endpoint_for(self, user: str, request: Reconnect) -> tuple[str, bool]:
+    async def _endpoint_for(
+        self, user: str, request: Reconnect
+    ) -> tuple[str, bool, EndpointConfig | None]:
         """An endpoint of this URL that ``user`` may use, if no other credentials are asked for;
-        else a run-time endpoint of ``user``'s own. True with it when this call added it."""
+        else a run-time endpoint of ``user``'s own. With it, for a failure to undo: whether this
+        call added it, and the settings this call replaced."""
         endpoints = self.broker.endpoints
         check_request_auth(request.auth_type, endpoints.authenticators)
         known = endpoints.find_by_url(request.endpoint, user)
         if known is not None:
             config = endpoints.settings_of(known)
             asks_other_credentials = (request.username or request.password) and (
-                request.auth_type != config.auth or request.username != config.username
+                request.auth_type != config.auth
+                or request.username != config.username
+                # a new password for the user's own run-time endpoint replaces the old one
+                or (
+                    endpoints.owner_of_runtime(known) == user
+                    and request.password != config.password_value()
+                )
             )
             if not asks_other_credentials:
-                return known, False
+                return known, False, None
         name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
         if user != SERVER_OWNER:  # on a server of several users, each has their own names
             name = f"{user}:{name}"
         check_endpoint_url_allowed(request.endpoint, endpoints.allowed_endpoint_urls)
-        added = name not in endpoints.names()
+        replaced = endpoints.settings_of(name) if name in endpoints.names() else None
         await self.broker.put_endpoint(
             name,
             EndpointConfig(
@@ -99,7 +111,7 @@ class NotebookReconnector:
             ),
             user,
         )
-        return name, added
+        return name, replaced is None, replaced
 
     async def _start_or_restart_kernel(self, path: str, kernel_name: str) -> str:
         """sparkmagic's rules: same kernel -> restart it; other kernel -> replace the session; none -> new."""

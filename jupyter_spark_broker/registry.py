@@ -184,6 +184,34 @@ class Registry:
 
         return await self._run(get)
 
+    async def failed_creates(self) -> list[SessionRecord]:
+        """Rows of creates that failed before Livy answered (``error`` with no Livy id)."""
+
+        def failed() -> list[SessionRecord]:
+            with self._session() as db:
+                rows = db.execute(
+                    select(SessionRow).where(
+                        SessionRow.state == "error", SessionRow.livy_id.is_(None)
+                    )
+                ).scalars()
+                return [_session_record(row) for row in rows]
+
+        return await self._run(failed)
+
+    async def forget_failed_create(self, session_id: str) -> bool:
+        """Delete the row of a create that failed before Livy answered; False if it is not one."""
+
+        def forget() -> bool:
+            with self._session() as db:
+                row = db.get(SessionRow, session_id)
+                if row is None or row.state != "error" or row.livy_id is not None:
+                    return False
+                db.delete(row)  # its attachments go with it (cascade)
+                db.commit()
+                return True
+
+        return await self._run(forget)
+
     async def find_live(self, endpoint: str, share_key: str) -> SessionRecord | None:
         def find() -> SessionRecord | None:
             with self._session() as db:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
+from .errors import Forbidden
+
 # The owner of everything on a server that serves one person (jupyter_server's own token or password
 # login): the OS user it runs as.
 SERVER_OWNER = getpass.getuser()
@@ -30,3 +32,14 @@ def broker_user(identity_provider: Any, current_user: Any) -> str:
     if type(identity_provider) in (IdentityProvider, PasswordIdentityProvider):
         return SERVER_OWNER
     return current_user.username
+
+
+def proxy_user_for(user: str, requested: str | None, *, admin: bool) -> str:
+    """Livy's proxyUser under ``impersonate``: the Jupyter user; another name only for admins."""
+    if requested and requested != user and not admin:
+        raise Forbidden(
+            f"proxyUser {requested!r}: Spark sessions here run as their Jupyter user ({user!r}); "
+            "only admin users may name another",
+            reason="proxy_user_forbidden",
+        )
+    return requested or user

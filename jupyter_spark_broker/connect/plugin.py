@@ -76,6 +76,11 @@ class LivyConnectPlan:
         return {"connect_session_id": self.session_id, "sealed_connect": sealer.seal(sealed)}
 
 
+def base_protocol(protocol: str) -> str:
+    """The protocol of the registry row an attach asks for: livy+connect is a Livy session."""
+    return LIVY if protocol == LIVY_AND_CONNECT else protocol
+
+
 def plan_for(broker: SparkBroker, endpoint: str, protocol: str) -> LivyConnectPlan | None:
     """None for a plain Livy session; a plan when ``protocol`` asks for both, on an endpoint that
     can serve it (InvalidRequest otherwise)."""

@@ -69,6 +69,23 @@ async def test_a_failed_reconnect_changes_nothing(api, broker_app, livy_url, oth
     assert again.status == 200 and again.json["session_id"] == attached.json["session_id"]
 
 
+async def test_a_failed_reconnect_gives_a_replaced_endpoint_its_credentials_back(
+    api, broker_app, start_local_livy
+):
+    livy = start_local_livy("--spark", "off")
+    first = await reconnect(api, body(livy.url, path="nb/a.ipynb", username="u", password="old"))
+    assert first.status == 200, first.json
+    name = first.json["endpoint"]
+    livy.stop()  # the next reconnect's new session cannot start
+    failed = await reconnect(api, body(livy.url, path="nb/b.ipynb", username="u", password="new"))
+    assert failed.status == 503
+    broker = broker_app.broker
+    assert broker.endpoints.settings_of(name).password_value() == "old"
+    saved_owner, sealed = (await broker.registry.saved_endpoints())[name]
+    assert broker.sealer.unseal(sealed)["password"] == "old"
+    assert await broker.registry.binding(SERVER_OWNER, "nb/b.ipynb") is None
+
+
 async def test_run_time_endpoints_can_be_deleted_by_their_owner(api, broker_app, livy_url):
     done = await reconnect(api, body(livy_url, path="nb/del.ipynb", username="u", password="p"))
     assert done.status == 200, done.json

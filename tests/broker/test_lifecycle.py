@@ -78,7 +78,8 @@ def strict_livy(start_local_livy):
 def broker_config(broker_config, flaky_livy, strict_livy):
     broker_config["endpoints"]["flaky"] = {"url": flaky_livy.url}
     broker_config["endpoints"]["strict"] = {"url": strict_livy.url}
-    return {**broker_config, "livy_retries": 1}
+    # A short read timeout: a failed create's row is forgotten a read timeout after the failure.
+    return {**broker_config, "livy_retries": 1, "livy_read_timeout": 3.0}
 
 
 async def test_unreachable_livy_gives_503_then_recovers(api, flaky_livy):
@@ -107,6 +108,27 @@ async def test_unreachable_livy_gives_503_then_recovers(api, flaky_livy):
     )
     replacement = await api.post("attachments", {"path": "flaky/a.ipynb", "endpoint": "flaky"})
     assert replacement.status == 201 and replacement.json["session_id"] != session_id
+    # Once Livy is seen without a session of its name, the failed create leaves no row behind.
+    failed_id = failed[0]["id"]
+    await eventually(
+        lambda: _is_gone(api, failed_id), what="the failed create's row to be forgotten"
+    )
+
+
+async def _is_gone(api, session_id):
+    return (await api.get(f"sessions/{session_id}")).status == 404
+
+
+async def test_create_retried_after_a_failure_makes_a_session(api, flaky_livy):
+    flaky_livy.stop()
+    body = {"endpoint": "flaky", "request_id": "retry-after-failure"}
+    refused = await api.post("sessions", body)
+    assert refused.status == 503
+    flaky_livy.start()
+    retried = await api.post("sessions", body)
+    assert retried.status == 201 and retried.json["state"] != "error"
+    again = await api.post("sessions", body)  # the retry of a create that was done: the same one
+    assert again.status == 200 and again.json["id"] == retried.json["id"]
 
 
 async def _state_is(api, session_id, state):

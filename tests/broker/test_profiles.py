@@ -159,6 +159,13 @@ async def test_the_per_user_cap_counts_live_sessions_only(api, broker_app):
     assert (await api.post("attachments", {"path": "cap/b.ipynb"})).status == 201
 
 
+async def test_concurrent_creates_cannot_pass_the_per_user_cap_together(api, broker_app):
+    await restart_broker(broker_app, max_sessions_per_user=2)
+    replies = await asyncio.gather(*(api.post("sessions", {}) for _ in range(6)))
+    assert sorted(r.status for r in replies) == [201, 201, 429, 429, 429, 429]
+    assert (await api.get("sessions")).json["total"] == 2
+
+
 async def test_a_create_retried_with_its_request_id_makes_one_session(api):
     body = {"request_id": "retry-1", "settings": {"conf": {"spark.x": "1"}}}
     first = await api.post("sessions", body)

@@ -18,15 +18,23 @@ from jupyter_spark_broker.pool import POOL_OWNER
 from jupyter_spark_broker.registry import Registry
 from jupyter_spark_broker.users import SERVER_OWNER
 from tests.broker.conftest import restart_broker
+from tests.broker.prometheus import grew, scrape, value
 from tests.helpers import eventually
 from tests.live_server import LiveJupyter
 
 POOL = 5
+WARMUP = "warmed_up = True"
 
 
 @pytest.fixture
 def broker_config(broker_config) -> dict:
-    return {**broker_config, "warm_pool": {"default": POOL}, "idle_timeout": 0.5}
+    return {
+        **broker_config,
+        "warm_pool": {"default": POOL},
+        "idle_timeout": 0.5,
+        # The test Livy runs plain Python sessions (no Spark): a warm-up that runs there.
+        "warm_pool_warmup": {"pyspark": WARMUP},
+    }
 
 
 @pytest.fixture
@@ -99,6 +107,35 @@ async def test_the_pool_fills_and_is_neither_reaped_nor_listed_as_the_users(api,
     await broker.lifecycle.reap()
     assert await pooled_ids(broker) == {r.id for r in pooled}
     assert await warm(api) == POOL
+
+
+async def test_pooled_sessions_run_the_warm_up_before_they_count_warm(
+    api, broker_app, livy_url, ends
+):
+    before = await scrape(api)
+    await until_warm(api)
+    pooled = await broker_app.broker.pool.pooled("default")
+    async with LivyClient(livy_url) as livy:
+        for record in pooled:
+            statements = (await livy.list_statements(record.livy_id)).statements
+            assert [s.code for s in statements] == [WARMUP]
+            assert statements[0].output.status == "ok"
+    samples = await scrape(api)
+    assert (
+        value(samples, "spark_broker_warm_pool_sessions", profile="default", status="warm") == POOL
+    )
+
+    claimed = await api.post("attachments", {"path": "warm/first.ipynb"})
+    assert claimed.status == 201 and claimed.json["session_id"] in {r.id for r in pooled}
+    after = await scrape(api)
+    assert grew(before, after, "spark_broker_warm_pool_claims_total", profile="default") == 1
+    # Its first statement runs in the warmed-up interpreter.
+    statement = await api.post(
+        f"sessions/{claimed.json['session_id']}/statements",
+        {"code": "warmed_up"},
+        params={"wait": 30},
+    )
+    assert statement.status == 201 and statement.json["output"]["data"]["text/plain"] == "True"
 
 
 async def test_fifty_new_notebooks_claim_the_five_pooled_sessions_once_each(
