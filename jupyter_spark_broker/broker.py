@@ -76,15 +76,16 @@ class SparkBroker(BrokerSettings):
         self.kernel_exists = kernel_exists
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
+        self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
         self.connect = SparkConnect(
             parent=self,
             registry=registry,
             sealer=sealer,
             server_id=self.server_id,
             update=self.update_record,
+            profiles=self.profile_catalog,
         )
         self.lifecycle = BrokerLifecycle(self)
-        self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
         self.pool = WarmPool(self)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -102,6 +103,7 @@ class SparkBroker(BrokerSettings):
         await self.lifecycle.start()
         metrics.SESSION_GAUGE.add(self)
         self.pool.start()
+        self.connect.start()
 
     async def stop(self) -> None:
         metrics.SESSION_GAUGE.discard(self)
@@ -421,14 +423,14 @@ class SparkBroker(BrokerSettings):
                 metrics.count_attach(record.endpoint, False, record.profile, protocol)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
+        chosen = self.profile_catalog.get(profile)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
             create = functools.partial(
-                self.connect.create, user, endpoint=endpoint, share_key=share_key
+                self.connect.create, user, endpoint=endpoint, share_key=share_key, profile=chosen
             )
         else:
-            chosen = self.profile_catalog.get(profile)
             endpoint = (
                 endpoint
                 or await self.registry.binding(user, path)
@@ -516,7 +518,7 @@ class SparkBroker(BrokerSettings):
         """Live sessions by (state, endpoint, profile, protocol): ``spark_broker_sessions``."""
         return metrics.count_sessions(self._live.values())
 
-    def connect_server_counts(self) -> Iterable[tuple[str, int]]:
+    def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         return self.connect.manager.server_counts()
 
     def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:

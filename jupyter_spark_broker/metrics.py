@@ -147,8 +147,9 @@ class SessionSource(Protocol):
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
         """((state, endpoint, profile, protocol), count) of the sessions this broker knows as live."""
 
-    def connect_server_counts(self) -> Iterable[tuple[str, int]]:
-        """(profile, count) of the Spark Connect servers this broker runs (their process lives)."""
+    def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        """((profile, state), count) of the Spark Connect servers this broker runs (their process
+        lives): state in_use (a user's) or warm (started ahead, nobody's yet)."""
 
     def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         """((profile, status), count) of the warm pool: status ``warm`` or ``starting``."""
@@ -174,13 +175,13 @@ class _SessionGauge(Collector):
         with self._lock:
             sources = list(self._sources)
         totals: Counter[tuple[str, str, str, str]] = Counter()
-        servers: Counter[str] = Counter()
+        servers: Counter[tuple[str, str]] = Counter()
         pooled: Counter[tuple[str, str]] = Counter()
         for source in sources:
             for labels, count in source.session_counts():
                 totals[labels] += count
-            for profile, count in source.connect_server_counts():
-                servers[profile] += count
+            for server_labels, count in source.connect_server_counts():
+                servers[server_labels] += count
             for pool_labels, count in source.pool_counts():
                 pooled[pool_labels] += count
         family = GaugeMetricFamily(
@@ -195,11 +196,11 @@ class _SessionGauge(Collector):
         family = GaugeMetricFamily(
             PREFIX + "connect_servers",
             "Spark Connect servers this Jupyter server runs itself (one Spark application per user "
-            "and profile), by profile.",
-            labels=["profile"],
+            "and profile), by profile; state in_use (a user's) or warm (started ahead, nobody's).",
+            labels=["profile", "state"],
         )
-        for profile, count in sorted(servers.items()):
-            family.add_metric([profile], count)
+        for (profile, state), count in sorted(servers.items()):
+            family.add_metric([profile, state], count)
         yield family
         pool_family = GaugeMetricFamily(
             PREFIX + "warm_pool_sessions",

@@ -123,7 +123,7 @@ async def test_a_notebooks_connect_session_through_the_broker(
 
     # Metrics: one Connect server running; two Connect sessions by state; attaches by protocol.
     during = await scrape(alice)
-    assert value(during, "spark_broker_connect_servers", profile="default") == 1
+    assert value(during, "spark_broker_connect_servers", profile="default", state="in_use") == 1
     assert (
         grew(
             before,
@@ -181,7 +181,7 @@ async def test_a_notebooks_connect_session_through_the_broker(
     await until(lambda: manager.servers() == [], 60, "the server to stop")
     assert not port_open(server.port)
     after = await scrape(alice)
-    assert value(after, "spark_broker_connect_servers", profile="default") == 0
+    assert value(after, "spark_broker_connect_servers", profile="default", state="in_use") == 0
     assert value(after, "spark_broker_sessions", state="idle", **connect) == 0
 
 
@@ -231,3 +231,10 @@ async def test_a_livy_session_has_no_connect_url(as_user):
     refused = await alice.get(f"sessions/{livy['id']}/connect")
     assert refused.status == 409 and refused.json["reason"] == "not_connect"
     assert (await alice.get("sessions/nope/connect")).status == 404
+
+
+async def test_a_connect_attach_names_a_known_profile(as_user):
+    refused = await as_user("alice").post(
+        "attachments", {"path": "x.ipynb", "protocol": "connect", "profile": "huge"}
+    )
+    assert refused.status == 404 and refused.json["reason"] == "unknown_profile"
