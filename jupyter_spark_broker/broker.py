@@ -21,9 +21,10 @@ from .broker_settings import BrokerSettings
 from .connect.plugin import LIVY, LivyConnectPlan, base_protocol, check_serves_connect, plan_for
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
+from .ended_sessions import end_attachments
 from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
 from .errors import BrokerError, Conflict, InvalidRequest, NotFound
-from .events import BrokerEvents
+from .events import BROKER_ACTOR, BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .links import spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
@@ -342,6 +343,7 @@ class SparkBroker(BrokerSettings):
             killed = await self.update_record(record.id, state=state, message=why)
             if killed is not None and not record.is_finished:
                 self.events.killed(killed, actor=actor, reason=why)
+                await end_attachments(self, killed, actor=actor)
         finally:
             self._killing.discard(record.id)
 
@@ -544,6 +546,8 @@ class SparkBroker(BrokerSettings):
         updated = self._remember(await self.registry.update_session(session_id, **fields))
         if updated is not None and "state" in fields:
             self.events.state_changed(updated, previous)  # nothing when it did not change
+            if updated.is_finished and session_id not in self._killing:  # kill() ends them itself
+                await end_attachments(self, updated, actor=BROKER_ACTOR)
         return updated
 
     async def apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:

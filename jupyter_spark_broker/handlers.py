@@ -65,6 +65,7 @@ from .replies import (
     SessionWithAttachments,
     StatementReply,
 )
+from .request_guards import MAX_NAME_LENGTH
 from .users import broker_user, serves_one_person
 
 AUTH_RESOURCE = "spark_broker"
@@ -82,6 +83,18 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         await super().prepare()
         await self.extensionapp.ensure_started()
         ROUTE.set(self.route())
+        if self.current_user is not None:  # the unauthenticated get their 403 from the verb
+            self._check_path_ids()
+
+    def _check_path_ids(self) -> None:
+        """Ids and names in the path are at most MAX_NAME_LENGTH characters: a longer one is a
+        short 400, not a 404 that echoes it whole."""
+        for name, value in self.path_kwargs.items():
+            if len(value) > MAX_NAME_LENGTH:
+                raise InvalidRequest(
+                    f"{name}: {len(value)} characters, more than the {MAX_NAME_LENGTH} an id may have",
+                    reason="invalid_field",
+                )
 
     def route(self) -> str:
         """This call as the audit trail names it: "DELETE spark-broker/api/sessions/{session_id}"."""
@@ -357,10 +370,9 @@ class StatementCancelHandler(BrokerHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str, statement_id: str) -> None:
-        sent = await self.broker.statements.cancel(
+        message = await self.broker.statements.cancel(
             self.user, session_id, _statement_id(statement_id)
         )
-        message = "cancel requested" if sent else "nothing to cancel: the session is still starting"
         self.reply(200, Message(message=message))
 
 
@@ -506,9 +518,10 @@ class NotFoundHandler(BrokerHandler):
         await super().prepare()
         if self.current_user is None:
             raise web.HTTPError(403)  # as @web.authenticated answers an API client
-        raise NotFound(
-            f"no such route: {self.request.method} {self.request.path}", reason="no_route"
-        )
+        path = self.request.path
+        if len(path) > MAX_NAME_LENGTH:  # echo a bounded prefix only
+            path = f"{path[:MAX_NAME_LENGTH]}… ({len(path)} characters)"
+        raise NotFound(f"no such route: {self.request.method} {path}", reason="no_route")
 
 
 def handlers() -> list[tuple[str, type]]:

@@ -56,7 +56,8 @@ CONNECT_SERVER_STARTS = CounterMetric(
 )
 DETACHES = CounterMetric(
     PREFIX + "detaches",
-    "Attachments ended; reason: request (DELETE attachments) or kernel_gone (the reaper).",
+    "Attachments ended; reason: request (DELETE attachments), kernel_gone (the reaper) or "
+    "session_ended (their session was killed or ended).",
     ["reason"],
 )
 STATEMENT_SECONDS = Histogram(

@@ -22,7 +22,15 @@ from pydantic import (
 
 from .endpoints import livy_url
 from .errors import InvalidRequest
-from .livy.names import SESSION_KINDS, SESSION_SETTINGS, STATEMENT_KINDS
+from .livy.names import (
+    LOST,
+    SESSION_FINISHED_STATES,
+    SESSION_KINDS,
+    SESSION_READY_STATES,
+    SESSION_SETTINGS,
+    SESSION_STARTING_STATES,
+    STATEMENT_KINDS,
+)
 from .paths import normalise_notebook_path
 from .pydantic_errors import every_problem
 from .request_guards import MAX_NAME_LENGTH, MAX_PATH_LENGTH, plain_text
@@ -39,6 +47,10 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterVali
 NotebookPath = Annotated[
     str, Field(min_length=1, max_length=MAX_PATH_LENGTH), AfterValidator(plain_text)
 ]
+# What ``GET sessions?state=`` may name: Livy's session states and the broker's ``lost``.
+SESSION_STATES = tuple(
+    sorted(SESSION_STARTING_STATES | SESSION_READY_STATES | SESSION_FINISHED_STATES | {LOST})
+)
 # A count in a JSON body: a JSON number, not "1" nor true; bounded like Livy's Java ints.
 Count = Annotated[int, Field(strict=True, ge=1, le=100_000)]
 
@@ -128,10 +140,21 @@ class CreateAttachment(_Request):
 class ListSessionsQuery(_Request):
     mine: bool = False  # only the caller's own sessions, also for admin users
     state: Name | None = None
+    # Not checked against the endpoints: rows of a removed endpoint are still listed by its name.
     endpoint: Name | None = None
     path: NotebookPath | None = None
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=MAX_INT32)
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, state: str | None) -> str | None:
+        # A typo would otherwise match nothing and look like "no such sessions".
+        if state is not None and state not in SESSION_STATES:
+            raise ValueError(
+                f"{state!r} is not a session state: one of {', '.join(SESSION_STATES)}"
+            )
+        return state
 
 
 class ListAttachmentsQuery(_Request):

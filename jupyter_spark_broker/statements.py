@@ -334,8 +334,9 @@ class StatementProxy:
         refuses code without a kind, with a 500) the broker's default kind."""
         return self.broker.default_kind if record.kind == "shared" else record.kind
 
-    async def cancel(self, user: str, session_id: str, statement_id: int) -> bool:
-        """Cancel; False when there was nothing to cancel because the session is still starting."""
+    async def cancel(self, user: str, session_id: str, statement_id: int) -> str:
+        """Cancel; what was done, in words. An unknown statement is a 404 (Livy itself answers 200
+        to a cancel of any id, so the broker asks for the statement first)."""
         record = await self.broker.live_session(user, session_id)
         livy = await self.broker.endpoints.client(record.endpoint)
         if record.state in SESSION_STARTING_STATES:
@@ -344,8 +345,12 @@ class StatementProxy:
             if (await self.broker.livy_call(record.endpoint, state, record)).state in (
                 SESSION_STARTING_STATES
             ):
-                return False
+                return "nothing to cancel: the session is still starting"
+        fetch = livy.get_statement(record.livy_id, statement_id)
+        statement = await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
+        if statement.is_finished:
+            return f"nothing to cancel: statement {statement_id} is {statement.state}"
         await self.broker.livy_call(
             record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
         )
-        return True
+        return "cancel requested"
