@@ -10,14 +10,18 @@ of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager'
 
 from __future__ import annotations
 
+import logging
+from html import escape
+
 import httpx
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from .errors import LivyUnavailable, NotFound
+from .errors import Conflict, LivyUnavailable, NotFound
 from .handlers import BrokerHandler
 from .links import PAGES, page_base
+from .registry import SessionRecord
 
 # Headers of the Spark UI's answers worth passing on to the browser.
 _PASSED_ON = ("Content-Type", "Cache-Control", "Last-Modified", "ETag", "Expires")
@@ -27,16 +31,74 @@ class _BrokerPage(BrokerHandler):
     """A broker handler answering a browser: its own content types, and the page's scripts and
     styles allowed (an API handler forbids them all)."""
 
+    _quiet = False  # the access log's line at info: an ended session's page is no warning
+
     @property
     def content_security_policy(self) -> str:
         return JupyterHandler.content_security_policy.fget(self)
+
+    @property
+    def log(self) -> logging.Logger | logging.LoggerAdapter:
+        return _InfoForWarnings(super().log) if self._quiet else super().log
+
+    async def session_for_page(self, session_id: str) -> SessionRecord | None:
+        """The session, or None once a page saying it ended has been answered."""
+        record = await self.broker.get_session(self.user, session_id)
+        if record.is_finished:
+            self.answer_ended(record)
+            return None
+        return record
+
+    def answer_ended(self, record: SessionRecord) -> None:
+        """410 Gone, as a small page a person reads (a browser opened it from a notebook's link)."""
+        what = "Spark UI" if isinstance(self, SparkUIProxy) else "driver log"
+        self.log.info(
+            "spark broker: %s of ended Spark session %s (%s)", what, record.id, record.state
+        )
+        self._quiet = True
+        why = f": {escape(record.message)}" if record.message else ""
+        self.set_status(410)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            _ENDED_PAGE.format(
+                what=what, session=escape(record.id), state=escape(record.state), why=why
+            ).encode("utf-8"),
+            set_content_type="text/html; charset=utf-8",
+        )
+
+
+_ENDED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Spark session ended</title></head>
+<body><h1>This Spark session has ended</h1>
+<p>Spark session <code>{session}</code> is <strong>{state}</strong>{why}.</p>
+<p>Its {what} ended with it. Run a cell of the notebook to start a new session.</p>
+</body></html>
+"""
+
+
+class _InfoForWarnings(logging.LoggerAdapter):
+    """A logger whose warnings are info lines (jupyter_server logs every 4xx as a warning)."""
+
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter):
+        super().__init__(logger, {})
+
+    def warning(self, msg, *args, **kwargs) -> None:
+        self.info(msg, *args, **kwargs)
 
 
 class DriverLogPage(_BrokerPage):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        log = await self.broker.session_log(self.user, session_id, from_=0, size=-1)
+        if await self.session_for_page(session_id) is None:
+            return
+        try:
+            log = await self.broker.session_log(self.user, session_id, from_=0, size=-1)
+        except Conflict as error:
+            if error.reason != "session_finished":
+                raise
+            self.answer_ended(await self.broker.get_session(self.user, session_id))
+            return
         text = "\n".join(log.log) + "\n"
         self.finish(text.encode("utf-8"), set_content_type="text/plain; charset=utf-8")
 
@@ -45,7 +107,9 @@ class SparkUIProxy(_BrokerPage):
     @web.authenticated
     @authorized
     async def get(self, session_id: str, path: str | None = None) -> None:
-        record = await self.broker.get_session(self.user, session_id)
+        record = await self.session_for_page(session_id)
+        if record is None:
+            return
         if not (record.spark_ui_url and self.broker.endpoints.is_embedded(record.endpoint)):
             raise NotFound(
                 f"Spark session {session_id!r} has no Spark UI served here (only the embedded "

@@ -4,6 +4,10 @@ embedded Livy's sessions (the browser test opens a real one). Replies checked ag
 
 from __future__ import annotations
 
+import logging
+
+from jupyter_spark_broker.users import SERVER_OWNER
+
 
 async def test_the_driver_log_link_is_a_text_page_of_the_broker(api, jp_base_url):
     attached = (await api.post("attachments", {"path": "logs.ipynb"})).json
@@ -34,3 +38,25 @@ async def test_the_spark_ui_proxy_serves_only_the_embedded_livys_sessions(api):
     assert "has no Spark UI served here" in reply.json["message"]
     unknown = await api.get("spark-broker/sessions/nope/ui/jobs", api=False)
     assert unknown.status == 404 and "no Spark session 'nope'" in unknown.json["message"]
+
+
+async def test_pages_of_an_ended_session_say_so_in_a_small_page(api, broker_app, caplog):
+    session_id = (await api.post("attachments", {"path": "ended.ipynb"})).json["session_id"]
+    broker = broker_app.broker
+    record = await broker.get_session(SERVER_OWNER, session_id)
+    await broker.kill(record, "stopped by <b>ops</b> & co", actor=SERVER_OWNER)
+    caplog.clear()
+    for page in ("log", "ui/", "ui/jobs"):
+        reply = await api.get(f"spark-broker/sessions/{session_id}/{page}", api=False)
+        assert reply.status == 410, (page, reply.body)
+        assert reply.content_type == "text/html; charset=utf-8"
+        text = reply.body.decode()
+        assert f"<code>{session_id}</code> is <strong>killed</strong>" in text
+        assert "stopped by &lt;b&gt;ops&lt;/b&gt; &amp; co" in text and "<b>ops" not in text
+        assert ("Spark UI" if page.startswith("ui") else "driver log") in text
+    # An ordinary outcome: info lines, no warning or error, no request headers dumped.
+    server_lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert server_lines == [], [r.getMessage() for r in server_lines]
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(f"ended Spark session {session_id} (killed)" in line for line in lines)
+    assert not any("User-Agent" in line for line in lines)
