@@ -23,6 +23,13 @@ def broker_id_in(livy_name: str | None) -> str | None:
     return None
 
 
+# The end of a failed session's log kept as its message: enough for "Invalid maximum heap size"
+# and the error after it, short enough for a kernel's one-line report.
+FAILURE_LOG_LINES = 4
+FAILED_STATES = ("error", "shutting_down", "dead")
+FAILURE_MESSAGE_LENGTH = 600
+
+
 def livy_view(session: Session) -> dict[str, Any]:
     """The registry columns that follow Livy's view of a session."""
     return {
@@ -31,7 +38,21 @@ def livy_view(session: Session) -> dict[str, Any]:
         "app_id": session.app_id,
         "spark_ui_url": session.app_info.spark_ui_url,
         "driver_log_url": session.app_info.driver_log_url,
+        "message": why_it_failed(session),
     }
+
+
+def why_it_failed(session: Session) -> str | None:
+    """For a session Livy reports failed (``error``, then ``shutting_down``, then ``dead``): the
+    last lines of its log (Livy says why a session failed there only), so the API and the kernel
+    can tell the user."""
+    lines = [line.strip() for line in session.log if line.strip()]
+    if session.state not in FAILED_STATES or not lines:
+        return None
+    text = " | ".join(lines[-FAILURE_LOG_LINES:])
+    if len(text) > FAILURE_MESSAGE_LENGTH:
+        text = "…" + text[-FAILURE_MESSAGE_LENGTH:]
+    return f"the end of its Livy log: {text}"
 
 
 def fields_of(layer: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from .livy import LivyClient, LivyError, PollBackoff, Statement
 from .livy.names import SESSION_STARTING_STATES
 from .orm import utcnow
 from .registry import SessionRecord
+from .session_settings import why_it_failed
 
 if TYPE_CHECKING:
     from .broker import SparkBroker
@@ -279,7 +280,12 @@ class StatementProxy:
                 reason="session_starting",
             )
         if session.is_finished:
-            raise Conflict(f"Spark session {record.id!r} ended while starting: {session.state}")
+            why = why_it_failed(session) or record.message  # the row may lag (the poller wrote)
+            raise Conflict(
+                f"Spark session {record.id!r} ended while starting: {session.state}"
+                + (f" ({why})" if why else ""),
+                reason="session_finished",
+            )
         return record
 
     async def get(

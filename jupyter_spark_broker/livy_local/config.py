@@ -51,11 +51,20 @@ def session_kinds(spark: str) -> frozenset[str]:
     ``spark`` (Scala, in the SparkSession's JVM) unless Spark is off, and under ``auto`` only where
     pyspark and Java are, as its sessions would otherwise fail to start."""
     kinds = set(KIND_ALIASES.values()) - set(UNSUPPORTED_KINDS)
-    has_java = shutil.which("java") is not None or "JAVA_HOME" in os.environ
-    has_spark = importlib.util.find_spec("pyspark") is not None and has_java
-    if spark == "off" or (spark == "auto" and not has_spark):
+    if spark == "off" or (spark == "auto" and spark_missing()):
         kinds.discard("spark")
     return frozenset(kinds)
+
+
+def spark_missing() -> str | None:
+    """Why this machine cannot run a local SparkSession (no pyspark, no Java), or None if it can.
+    Under ``--spark auto`` only this makes a session plain Python: a SparkSession that fails to
+    start where both are (bad settings, too little memory) is a session that failed, as in Livy."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed"
+    if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
+        return "Java is not installed (no java on PATH, no JAVA_HOME)"
+    return None
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:

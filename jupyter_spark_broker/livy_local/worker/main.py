@@ -33,6 +33,7 @@ import urllib.request
 import warnings
 from typing import Any
 
+from ..config import spark_missing
 from ..lifeline import die_with_parent
 from .output_cap import cap_output
 
@@ -553,15 +554,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if options.spark == "off":
             interpreter.spark_reason = "Spark is switched off on this local Livy (--spark off)"
+        elif options.spark == "auto" and (missing := spark_missing()):
+            interpreter.spark_reason = f"{missing} (--spark auto)"
         else:
             try:
                 interpreter.start_spark(json.loads(options.conf))
             except Exception as error:  # noqa: BLE001 - any start-up failure is reported, not hidden
-                interpreter.spark_reason = f"the local SparkSession could not start: {error!r}"
-                print(f"livy-local: {interpreter.spark_reason}", file=sys.stderr, flush=True)
-                if options.spark == "on":
-                    channel.send(op="failed", detail=interpreter.spark_reason)
-                    return
+                # As Apache Livy: the session is dead, and its log says why (the JVM's own
+                # lines, "Invalid maximum heap size: -Xmxlots", are in it already).
+                reason = f"the local SparkSession could not start: {type(error).__name__}: {error}"
+                channel.send(op="failed", detail=reason)
+                return
         if options.scala:
             try:
                 interpreter.start_scala()
