@@ -1,9 +1,50 @@
 #!/usr/bin/env bash
 # Prepares this checkout: system packages the project needs, then .venv with the package installed.
-# Usage: scripts/setup.sh [EXTRAS]   (EXTRAS as in pyproject, default "spark")
+# Usage: scripts/setup.sh [--if-needed] [EXTRAS]   (EXTRAS as in pyproject, default "spark")
+#        scripts/setup.sh --fingerprint             (what the stamp of a finished set-up records)
+# --if-needed does nothing when .venv was set up, with EXTRAS among its extras, from the same
+# pyproject.toml, package.json, JupyterLab extension sources and this script (.venv/.setup-stamp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+stamp=.venv/.setup-stamp
+
+# What an install depends on beyond the Python sources (an editable install reads those live).
+fingerprint() {
+  { find pyproject.toml package.json package-lock.json tsconfig.json scripts/setup.sh \
+    src style jupyter-config -type f -print0 2>/dev/null || true; } |
+    LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+}
+# Whether the stamp covers every extra of $1 (comma-separated), from the same fingerprint.
+stamp_covers() {
+  [ -x .venv/bin/python ] && [ -f "$stamp" ] || return 1
+  [ "$(sed -n 1p "$stamp")" = "$(fingerprint)" ] || return 1
+  local installed extra
+  installed=",$(sed -n 2p "$stamp"),"
+  for extra in ${1//,/ }; do
+    [[ "$installed" == *",$extra,"* ]] || return 1
+  done
+}
+
+if [ "${1:-}" = "--fingerprint" ]; then
+  fingerprint
+  exit 0
+fi
+if_needed=false
+if [ "${1:-}" = "--if-needed" ]; then
+  if_needed=true
+  shift
+fi
 extras="${1:-spark}"
+if $if_needed; then
+  if stamp_covers "$extras"; then
+    echo "setup: .venv is up to date"
+    exit 0
+  elif [ ! -x .venv/bin/python ]; then
+    echo "setup: setting up .venv (first run, a few minutes)…"
+  else
+    echo "setup: setting up .venv again (pyproject.toml, package.json, the Lab extension or the extras changed)…"
+  fi
+fi
 
 apt_packages=()
 # The shipped local Livy runs a real local SparkSession when Java 17+ is there.
@@ -61,4 +102,12 @@ if ! node_recent; then
   chmod +x .venv/node/npm
   export PATH="$PWD/.venv/node:$PATH"
 fi
+# The extras of an earlier set-up from the same sources stay installed (pip removes none).
+all_extras="$extras"
+if [ -f "$stamp" ] && [ "$(sed -n 1p "$stamp")" = "$(fingerprint)" ]; then
+  all_extras="$(printf '%s,%s' "$(sed -n 2p "$stamp")" "$extras" | tr ',' '\n' | sort -u | paste -sd,)"
+fi
+rm -f "$stamp"  # a set-up that fails midway leaves none
+echo "setup: installing the package into .venv with pip (extras: ${extras}; builds the JupyterLab extension)"
 .venv/bin/pip install -q -e ".[${extras}]"
+printf '%s\n%s\n' "$(fingerprint)" "$all_extras" > "$stamp"
