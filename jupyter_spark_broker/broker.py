@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 
 from . import metrics
 from .broker_settings import BrokerSettings
+from .connect.plugin import LIVY, LivyConnectPlan, base_protocol, check_serves_connect, plan_for
 from .connect.sessions import PROTOCOL as CONNECT
 from .connect.sessions import SparkConnect
 from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
-from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
+from .errors import BrokerError, Conflict, InvalidRequest, NotFound
 from .events import BrokerEvents
 from .lifecycle import BrokerLifecycle
 from .links import spark_ui_conf
@@ -75,15 +76,16 @@ class SparkBroker(BrokerSettings):
         self.kernel_exists = kernel_exists
         self.server_id = PROCESS_SERVER_ID
         self.statements = StatementProxy(self)
+        self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
         self.connect = SparkConnect(
             parent=self,
             registry=registry,
             sealer=sealer,
             server_id=self.server_id,
             update=self.update_record,
+            profiles=self.profile_catalog,
         )
         self.lifecycle = BrokerLifecycle(self)
-        self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
         self.pool = WarmPool(self)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -101,6 +103,7 @@ class SparkBroker(BrokerSettings):
         await self.lifecycle.start()
         metrics.SESSION_GAUGE.add(self)
         self.pool.start()
+        self.connect.start()
 
     async def stop(self) -> None:
         metrics.SESSION_GAUGE.discard(self)
@@ -124,20 +127,6 @@ class SparkBroker(BrokerSettings):
         # Its kernels stop with this server: other brokers may reap their attachments at once.
         with contextlib.suppress(Exception):
             await self.registry.forget_server(self.server_id)
-
-    # -- who may do what ------------------------------------------------------------------------
-
-    def is_admin(self, user: str) -> bool:
-        return "*" in self.admin_users or user in self.admin_users
-
-    def check_owner(self, user: str, owner: str, what: str) -> None:
-        """Forbidden unless ``user`` owns ``what`` or is an admin."""
-        if owner != user and not self.is_admin(user):
-            raise Forbidden(f"{what} belongs to another user")
-
-    def _owner_filter(self, user: str, mine: bool = False) -> str | None:
-        """The owner a listing is narrowed to: the user, or nobody for an admin who wants all."""
-        return None if self.is_admin(user) and not mine else user
 
     # -- endpoints ------------------------------------------------------------------------------
 
@@ -192,6 +181,7 @@ class SparkBroker(BrokerSettings):
         overrides: dict[str, Any],
         profile: str | None = None,
         request_id: str | None = None,
+        protocol: str = LIVY,
     ) -> tuple[SessionRecord, bool]:
         """A new session attached to no notebook (the API path); ``name`` lets notebooks attach to it.
 
@@ -214,6 +204,7 @@ class SparkBroker(BrokerSettings):
                 attached=False,
                 profile=chosen,
                 request_key=request_key,
+                connect=plan_for(self, endpoint, protocol),
             )
         except ShareKeyTaken:
             earlier = request_key and await self.registry.find_by_request(request_key)
@@ -238,6 +229,7 @@ class SparkBroker(BrokerSettings):
         profile: Profile,
         path: str | None = None,
         request_key: str | None = None,
+        connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
@@ -254,6 +246,8 @@ class SparkBroker(BrokerSettings):
         exempt = user == POOL_OWNER or self.is_admin(user)
         fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
         fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
+        if connect is not None:  # Spark's Connect plugin too; its token goes to Livy only
+            fields["conf"] = connect.shown_conf(fields.get("conf"))
         if self.impersonate:
             requested = fields_of(overrides).get("proxy_user")
             fields["proxy_user"] = proxy_user_for(user, requested, admin=self.is_admin(user))
@@ -261,6 +255,7 @@ class SparkBroker(BrokerSettings):
             request = CreateSessionRequest.model_validate(
                 {
                     **fields,
+                    **({"conf": connect.secret_conf(fields["conf"])} if connect else {}),
                     "kind": kind,
                     "name": livy_name,
                     "heartbeat_timeout_in_second": self.livy_heartbeat_timeout or None,
@@ -285,6 +280,7 @@ class SparkBroker(BrokerSettings):
                     unattached_since=None if attached else utcnow(),
                     profile=profile.name,
                     request_key=request_key,
+                    **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
                 )
             )
         try:
@@ -406,34 +402,36 @@ class SparkBroker(BrokerSettings):
         protocol: str = "livy",
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
-        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session).
+        ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session);
+        "livy+connect" its Livy session, made with Spark's Connect plugin (connect/plugin.py).
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
         ``active_key`` across processes, so concurrent attaches create exactly one session.
         """
         if session_id is not None:
-            record = await self.live_session(user, session_id, protocol)
+            record = await self.live_session(user, session_id, base_protocol(protocol))
+            check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-            metrics.count_attach(record.endpoint, False, record.profile)
+            metrics.count_attach(record.endpoint, False, record.profile, protocol)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        if protocol != CONNECT and kernel_id is not None and name is None and not overrides:
+        if protocol == LIVY and kernel_id is not None and name is None and not overrides:
             kept = await kept_attachment(self, user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
-                metrics.count_attach(record.endpoint, False, record.profile)
+                metrics.count_attach(record.endpoint, False, record.profile, protocol)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
+        chosen = self.profile_catalog.get(profile)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
             create = functools.partial(
-                self.connect.create, user, endpoint=endpoint, share_key=share_key
+                self.connect.create, user, endpoint=endpoint, share_key=share_key, profile=chosen
             )
         else:
-            chosen = self.profile_catalog.get(profile)
             endpoint = (
                 endpoint
                 or await self.registry.binding(user, path)
@@ -450,6 +448,7 @@ class SparkBroker(BrokerSettings):
                 share_key,
                 overrides or {},
                 chosen,
+                connect=plan_for(self, endpoint, protocol),
             )
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
@@ -467,22 +466,15 @@ class SparkBroker(BrokerSettings):
                         ) from None
             else:
                 self.check_owner(user, record.owner, f"the session named {name!r}")
+                check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-        metrics.count_attach(endpoint, created, record.profile)
+        metrics.count_attach(endpoint, created, record.profile, protocol)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
-
-    def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
-        if name:
-            return f"name:{name}"
-        if self.share_scope == "user":
-            return f"user:{user}:{kind or self.default_kind}"
-        # The owner is part of the key: two users' notebooks at one path never share a session.
-        return f"notebook:{user}:{path}"
 
     async def detach(self, user: str, attachment_id: str) -> None:
         attachment = await self.registry.get_attachment(attachment_id)
@@ -523,9 +515,12 @@ class SparkBroker(BrokerSettings):
         """The live sessions as the registry has them now (the state poller's every round)."""
         self._live = {record.id: record for record in records}
 
-    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
-        """Live sessions by (state, endpoint, profile): the ``spark_broker_sessions`` gauge."""
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
+        """Live sessions by (state, endpoint, profile, protocol): ``spark_broker_sessions``."""
         return metrics.count_sessions(self._live.values())
+
+    def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        return self.connect.manager.server_counts()
 
     def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         """The warm pool by (profile, status): the ``spark_broker_warm_pool_sessions`` gauge."""

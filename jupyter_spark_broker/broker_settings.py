@@ -1,11 +1,13 @@
-"""The broker's settings, configured as ``c.SparkBroker.<name>``: written once, here; the behaviour that
-reads them is :class:`~.broker.SparkBroker`, which inherits them."""
+"""The broker's settings, configured as ``c.SparkBroker.<name>``: written once, here, with the rules that
+read nothing else (who may do what, a notebook's share key). The behaviour
+around them is :class:`~.broker.SparkBroker`, which inherits them."""
 
 from __future__ import annotations
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
+from .errors import Forbidden
 from .livy.names import DEFAULT_KIND, STATEMENT_KINDS
 
 
@@ -75,3 +77,25 @@ class BrokerSettings(LoggingConfigurable):
         livy.impersonation.enabled, with the broker's Livy user in livy.superusers. Turn it on for a
         server of several users: otherwise any of them can pick any proxyUser (sparkmagic#470).""",
     )
+
+    # -- rules that read only these settings --------------------------------------------------
+
+    def is_admin(self, user: str) -> bool:
+        return "*" in self.admin_users or user in self.admin_users
+
+    def check_owner(self, user: str, owner: str, what: str) -> None:
+        """Forbidden unless ``user`` owns ``what`` or is an admin."""
+        if owner != user and not self.is_admin(user):
+            raise Forbidden(f"{what} belongs to another user")
+
+    def _owner_filter(self, user: str, mine: bool = False) -> str | None:
+        """The owner a listing is narrowed to: the user, or nobody for an admin who wants all."""
+        return None if self.is_admin(user) and not mine else user
+
+    def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
+        if name:
+            return f"name:{name}"
+        if self.share_scope == "user":
+            return f"user:{user}:{kind or self.default_kind}"
+        # The owner is part of the key: two users' notebooks at one path never share a session.
+        return f"notebook:{user}:{path}"

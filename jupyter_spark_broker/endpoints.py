@@ -125,6 +125,10 @@ class EndpointConfig(BaseModel):
         )
 
 
+# Names that ``spark-broker/api/endpoints/<name>`` routes elsewhere: no endpoint may take them.
+RESERVED_NAMES = frozenset({"health"})
+
+
 def unsealed(values: dict[str, Any]) -> tuple[EndpointConfig, str]:
     """A run-time endpoint read back from :meth:`SparkEndpoints.sealable`, and its source."""
     values = dict(values)
@@ -142,6 +146,8 @@ def parse_endpoints(raw: Mapping[str, Any]) -> dict[str, EndpointConfig]:
             raise ValueError(f"endpoint {name!r}: {first_problem(error, 'endpoint')}") from None
         if parsed[name].url is None and name != LOCAL:
             raise ValueError(f"endpoint {name!r}: url is required")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"endpoint {name!r}: the name is taken by the API's endpoints/{name}")
     return parsed
 
 
@@ -358,6 +364,11 @@ class SparkEndpoints(LoggingConfigurable):
     ) -> None:
         """Add or replace an endpoint learnt at run time, for ``owner``: from
         ``/reconnectsparkmagic`` (``source`` reconnect) or ``POST endpoints`` (api)."""
+        if name in RESERVED_NAMES:
+            raise InvalidRequest(
+                f"endpoint {name!r}: the name is taken by the API's endpoints/{name}",
+                reason="invalid_field",
+            )
         if name in self._configs and not self.usable_by(name, owner):
             raise Forbidden(
                 f"endpoint {name!r} belongs to another user", reason="endpoint_forbidden"

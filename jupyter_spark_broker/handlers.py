@@ -264,6 +264,7 @@ class SessionsHandler(BrokerHandler):
             overrides=request.settings.livy_fields(),
             profile=request.profile,
             request_id=request.request_id,
+            protocol=request.protocol,
         )
         self.set_header("Location", self.api_url("sessions", record.id))
         attachments = [] if created else await self.broker.attachments_of(record.id)

@@ -5,7 +5,9 @@ needed unless ``ServerApp.authenticate_prometheus`` is off), so every series her
 registry once per process, prefixed ``spark_broker_``. Several brokers in one process (tests that
 restart one) add to the same counters; the session gauge sums the brokers that are running.
 
-The ``profile`` label is the session's profile (``default`` for rows from before profiles).
+The ``profile`` label is the session's profile (``default`` for rows from before profiles); the
+``protocol`` label says how clients reach a session: ``livy``, ``connect`` (a Spark Connect session)
+or ``livy+connect`` (a Livy session whose Spark also serves Connect clients).
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ SESSIONS_ENDED = CounterMetric(
 )
 ATTACHES = CounterMetric(
     PREFIX + "attaches",
-    "Notebooks attached; result: new_session (created for it) or existing_session.",
-    ["endpoint", "profile", "result"],
+    "Notebooks attached; result: new_session (created for it) or existing_session; protocol: "
+    "what the attach asked for (livy, connect, livy+connect).",
+    ["endpoint", "profile", "result", "protocol"],
+)
+CONNECT_SERVER_STARTS = CounterMetric(
+    PREFIX + "connect_server_starts",
+    "Spark Connect servers the broker started itself, by profile; outcome ok or failed.",
+    ["profile", "outcome"],
 )
 DETACHES = CounterMetric(
     PREFIX + "detaches",
@@ -136,16 +144,20 @@ class StatementTimer:
 
 
 class SessionSource(Protocol):
-    def session_counts(self) -> Iterable[tuple[tuple[str, str, str], int]]:
-        """((state, endpoint, profile), count) of the sessions this broker knows as live."""
+    def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
+        """((state, endpoint, profile, protocol), count) of the sessions this broker knows as live."""
+
+    def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
+        """((profile, state), count) of the Spark Connect servers this broker runs (their process
+        lives): state in_use (a user's) or warm (started ahead, nobody's yet)."""
 
     def pool_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         """((profile, status), count) of the warm pool: status ``warm`` or ``starting``."""
 
 
 class _SessionGauge(Collector):
-    """``spark_broker_sessions`` and ``spark_broker_warm_pool_sessions``: read from the running
-    brokers at scrape time, never stale."""
+    """``spark_broker_sessions``, ``spark_broker_connect_servers`` and
+    ``spark_broker_warm_pool_sessions``: read from the running brokers at scrape time, never stale."""
 
     def __init__(self) -> None:
         self._sources: weakref.WeakSet[SessionSource] = weakref.WeakSet()
@@ -162,21 +174,33 @@ class _SessionGauge(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             sources = list(self._sources)
-        totals: Counter[tuple[str, str, str]] = Counter()
+        totals: Counter[tuple[str, str, str, str]] = Counter()
+        servers: Counter[tuple[str, str]] = Counter()
         pooled: Counter[tuple[str, str]] = Counter()
         for source in sources:
             for labels, count in source.session_counts():
                 totals[labels] += count
+            for server_labels, count in source.connect_server_counts():
+                servers[server_labels] += count
             for pool_labels, count in source.pool_counts():
                 pooled[pool_labels] += count
         family = GaugeMetricFamily(
             PREFIX + "sessions",
-            "Live sessions in the registry as this server sees them, by state, endpoint and profile "
-            "(servers sharing a registry each report all of them: take the max, not the sum).",
-            labels=["state", "endpoint", "profile"],
+            "Live sessions in the registry as this server sees them, by state, endpoint, profile and "
+            "protocol (servers sharing a registry each report all of them: take the max, not the sum).",
+            labels=["state", "endpoint", "profile", "protocol"],
         )
-        for (state, endpoint, profile), count in sorted(totals.items()):
-            family.add_metric([state, endpoint, profile], count)
+        for labels, count in sorted(totals.items()):
+            family.add_metric(list(labels), count)
+        yield family
+        family = GaugeMetricFamily(
+            PREFIX + "connect_servers",
+            "Spark Connect servers this Jupyter server runs itself (one Spark application per user "
+            "and profile), by profile; state in_use (a user's) or warm (started ahead, nobody's).",
+            labels=["profile", "state"],
+        )
+        for (profile, state), count in sorted(servers.items()):
+            family.add_metric([profile, state], count)
         yield family
         pool_family = GaugeMetricFamily(
             PREFIX + "warm_pool_sessions",
@@ -195,12 +219,21 @@ SESSION_GAUGE = _SessionGauge()
 REGISTRY.register(SESSION_GAUGE)
 
 
-def count_attach(endpoint: str, created: bool, profile: str | None) -> None:
+def count_attach(endpoint: str, created: bool, profile: str | None, protocol: str) -> None:
     result = "new_session" if created else "existing_session"
-    ATTACHES.labels(endpoint, profile or DEFAULT_PROFILE, result).inc()
+    ATTACHES.labels(endpoint, profile or DEFAULT_PROFILE, result, protocol).inc()
 
 
-def count_sessions(records: Iterable[Any]) -> Iterable[tuple[tuple[str, str, str], int]]:
-    """Sessions by (state, endpoint, profile)."""
-    counts = Counter((r.state, r.endpoint, r.profile or DEFAULT_PROFILE) for r in records)
+def protocol_of(record: Any) -> str:
+    """livy, connect, or livy+connect: a Livy row with a Connect session id (connect/plugin.py)."""
+    if record.protocol == "livy" and record.connect_session_id is not None:
+        return "livy+connect"
+    return record.protocol
+
+
+def count_sessions(records: Iterable[Any]) -> Iterable[tuple[tuple[str, str, str, str], int]]:
+    """Sessions by (state, endpoint, profile, protocol)."""
+    counts = Counter(
+        (r.state, r.endpoint, r.profile or DEFAULT_PROFILE, protocol_of(r)) for r in records
+    )
     return counts.items()

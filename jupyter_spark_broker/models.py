@@ -79,6 +79,9 @@ class CreateSession(_Request):
     request_id: str | None = Field(
         None, min_length=1, max_length=200, description="a retried create makes one session"
     )
+    protocol: Literal["livy", "livy+connect"] = Field(
+        "livy", description="livy+connect: a Livy session whose Spark also serves Connect clients"
+    )
 
 
 class CreateStatement(_Request):
@@ -107,8 +110,10 @@ class CreateAttachment(_Request):
     name: Name | None = Field(None, description="a share name")
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
-    protocol: Literal["livy", "connect"] = Field(
-        "livy", description="connect: the notebook's Spark Connect session"
+    protocol: Literal["livy", "connect", "livy+connect"] = Field(
+        "livy",
+        description="connect: the notebook's Spark Connect session; livy+connect: its Livy "
+        "session, started with Spark's Connect plugin so Connect clients reach it too",
     )
 
     @model_validator(mode="after")

@@ -35,6 +35,7 @@ from .registry import SessionRecord, ShareKeyTaken, new_id
 
 if TYPE_CHECKING:
     from .broker import SparkBroker
+    from .connect.plugin import LivyConnectPlan
 
 log = logging.getLogger("jupyter_spark_broker")
 
@@ -259,10 +260,12 @@ class WarmPool:
         share_key: str,
         overrides: dict[str, Any],
         profile: Profile,
+        connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:
-        """A notebook's new session: a pooled one of its profile when one fits, else a new one."""
+        """A notebook's new session: a pooled one of its profile when one fits, else a new one
+        (always new with ``connect``: pooled sessions run no Connect plugin)."""
         broker = self.broker
-        if self.serves(profile, endpoint, kind, overrides):
+        if connect is None and self.serves(profile, endpoint, kind, overrides):
             async with self.within_cap(user, exempt=broker.is_admin(user)):
                 claimed = await self.claim(profile.name, share_key=share_key, owner=user)
             if claimed is not None:
@@ -277,6 +280,7 @@ class WarmPool:
             attached=True,
             profile=profile,
             path=path,
+            connect=connect,
         )
 
     async def start_pooled(self, profile: Profile, share_key: str) -> SessionRecord:

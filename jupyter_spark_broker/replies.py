@@ -66,10 +66,20 @@ class Session(Reply):
     protocol: Literal["livy", "connect"] = Field(
         description="livy, or connect: a Spark Connect session (its URL: GET …/connect)"
     )
+    connect: bool = Field(
+        validation_alias="connect_session_id",
+        description="Connect clients reach it (GET …/connect): a connect session, or a livy one "
+        "started with protocol livy+connect",
+    )
     message: str | None
     created: datetime
     last_activity: datetime
     profile: str = Field(description="the profile it was started with")
+
+    @field_validator("connect", mode="before")
+    @classmethod
+    def _has_connect(cls, value: str | bool | None) -> bool:
+        return value if isinstance(value, bool) else value is not None
 
     @field_validator("profile", mode="before")
     @classmethod

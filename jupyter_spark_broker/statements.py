@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from .registry import SessionRecord
 
 if TYPE_CHECKING:
     from .broker import SparkBroker
+
+log = logging.getLogger("jupyter_spark_broker")
 
 # Activity is written to the registry at most this often per session (the reaper counts in minutes).
 TOUCH_EVERY = 5.0
@@ -184,6 +187,7 @@ class StatementProxy:
         self.broker = broker
         self.watches = StatementWatches()
         self._touched: dict[str, float] = {}  # session id -> monotonic time of the last touch
+        self._touching: set[asyncio.Task] = set()  # activity writes under way
 
     def forget_session(self, session_id: str) -> None:
         """The session ended: stop polling its statements and forget its activity."""
@@ -196,6 +200,8 @@ class StatementProxy:
 
     def stop(self) -> None:
         self.watches.stop()
+        for task in self._touching:  # the registry closes next
+            task.cancel()
 
     async def submit(
         self, user: str, session_id: str, *, code: str, kind: str | None, wait: float = 0.0
@@ -230,11 +236,20 @@ class StatementProxy:
         return statement
 
     async def _touch(self, session_id: str) -> None:
-        """Record activity, at most every ``TOUCH_EVERY`` seconds per session: off the hot path."""
+        """Record activity, at most every ``TOUCH_EVERY`` seconds per session, and without making
+        the statement's request wait for the database write (a commit, queued behind others)."""
         now = time.monotonic()
         if now - self._touched.get(session_id, 0.0) >= TOUCH_EVERY:
             self._touched[session_id] = now
+            task = asyncio.create_task(self._write_touch(session_id))
+            self._touching.add(task)
+            task.add_done_callback(self._touching.discard)
+
+    async def _write_touch(self, session_id: str) -> None:
+        try:
             await self.broker.registry.touch(session_id)
+        except Exception:  # the reaper then sees older activity; the statement is not affected
+            log.exception("spark broker: recording activity on session %s failed", session_id)
 
     async def _wait_until_ready(self, record: SessionRecord, *, hold: float) -> SessionRecord:
         """A statement sent while the session starts waits for it, but no longer than ``hold``

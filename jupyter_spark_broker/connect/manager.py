@@ -6,7 +6,8 @@ fixes each session's id (and the ``user_id`` the server keys sessions by), so a 
 finds the same server-side session: its temp views, cached tables and confs.
 
 Releasing the last session of a server stops it. Servers are children of the Jupyter server and end
-with it (like the embedded local Livy's sessions).
+with it (like the embedded local Livy's sessions). Warm servers are started ahead, per profile, owned
+by nobody: a user whose server does not run gets one at once (``keep_warm``, ``_claim_warm``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from .. import metrics
 from .address import ConnectAddress, connect_user_id, new_session_id
 from .process import ConnectServerProcess, ConnectServerStartError
 from .rpc import ConnectRpc, ConnectRpcError
@@ -28,6 +30,7 @@ from .rpc import ConnectRpc, ConnectRpcError
 log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "default"
+WARM = ""  # the user of a warm server: nobody yet
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class ConnectServerManager:
         self.session_timeout = session_timeout
         self.rpc_timeout = rpc_timeout
         self._servers: dict[ServerKey, _Server] = {}
+        self._warm: dict[str, list[_Server]] = {}  # by profile: started, nobody's yet
         self._locks: dict[ServerKey, asyncio.Lock] = {}
 
     def is_running(self, user: str, profile: str = DEFAULT_PROFILE) -> bool:
@@ -121,14 +125,19 @@ class ConnectServerManager:
     # --- sessions ------------------------------------------------------------------------------------
 
     async def open_session(
-        self, user: str, profile: str = DEFAULT_PROFILE, session_id: str | None = None
+        self,
+        user: str,
+        profile: str = DEFAULT_PROFILE,
+        session_id: str | None = None,
+        conf: Mapping[str, str] | None = None,
     ) -> ConnectSessionGrant:
         """The Connect session ``session_id`` (a new one if None) of ``user``'s server for
-        ``profile``, starting that server if it does not run. The session itself comes into being
-        on the server with the first call a client makes with its id."""
+        ``profile``, starting that server (with ``conf`` besides the manager's) if it does not
+        run. The session itself comes into being on the server with the first call a client makes
+        with its id."""
         key = ServerKey(user, profile)
         async with self._lock(key):
-            server = await self._running_server(key)
+            server = await self._running_server(key, conf)
             session_id = session_id or new_session_id()
             server.sessions.add(session_id)
             return self._grant(server, session_id)
@@ -193,7 +202,7 @@ class ConnectServerManager:
 
     # --- servers -------------------------------------------------------------------------------------
 
-    async def _running_server(self, key: ServerKey) -> _Server:
+    async def _running_server(self, key: ServerKey, conf: Mapping[str, str] | None) -> _Server:
         server = self._servers.get(key)
         if server is not None and server.process.alive:
             return server
@@ -203,12 +212,37 @@ class ConnectServerManager:
                 key.user, key.profile, server.process.process.returncode if server.process.process else None,
             )  # fmt: skip
             del self._servers[key]
-        server = await self._start(key)
+        server = self._claim_warm(key) or await self._start(key, conf)
         self._servers[key] = server
         return server
 
-    async def _start(self, key: ServerKey) -> _Server:
-        if key.profile != DEFAULT_PROFILE and key.profile not in self.profiles:
+    def _claim_warm(self, key: ServerKey) -> _Server | None:
+        """A warm server of the profile, now ``key.user``'s (its sessions are keyed by user_id)."""
+        spares = self._warm.get(key.profile, [])
+        while spares:
+            server = spares.pop(0)
+            if server.process.alive:
+                server.key = key
+                log.info("%s takes a warm Spark Connect server (%s)", key.user, key.profile)
+                return server
+            log.warning("a warm Spark Connect server (%s) had exited", key.profile)
+        return None
+
+    async def keep_warm(self, profile: str, count: int, conf: Mapping[str, str] | None) -> None:
+        """Start warm servers of ``profile`` until ``count`` live ones wait (one at a time: each
+        is a JVM); stop those beyond it."""
+        spares = self._warm.setdefault(profile, [])
+        spares[:] = [server for server in spares if server.process.alive]
+        while len(spares) > count:
+            await asyncio.to_thread(spares.pop().process.stop)
+        if len(spares) < count:
+            spares.append(await self._start(ServerKey(WARM, profile), conf))
+
+    def warm_count(self, profile: str = DEFAULT_PROFILE) -> int:
+        return sum(1 for server in self._warm.get(profile, []) if server.process.alive)
+
+    async def _start(self, key: ServerKey, conf: Mapping[str, str] | None = None) -> _Server:
+        if conf is None and key.profile != DEFAULT_PROFILE and key.profile not in self.profiles:
             raise ConnectServerStartError(f"no Spark Connect profile named {key.profile!r}")
         server_id = secrets.token_hex(8)
         token = secrets.token_urlsafe(32)
@@ -216,12 +250,13 @@ class ConnectServerManager:
             "spark.connect.session.manager.defaultSessionTimeout": f"{int(self.session_timeout)}s",
             **self.conf,
             **self.profiles.get(key.profile, {}),
+            **(conf or {}),
         }
+        who = "warm" if key.user == WARM else connect_user_id(key.user)
         process = ConnectServerProcess(
             token=token,
-            log_file=self.log_dir
-            / f"connect-{connect_user_id(key.user)}-{key.profile}-{server_id}.log",
-            app_name=f"jsb-connect-{connect_user_id(key.user)}-{key.profile}",
+            log_file=self.log_dir / f"connect-{who}-{key.profile}-{server_id}.log",
+            app_name=f"jsb-connect-{who}-{key.profile}",
             master=self.master,
             conf=conf,
         )
@@ -231,8 +266,10 @@ class ConnectServerManager:
         try:
             endpoint = await asyncio.to_thread(process.wait_until_ready, self.startup_timeout)
         except BaseException:
+            metrics.CONNECT_SERVER_STARTS.labels(key.profile, "failed").inc()
             await asyncio.to_thread(process.stop)
             raise
+        metrics.CONNECT_SERVER_STARTS.labels(key.profile, "ok").inc()
         log.info(
             "Spark Connect server for %s (%s) listens on 127.0.0.1:%d, pid %s, in %.1f s",
             key.user, key.profile, endpoint.port, process.pid, time.time() - started,
@@ -263,6 +300,9 @@ class ConnectServerManager:
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop_server(k.user, k.profile) for k in list(self._servers)))
+        spares = [server for servers in self._warm.values() for server in servers]
+        self._warm.clear()
+        await asyncio.gather(*(asyncio.to_thread(server.process.stop) for server in spares))
 
     async def health(self, user: str, profile: str = DEFAULT_PROFILE) -> ServerHealth:
         """Does the server run, and does it serve a call with its token? (It releases a session id
@@ -281,6 +321,18 @@ class ConnectServerManager:
         except ConnectRpcError as error:
             return ServerHealth(True, False, str(error))
         return ServerHealth(True, True, "serving")
+
+    def server_counts(self) -> list[tuple[tuple[str, str], int]]:
+        """((profile, state), count) of the servers whose process lives, state ``in_use`` (a
+        user's) or ``warm``: the metrics gauge."""
+        counts: dict[tuple[str, str], int] = {}
+        running = [(server, "in_use") for server in self._servers.values()]
+        running += [(server, "warm") for servers in self._warm.values() for server in servers]
+        for server, state in running:
+            if server.process.alive:
+                labels = (server.key.profile, state)
+                counts[labels] = counts.get(labels, 0) + 1
+        return sorted(counts.items())
 
     def servers(self) -> list[ConnectServerInfo]:
         return [

@@ -18,15 +18,17 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_runtime_dir
 from pydantic import SecretStr, ValidationError
-from traitlets import Dict, Float, Unicode, default, validate
+from traitlets import Dict, Float, Int, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
 from ..orm import utcnow
+from ..profiles import Profile, SparkProfiles
 from ..registry import Registry, SessionRecord, new_id
 from ..sealing import Sealer
 from .address import ConnectAddress, RemoteConnectEndpoint, connect_user_id, new_session_id
 from .manager import DEFAULT_PROFILE, ConnectServerManager
+from .profiles import spark_conf_of
 from .rpc import ConnectRpc, ConnectRpcError
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -61,6 +63,16 @@ class SparkConnect(LoggingConfigurable):
     log_dir = Unicode(
         config=True, help="Where the Connect servers' logs go (default: Jupyter's runtime dir)."
     )
+    warm_servers = Dict(
+        value_trait=Int(min=0),
+        config=True,
+        help="""Connect servers to keep started ahead, per profile, for users whose own server does
+        not run yet: {"default": 1}. A user's first Connect session takes one at once (instead of
+        a JVM's start, ~30 s), and another starts in the background. Each is a Spark application.""",
+    )
+    warm_check_interval = Float(
+        30.0, config=True, help="Seconds between checks that the warm servers run."
+    )
     remote_endpoints = Dict(
         config=True,
         help="""Spark Connect servers run elsewhere, by name: {"dataproc": {"url":
@@ -87,9 +99,11 @@ class SparkConnect(LoggingConfigurable):
         sealer: Sealer,
         server_id: str,
         update: Callable[..., Awaitable[SessionRecord | None]],
+        profiles: SparkProfiles,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.profiles = profiles  # a Connect server's Spark settings are its profile's
         self.registry = registry
         self.sealer = sealer
         self.server_id = server_id  # this broker's: only it can reach its own servers
@@ -107,6 +121,29 @@ class SparkConnect(LoggingConfigurable):
             session_timeout=self.session_timeout,
         )
         self._starting: dict[str, asyncio.Task] = {}
+        self._warming: asyncio.Task | None = None
+        self._claimed = asyncio.Event()  # a warm server was taken: start the next one now
+
+    def start(self) -> None:
+        if self.warm_servers:
+            self._warming = asyncio.create_task(self._keep_warm(), name="spark-connect-warm")
+
+    async def _keep_warm(self) -> None:
+        while True:
+            try:
+                await self._warm_round()
+            except Exception:  # a warm server that cannot start must not end the loop
+                log.exception("spark broker: could not keep Connect servers warm")
+            self._claimed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._claimed.wait(), self.warm_check_interval)
+
+    async def _warm_round(self) -> None:
+        for name, count in self.warm_servers.items():
+            conf = spark_conf_of(self.profiles.get(name))
+            await self.manager.keep_warm(name, count, conf)  # also stops any beyond count
+            while self.manager.warm_count(name) < count:  # one JVM at a time
+                await self.manager.keep_warm(name, count, conf)
 
     def endpoint_names(self) -> list[str]:
         return [EMBEDDED_ENDPOINT, *self.remotes]
@@ -123,11 +160,23 @@ class SparkConnect(LoggingConfigurable):
     # -- create and start --------------------------------------------------------------------------
 
     async def create(
-        self, user: str, *, endpoint: str, share_key: str | None, attached: bool = True
+        self,
+        user: str,
+        *,
+        endpoint: str,
+        share_key: str | None,
+        profile: Profile,
+        attached: bool = True,
     ) -> SessionRecord:
-        """A new row: ready at once when the user's server runs (or the endpoint is remote), else
-        ``starting`` while the server comes up in the background."""
+        """A new row: ready at once when the user's server of the profile runs, a warm one waits
+        (or the endpoint is remote), else ``starting`` while the server comes up in the
+        background. On the broker's own servers, the profile's settings are the server's Spark
+        conf (one server per user and profile)."""
         broker_id = new_id()
+        embedded = endpoint == EMBEDDED_ENDPOINT
+        config = {"profile": profile.name}
+        if embedded:
+            config["conf"] = spark_conf_of(profile)
         record = await self.registry.insert_session(
             id=broker_id,
             endpoint=endpoint,
@@ -136,15 +185,20 @@ class SparkConnect(LoggingConfigurable):
             state="starting",
             owner=user,
             share_key=share_key,
-            config={"profile": DEFAULT_PROFILE},
+            config=config,
+            profile=profile.name,
             unattached_since=None if attached else utcnow(),
             protocol=PROTOCOL,
             connect_session_id=new_session_id(),
             # Whose it is, from the start: another broker on the registry leaves it alone.
             sealed_connect=self.sealer.seal({"broker": self.server_id}),
         )
-        if record.endpoint != EMBEDDED_ENDPOINT or self.manager.is_running(user, DEFAULT_PROFILE):
-            # Nothing to wait for: the user's server runs (or the server is someone else's).
+        if (
+            not embedded
+            or self.manager.is_running(user, profile.name)
+            or self.manager.warm_count(profile.name)
+        ):
+            # Nothing to wait for: a server runs (or the server is someone else's).
             return await self._start(record) or record
         task = asyncio.create_task(self._start(record), name=f"spark-connect-start-{record.id}")
         self._starting[record.id] = task
@@ -154,9 +208,15 @@ class SparkConnect(LoggingConfigurable):
     async def _start(self, record: SessionRecord) -> SessionRecord | None:
         try:
             if record.endpoint == EMBEDDED_ENDPOINT:
+                warm = self.manager.warm_count(self._profile(record))
                 grant = await self.manager.open_session(
-                    record.owner, self._profile(record), record.connect_session_id
+                    record.owner,
+                    self._profile(record),
+                    record.connect_session_id,
+                    conf=record.config.get("conf"),
                 )
+                if self.manager.warm_count(self._profile(record)) < warm:
+                    self._claimed.set()  # start the next warm server now
                 address, spark_ui_url, server = grant.address, grant.spark_ui_url, grant.server_id
             else:
                 address, spark_ui_url, server = self.remotes[record.endpoint].address, None, None
@@ -205,9 +265,10 @@ class SparkConnect(LoggingConfigurable):
     def url(self, user: str, record: SessionRecord) -> str:
         """``sc://host:port/;token=…;user_id=…;session_id=…``: for the session's owner only (an admin
         may list and kill it, but not act as its owner in Spark)."""
-        if record.protocol != PROTOCOL:
+        if record.protocol != PROTOCOL and record.connect_session_id is None:
             raise Conflict(
-                f"Spark session {record.id!r} is a Livy session; it has no Connect URL",
+                f"Spark session {record.id!r} is a Livy session started without Spark Connect "
+                f"(protocol livy+connect starts one with it); it has no Connect URL",
                 reason="not_connect",
             )
         if record.owner != user:
@@ -219,7 +280,8 @@ class SparkConnect(LoggingConfigurable):
                 reason="session_finished",
             )
         values = self._unseal(record)
-        if record.state == "starting" or values is None or "port" not in values:
+        # A Livy session's Connect plugin listens once its Spark has started (state idle).
+        if record.state in ("starting", "not_started") or values is None or "port" not in values:
             raise Conflict(f"Spark session {record.id!r} is still starting", reason="starting")
         return self._address(record, values).url()
 
@@ -289,9 +351,12 @@ class SparkConnect(LoggingConfigurable):
             await self._update(record.id, expect_state=record.state, state="dead", message=message)
 
     async def stop(self, records: list[SessionRecord]) -> None:
-        """Jupyter stops: so do the broker's servers, and their sessions end."""
-        for task in list(self._starting.values()):
+        """Jupyter stops: so do the broker's servers (warm ones too), and their sessions end."""
+        for task in [*self._starting.values(), *([self._warming] if self._warming else [])]:
             task.cancel()
+        if self._warming is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._warming
         for record in records:
             values = self._unseal(record) or {}
             if record.endpoint == EMBEDDED_ENDPOINT and values.get("broker") == self.server_id:

@@ -7,11 +7,13 @@ pyspark's own Connect client; cells then run here, in the kernel, with the DataF
 
 ``%spark connect`` binds ``spark`` in any IPython kernel; the "PySpark Connect (broker)" kernel binds
 it from the start, connecting on first use. An interrupt interrupts the session's running operations;
-a Spark error shows as ``Name: message`` first, with pyspark's and gRPC's frames hidden.
+a Spark error shows as ``Name: message`` first, with pyspark's and gRPC's frames hidden; a long
+operation shows a progress line and its Spark UI link (``connect_progress.py``).
 """
 
 from __future__ import annotations
 
+import html
 import time
 import traceback
 from typing import Any
@@ -20,6 +22,8 @@ from ipykernel.ipkernel import IPythonKernel
 from IPython.display import display
 
 from .client import BrokerClient
+from .connect_progress import use_our_progress
+from .progress import StatusLine
 from .settings import KernelSettings
 
 STARTING = ("not_started", "starting", "recovering")
@@ -71,10 +75,8 @@ class ConnectBinding:
         # create(), not getOrCreate(): after a kill, the next binding must not reuse the old client.
         self.spark = SparkSession.builder.remote(url).create()
         self.session = session
-        print(
-            f"Spark Connect ready: application {self.spark.conf.get('spark.app.id')}, "
-            f"Spark UI {session.get('spark_ui_url') or '-'}"
-        )
+        use_our_progress(self.spark, session.get("spark_ui_url"))
+        _show_ready(self.spark.conf.get("spark.app.id"), session.get("spark_ui_url"))
         return self.spark
 
     def _wait_for_start(self, session: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +101,19 @@ class ConnectBinding:
         if self.spark is None:
             return []
         return list(self.spark.interruptAll())
+
+
+def _show_ready(app_id: str, spark_ui_url: str | None) -> None:
+    words = f"Spark Connect ready: application {app_id}"
+    if not spark_ui_url:
+        StatusLine().show(words)
+        return
+    href = html.escape(spark_ui_url, quote=True)
+    StatusLine().show(
+        f"{words}, Spark UI {spark_ui_url}",
+        f'<span>{html.escape(words)}</span>, <a href="{href}" target="_blank" rel="noopener">'
+        "Spark UI</a>",
+    )
 
 
 class LazySpark:

@@ -64,3 +64,12 @@ def test_every_setting_belongs_to_one_class():
     for i, one in enumerate(ours):
         for other in ours[i + 1 :]:
             assert not one & other
+
+
+def test_an_endpoint_may_not_take_a_name_the_api_routes_elsewhere():
+    from traitlets.config import TraitError
+
+    from jupyter_spark_broker.endpoints import SparkEndpoints
+
+    with pytest.raises(TraitError, match="endpoint 'health': the name is taken"):
+        SparkEndpoints(endpoints={"health": {"url": "http://livy.example.com:8998"}})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker.conftest import restart_broker
+from tests.broker.prometheus import grew, scrape, value
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 from tests.connect.conftest import TEST_CONF, run_client
 from tests.connect.test_embedded_servers import port_open
@@ -77,6 +78,7 @@ async def test_a_notebooks_connect_session_through_the_broker(
     as_user, broker_app, caplog, tmp_path
 ):
     alice, bob, admin = as_user("alice"), as_user("bob"), as_user("root-admin")
+    before = await scrape(alice)
 
     first = await alice.post("attachments", {"path": "c.ipynb", "protocol": "connect"})
     assert first.status == 201
@@ -119,6 +121,32 @@ async def test_a_notebooks_connect_session_through_the_broker(
     livy = (await alice.post("attachments", {"path": "c.ipynb"})).json["session"]
     assert livy["protocol"] == "livy" and livy["id"] != session["id"]
 
+    # Metrics: one Connect server running; two Connect sessions by state; attaches by protocol.
+    during = await scrape(alice)
+    assert value(during, "spark_broker_connect_servers", profile="default", state="in_use") == 1
+    assert (
+        grew(
+            before,
+            during,
+            "spark_broker_connect_server_starts_total",
+            profile="default",
+            outcome="ok",
+        )
+        == 1
+    )
+    connect = {"endpoint": "connect", "profile": "default", "protocol": "connect"}
+    assert value(during, "spark_broker_sessions", state="idle", **connect) == 2
+    assert grew(before, during, "spark_broker_attaches_total", **connect, result="new_session") == 2
+    assert (
+        grew(before, during, "spark_broker_attaches_total", **connect, result="existing_session")
+        == 1
+    )
+    livy_attach = {"endpoint": "test", "profile": "default", "protocol": "livy"}
+    assert (
+        grew(before, during, "spark_broker_attaches_total", **livy_attach, result="new_session")
+        == 1
+    )
+
     # No Livy statements on a Connect session; no token without it.
     refused = await alice.post(f"sessions/{session['id']}/statements", {"code": "1"})
     assert refused.status == 409 and refused.json["reason"] == "wrong_protocol"
@@ -152,6 +180,9 @@ async def test_a_notebooks_connect_session_through_the_broker(
     assert reaped["message"].startswith("reaped")
     await until(lambda: manager.servers() == [], 60, "the server to stop")
     assert not port_open(server.port)
+    after = await scrape(alice)
+    assert value(after, "spark_broker_connect_servers", profile="default", state="in_use") == 0
+    assert value(after, "spark_broker_sessions", state="idle", **connect) == 0
 
 
 @pytest.mark.spark
@@ -200,3 +231,10 @@ async def test_a_livy_session_has_no_connect_url(as_user):
     refused = await alice.get(f"sessions/{livy['id']}/connect")
     assert refused.status == 409 and refused.json["reason"] == "not_connect"
     assert (await alice.get("sessions/nope/connect")).status == 404
+
+
+async def test_a_connect_attach_names_a_known_profile(as_user):
+    refused = await as_user("alice").post(
+        "attachments", {"path": "x.ipynb", "protocol": "connect", "profile": "huge"}
+    )
+    assert refused.status == 404 and refused.json["reason"] == "unknown_profile"

@@ -32,11 +32,11 @@ async def test_metrics_follow_attach_statements_detach_and_kill(api):
     after = await scrape(api)
 
     broker = {"endpoint": "test", "profile": "default"}
+    livy = {**broker, "protocol": "livy"}
     assert grew(before, during, "spark_broker_session_creations_total", **broker) == 1
-    assert grew(before, during, "spark_broker_attaches_total", **broker, result="new_session") == 1
+    assert grew(before, during, "spark_broker_attaches_total", **livy, result="new_session") == 1
     assert (
-        grew(before, during, "spark_broker_attaches_total", **broker, result="existing_session")
-        == 1
+        grew(before, during, "spark_broker_attaches_total", **livy, result="existing_session") == 1
     )
     assert (
         grew(before, during, "spark_broker_statement_seconds_count", endpoint="test", outcome="ok")
@@ -50,7 +50,7 @@ async def test_metrics_follow_attach_statements_detach_and_kill(api):
     )
     # The session is live in the gauge while it runs, by its state; gone from it once killed.
     live = sum(
-        value(during, "spark_broker_sessions", state=state, **broker)
+        value(during, "spark_broker_sessions", state=state, **livy)
         for state in ("not_started", "starting", "idle", "busy")
     )
     assert live >= 1

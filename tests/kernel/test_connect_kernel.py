@@ -44,6 +44,32 @@ async def test_connect_kernel_restart_interrupt_errors_and_the_magic(
         assert session["protocol"] == "connect"
         token = (await api.get(f"sessions/{session['id']}/connect")).json["url"].split("token=")[1]
         assert token.split(";")[0] not in shown
+        ui = session["spark_ui_url"]
+        assert ui and f"Spark UI {ui}" in shown
+        assert any(f'href="{ui}"' in o.get("data", {}).get("text/html", "") for o in kernel.outputs)
+
+        # A long operation: our progress line (pyspark's printed bar stays off), updated in place,
+        # with its stage's tasks, an HTML bar and the Spark UI link; a summary when it ends.
+        lines: list[dict] = []
+
+        def progress_lines(message: dict) -> None:
+            if message["header"]["msg_type"] in ("display_data", "update_display_data"):
+                lines.append(message["content"]["data"])
+            elif message["header"]["msg_type"] == "stream":
+                lines.append({"stream": message["content"]["text"]})
+
+        slow = (  # six tasks of 1.5 s each on the server's one core
+            "spark.range(0, 6, 1, 6)"
+            ".selectExpr(\"java_method('java.lang.Thread', 'sleep', 1500L)\").collect()"
+        )
+        reply = await kernel.client.execute_interactive(slow, output_hook=progress_lines)
+        assert reply["content"]["status"] == "ok", lines
+        assert not any("stream" in line for line in lines)  # no "[****--] 50.00% Complete"
+        running = [line for line in lines if "Spark: running" in line.get("text/plain", "")]
+        assert running and any("/6 tasks" in line["text/plain"] for line in running), lines
+        assert all(f"Spark UI: {ui}/stages/stage/?id=" in line["text/plain"] for line in running)
+        assert all("width:" in line["text/html"] for line in running)  # the HTML bar
+        assert lines[-1]["text/plain"].startswith("Spark: done in ")
 
         # A restart re-attaches to the same server-side session: the temp view is still there.
         await jp_serverapp.kernel_manager.restart_kernel(kernel.id)
