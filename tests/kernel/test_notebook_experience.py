@@ -132,6 +132,6 @@ async def test_a_kernel_whose_language_the_endpoint_lacks_says_so_plainly(jp_ser
         assert reply["status"] == "error" and reply["ename"] == "SparkUnavailable"
         message = errors[0]["traceback"][0]
         assert message.startswith("SparkUnavailable: SparkR (broker) cells need a Livy endpoint")
-        assert "Use PySpark (broker)" in message and "endpoint with R" in message
+        assert "Use PySpark (broker)" in message and "%spark add -u URL" in message
     finally:
         await kernel.shutdown()
