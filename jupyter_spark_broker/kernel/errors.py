@@ -141,6 +141,16 @@ class InternalError(Exception):
         ]
 
 
+# Broker refusals meaning the session is gone: the notebook's next session replaces it.
+SESSION_ENDED = ("session_finished", "session_lost")
+
+
+def sentence(error: BaseException) -> str:
+    """An error's message as a sentence: a full stop at its end, whatever the sender wrote."""
+    text = str(error).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def friendly(method):
     """Broker failures become one sentence; a session that ended is forgotten, so the next cell
     attaches again instead of hanging on a dead one. Nothing escapes with a traceback of ours."""
@@ -150,12 +160,12 @@ def friendly(method):
         try:
             return method(self, *args, **kwargs)
         except BrokerRefused as error:
-            if error.reason in ("session_finished", "session_lost"):
+            if error.reason in SESSION_ENDED:
                 self.client.forget()
                 raise SparkUnavailable(
-                    f"{error} The next Spark cell starts or attaches a new session."
+                    f"{sentence(error)} The next Spark cell starts or attaches a new session."
                 ) from None
-            raise SparkUnavailable(f"the Spark broker refused: {error}") from None
+            raise SparkUnavailable(f"the Spark broker refused: {sentence(error)}") from None
         except (BrokerUnavailable, NotConfigured) as error:
             raise SparkUnavailable(str(error)) from None
         except (SparkStatementError, SparkUnavailable, MissingPackage, Interrupted, UsageError):

@@ -25,14 +25,17 @@ from ..livy.names import (
     STATEMENT_FINISHED_STATES,
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
+from .configure import settings_problem
 from .endpoints import add_command, delete_command, endpoint_command
 from .errors import (
+    SESSION_ENDED,
     Interrupted,
     SparkUnavailable,
     StartupInterrupted,
     StatementCancelled,
     friendly,
     remote_error,
+    sentence,
 )
 from .profiles import profile_command
 from .progress import StatementProgress, StatusLine, running_job
@@ -151,6 +154,13 @@ class SparkMagics(Magics):
         except BrokerRefused as error:
             if error.reason == "livy_rejected" and kind in LANGUAGES:
                 raise SparkUnavailable(_no_interpreter(kind, error)) from None
+            if self._pending_settings and error.status in (400, 403):
+                # Refused settings are not kept, or every later cell would be refused the same.
+                self._pending_settings = {}
+                raise SparkUnavailable(
+                    f"Spark refused the %%configure settings: {sentence(error)} They are "
+                    "dropped: the next Spark cell starts a session without them."
+                ) from None
             raise
         self._pending_settings = {}
         session = attached["session"]
@@ -205,7 +215,17 @@ class SparkMagics(Magics):
         """Run code remotely and return the finished statement; an interrupt cancels it."""
         session = self._session()
         try:
-            statement = self.client.submit(session["id"], code, kind)
+            try:
+                statement = self.client.submit(session["id"], code, kind)
+            except BrokerRefused as error:
+                if error.reason not in SESSION_ENDED:
+                    raise
+                # It ended before this cell (killed from the panel, reaped, lost) and nothing ran:
+                # the cell runs in the notebook's next session.
+                self.client.forget()
+                print(f"Spark session {session['id'][:8]}: {sentence(error)} Starting another.")
+                session = self._session()
+                statement = self.client.submit(session["id"], code, kind)
         except KeyboardInterrupt:
             raise Interrupted() from None
         progress = StatementProgress(session["spark_ui_url"])
@@ -312,11 +332,12 @@ class SparkMagics(Magics):
         try:
             settings = json.loads(cell or "{}")
         except ValueError as error:
-            raise SparkUnavailable(f"%%configure needs a JSON object: {error}") from None
+            raise UsageError(f"%%configure needs a JSON object: {error}") from None
         if not isinstance(settings, dict):
-            raise SparkUnavailable(
-                '%%configure needs a JSON object, such as {"driverMemory": "2g"}'
-            )
+            raise UsageError('%%configure needs a JSON object, such as {"driverMemory": "2g"}')
+        problem = settings_problem(settings)
+        if problem:  # before -f ends the running session, not after
+            raise UsageError(f"%%configure: {problem}. Nothing was changed.")
         live = self._notebook_sessions()
         if live and not force:
             print(
@@ -406,7 +427,7 @@ class SparkMagics(Magics):
     @friendly
     def spark_line(self, line: str) -> None:
         """%spark attach NAME | --session ID · detach · sessions · info · logs · profile · add ·
-        endpoint · delete · connect"""
+        endpoint · delete · connect · help"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
         if command == "attach":
@@ -433,10 +454,12 @@ class SparkMagics(Magics):
             from .connect import bind_spark
 
             bind_spark(self.shell)
+        elif command == "help" and not args:
+            print(HELP)
         else:
             raise UsageError(
                 f"%spark {line.strip()!r}: the commands are attach NAME, attach --session ID, "
-                "detach, sessions, info, logs, profile, add, endpoint, delete and connect"
+                "detach, sessions, info, logs, profile, add, endpoint, delete, connect and help"
             )
 
     def _attach(self, args: list[str]) -> None:
@@ -456,7 +479,13 @@ class SparkMagics(Magics):
         if previous is not None and previous != attached["id"]:
             self.client.delete_attachment(previous)
         session = attached["session"]
-        print(f"Attached to Spark session {session['id'][:8]} ({session['state']}).")
+        if attached.get("created") and "name" in target:  # a typo must not pass unnoticed
+            print(
+                f"No live Spark session was named {target['name']!r}: started a new one of that "
+                f"name, {session['id'][:8]}, that other notebooks can attach to."
+            )
+        else:
+            print(f"Attached to Spark session {session['id'][:8]} ({session['state']}).")
         self._session()  # waits, saying so, while it starts
 
     def _sessions(self) -> None:
@@ -490,7 +519,7 @@ def _no_interpreter(kind: str, error: BrokerRefused) -> str:
         f"{kernel} cells need a Livy endpoint that runs {language}, and this one refused "
         f"({error}). Use PySpark (broker), which every endpoint runs, add a Livy with "
         f"{language} of your own (%spark add -u URL), or ask your Jupyter administrator for one "
-        "(SparkEndpoints.endpoints)."
+        "(c.SparkEndpoints.endpoints)."
     )
 
 

@@ -77,9 +77,10 @@ class StatementProgress:
         if not self._line.shown:
             return
         outcome = {"available": "done in", "cancelled": "cancelled after", "error": "failed after"}
-        words = f"Spark: {outcome.get(statement.get('state', ''), 'stopped after')} " + _duration(
-            self.elapsed
-        )
+        state = statement.get("state", "")
+        if (statement.get("output") or {}).get("status") == "error":
+            state = "error"  # Livy says "available" for code that raised
+        words = f"Spark: {outcome.get(state, 'stopped after')} " + _duration(self.elapsed)
         text = words + (f"  Spark UI: {self.spark_ui_url}" if self.spark_ui_url else "")
         self._line.show(text, f"<span>{html.escape(words)}</span>{_ui_link(self.spark_ui_url)}")
 

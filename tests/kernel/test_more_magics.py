@@ -24,8 +24,39 @@ async def test_configure_before_the_first_cell_and_with_f(kernel, api):
     assert len(live) == 1 and live[0]["id"] != listed[0]["id"]
     assert live[0]["settings"]["conf"]["spark.app.tag"] == "second"
 
-    bad, _, errors = await kernel.run("%%configure -f\n[1, 2]")
-    assert bad["status"] == "error" and "JSON object" in "".join(errors[0]["traceback"])
+    bad, _, _ = await kernel.run("%%configure -f\n[1, 2]")
+    assert bad["status"] == "error" and bad["ename"] == "UsageError"
+    assert "JSON object" in bad["evalue"]
+
+
+async def test_configure_f_with_bad_settings_changes_nothing(kernel, api):
+    await kernel.run("%%spark\nkept = 'still here'")
+    before = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    for settings, problem in (
+        ('{"driverMemory": 5}', 'driverMemory: a size such as "2g"'),
+        ('{"driverMemory": "lots"}', 'driverMemory: a size such as "2g"'),
+        ('{"nosuchsetting": 1}', "unknown setting 'nosuchsetting'; the settings are kind, conf"),
+        ('{"conf": {"spark.x": 1}}', "conf: an object of Spark properties with string values"),
+    ):
+        bad, _, _ = await kernel.run(f"%%configure -f\n{settings}")
+        assert bad["status"] == "error" and bad["ename"] == "UsageError"
+        assert problem in bad["evalue"] and "Nothing was changed" in bad["evalue"]
+    reply, shown, _ = await kernel.run("%%spark\nkept")
+    assert reply["status"] == "ok" and "'still here'" in shown
+    after = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+    assert [s["id"] for s in after] == [s["id"] for s in before]
+
+
+async def test_attach_to_a_name_no_session_has_says_it_started_one(kernel):
+    _, shown, _ = await kernel.run("%spark attach nosuchteam")
+    assert "No live Spark session was named 'nosuchteam': started a new one" in shown
+    _, shown, _ = await kernel.run("%spark attach nosuchteam")  # now it exists
+    assert "Attached to Spark session" in shown
+
+
+async def test_spark_help_is_the_help(kernel):
+    reply, shown, _ = await kernel.run("%spark help")
+    assert reply["status"] == "ok" and "%%configure" in shown
 
 
 async def test_delete_kills_only_this_notebooks_session(kernel, api):
