@@ -124,8 +124,11 @@ export class SparkPanel extends Widget {
     section.append(facts);
 
     const actions = h('div', 'jsb-Panel-actions');
+    if (session.driver_log_url) {
+      // Livy sessions only: a Connect session's driver is its server's, with no log of its own here.
+      actions.append(button('Driver log', 'log', session.id));
+    }
     actions.append(
-      button('Driver log', 'log', session.id),
       button('Detach', 'detach', attachment.id, 'Detach this notebook from the session'),
       button(
         'Restart Spark',
