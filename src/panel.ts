@@ -82,7 +82,11 @@ export class SparkPanel extends Widget {
     const current = model.current;
     if (!current) {
       section.append(
-        h('p', 'jsb-Panel-empty', `${model.currentPath}: no Spark session yet (run a Spark cell).`),
+        h(
+          'p',
+          'jsb-Panel-empty',
+          `${model.currentPath}: no Spark session attached; its next Spark cell attaches one.`
+        ),
         this.renderAttachNamed()
       );
       return section;
@@ -120,8 +124,11 @@ export class SparkPanel extends Widget {
     section.append(facts);
 
     const actions = h('div', 'jsb-Panel-actions');
+    if (session.driver_log_url) {
+      // Livy sessions only: a Connect session's driver is its server's, with no log of its own here.
+      actions.append(button('Driver log', 'log', session.id));
+    }
     actions.append(
-      button('Driver log', 'log', session.id),
       button('Detach', 'detach', attachment.id, 'Detach this notebook from the session'),
       button(
         'Restart Spark',
@@ -145,6 +152,7 @@ export class SparkPanel extends Widget {
     input.className = 'jp-mod-styled';
     input.name = 'session-name';
     input.placeholder = 'Session name';
+    input.required = true; // the browser says so, rather than a click doing nothing
     input.value = this._attachName;
     input.addEventListener('input', () => (this._attachName = input.value));
     const attach = button('Attach', 'attach-named', '', 'Use the session of this name here');
@@ -238,7 +246,7 @@ export class SparkPanel extends Widget {
       const where = endpoint.embedded ? 'embedded local Livy' : endpoint.url ?? '';
       item.append(
         h('span', 'jsb-Endpoint-name', endpoint.name + (endpoint.default ? ' (default)' : '')),
-        h('span', 'jsb-Endpoint-details', `${where} · ${count} live here`)
+        h('span', 'jsb-Endpoint-details', `${where} · ${plural(count, 'live session')} here`)
       );
       const health = this.model.health.get(endpoint.name);
       if (health) {
@@ -248,7 +256,7 @@ export class SparkPanel extends Widget {
           facts.push('reachable');
           facts.push(health.version ? `Livy ${health.version}` : 'Livy (version unknown)');
           if (health.sessions !== null) {
-            facts.push(`${health.sessions} sessions in Livy`);
+            facts.push(`${plural(health.sessions, 'session')} in Livy`);
           }
         }
         if (facts.length) {
@@ -372,4 +380,8 @@ export function since(iso: string): string {
     return `${Math.round(seconds / 60)} min`;
   }
   return `${Math.round(seconds / 3600)} h`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

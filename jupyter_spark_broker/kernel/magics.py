@@ -517,8 +517,9 @@ def _no_interpreter(kind: str, error: BrokerRefused) -> str:
     kernel, language = LANGUAGES[kind]
     return (
         f"{kernel} cells need a Livy endpoint that runs {language}, and this one refused "
-        f"({error}). Use PySpark (broker), which every endpoint runs, or ask your Jupyter "
-        f"administrator for a Livy endpoint with {language} (c.SparkEndpoints.endpoints)."
+        f"({error}). Use PySpark (broker), which every endpoint runs, add a Livy with "
+        f"{language} of your own (%spark add -u URL), or ask your Jupyter administrator for one "
+        "(c.SparkEndpoints.endpoints)."
     )
 
 

@@ -158,3 +158,22 @@ async def test_event_subscribers_see_only_their_own_sessions_events_and_admins_a
     assert (await _next_broker_event(admin_socket))["session_id"] == bobs["id"]
     for socket in (alice_socket, bob_socket, admin_socket):
         socket.close()
+
+
+async def test_an_endpoint_added_through_the_api_belongs_to_its_user(as_user, secured_livy):
+    alice, bob = as_user("alice"), as_user("bob")
+    body = {"url": secured_livy.url, "username": "analyst", "password": "Owner-Pass-456"}
+    unnamed = await alice.post("endpoints", body)
+    assert unnamed.status == 201 and unnamed.json["name"] == f"alice:analyst@{secured_livy.url}"
+    named = await alice.post("endpoints", {**body, "name": "alices-livy"})
+    assert named.status == 201
+    assert "alices-livy" not in {e["name"] for e in (await bob.get("endpoints")).json["endpoints"]}
+    for refused in (
+        await bob.post("endpoints", {"url": secured_livy.url, "name": "alices-livy"}),
+        await bob.post("attachments", {"path": "b.ipynb", "endpoint": "alices-livy"}),
+        await bob.delete("endpoints/alices-livy"),
+    ):
+        assert refused.status == 403, refused.json
+    attached = await alice.post("attachments", {"path": "a.ipynb", "endpoint": "alices-livy"})
+    assert attached.status == 201 and attached.json["session"]["endpoint"] == "alices-livy"
+    assert (await as_user("root-admin").delete("endpoints/alices-livy")).status == 204

@@ -104,7 +104,8 @@ async def test_attach_by_name_says_spark_is_starting_and_survives_a_restart(
     await kernel.run("%%spark\nown = 'the notebook own session'")
     reply, shown, _ = await kernel.run("%spark attach team")
     assert reply["status"] == "ok"
-    assert "Attached to Spark session" in shown and "Spark ready: application" in shown
+    assert "No live Spark session was named 'team': started a new one" in shown
+    assert "Spark ready: application" in shown
     await kernel.run("%%spark\nteam_value = 'in the team session'")
 
     await jp_serverapp.kernel_manager.restart_kernel(kernel.id)
@@ -132,6 +133,6 @@ async def test_a_kernel_whose_language_the_endpoint_lacks_says_so_plainly(jp_ser
         assert reply["status"] == "error" and reply["ename"] == "SparkUnavailable"
         message = errors[0]["traceback"][0]
         assert message.startswith("SparkUnavailable: SparkR (broker) cells need a Livy endpoint")
-        assert "Use PySpark (broker)" in message and "endpoint with R" in message
+        assert "Use PySpark (broker)" in message and "%spark add -u URL" in message
     finally:
         await kernel.shutdown()
