@@ -90,7 +90,8 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         """Ids and names in the path are at most MAX_NAME_LENGTH characters: a longer one is a
         short 400, not a 404 that echoes it whole."""
         for name, value in self.path_kwargs.items():
-            if len(value) > MAX_NAME_LENGTH:
+            is_id = name.endswith("_id") or name == "name"  # not the Spark UI proxy's page path
+            if is_id and len(value) > MAX_NAME_LENGTH:
                 raise InvalidRequest(
                     f"{name}: {len(value)} characters, more than the {MAX_NAME_LENGTH} an id may have",
                     reason="invalid_field",

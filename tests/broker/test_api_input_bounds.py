@@ -55,6 +55,11 @@ async def test_an_overlong_id_in_a_path_is_a_short_400_that_does_not_echo_it(api
         assert "5000 characters, more than the 200" in reply.json["message"]
     # An id of 200 characters is an id like any other: unknown, 404.
     assert (await api.get(f"sessions/{'y' * 200}")).status == 404
+    # The Spark UI proxy's page path is no id: long is allowed (and this session is unknown).
+    ui_page = await api.get(f"spark-broker/sessions/nope/ui/{'p' * 300}", api=False)
+    assert ui_page.status == 404 and "no Spark session 'nope'" in ui_page.json["message"]
+    too_long = await api.get(f"spark-broker/sessions/{long_id}/log", api=False)
+    assert too_long.status == 400 and len(too_long.body) < 300
     # No route at all: a 404 that echoes a bounded prefix of the path only.
     no_route = await api.get(f"nosuch/{long_id}", validate=False)  # no such path in the spec
     assert no_route.status == 404 and len(no_route.body) < 600
