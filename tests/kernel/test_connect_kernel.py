@@ -86,6 +86,8 @@ async def test_connect_kernel_restart_interrupt_errors_and_the_magic(
         assert first.startswith("AnalysisException: [TABLE_OR_VIEW_NOT_FOUND]")
         assert any("pyspark/gRPC frames hidden" in line for line in rest)
         assert not any("/pyspark/sql/connect/" in line for line in rest)
+        assert "cell line 1, in <module>: spark.table('no_such_view').count()" in rest
+        assert not any("ipykernel_" in line or "\tat " in line for line in rest)  # nor the JVM's
 
         # An interrupt interrupts the session's running operation; the session stays usable.
         message_id = kernel.client.execute(
