@@ -26,7 +26,7 @@ from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
 from .errors import BrokerError, Conflict, InvalidRequest, NotFound
 from .events import BROKER_ACTOR, BrokerEvents
 from .lifecycle import BrokerLifecycle
-from .links import spark_ui_conf
+from .links import connect_ui_base, spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
 from .livy_failures import SESSION_LOST, translate_livy_error
 from .notebook_follow import kept_attachment
@@ -85,6 +85,7 @@ class SparkBroker(BrokerSettings):
             server_id=self.server_id,
             update=self.update_record,
             profiles=self.profile_catalog,
+            ui_proxy_base=functools.partial(connect_ui_base, self.base_url),
         )
         self.lifecycle = BrokerLifecycle(self)
         self.pool = WarmPool(self)

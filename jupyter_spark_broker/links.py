@@ -7,10 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 PAGES = "spark-broker/sessions"
+CONNECT_PAGES = "spark-broker/connect-servers"
 
 
 def page_base(base_url: str, session_id: str) -> str:
     return f"{base_url.rstrip('/')}/{PAGES}/{session_id}"
+
+
+def connect_ui_base(base_url: str, server_id: str) -> str:
+    """Where the Spark UI of one of the broker's Connect servers is proxied (all its sessions')."""
+    return f"{base_url.rstrip('/')}/{CONNECT_PAGES}/{server_id}/ui"
 
 
 def spark_ui_conf(base_url: str, session_id: str) -> dict[str, str]:
@@ -33,6 +39,11 @@ def with_browser_links(body: Any, base_url: str, embedded: Callable[[str], bool]
         base = page_base(base_url, body["id"])
         if body["livy_id"] is not None:
             body["driver_log_url"] = f"{base}/log"
-        if body["spark_ui_url"] and embedded(body["endpoint"]):
+        # A Connect session's link is its server's proxy already (connect_ui_base).
+        if body["spark_ui_url"] and embedded(body["endpoint"]) and not _is_connect(body):
             body["spark_ui_url"] = f"{base}/ui/"
     return body
+
+
+def _is_connect(body: dict[str, Any]) -> bool:
+    return body.get("protocol") == "connect"

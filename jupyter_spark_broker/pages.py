@@ -5,7 +5,9 @@ The embedded Livy's Spark UIs listen on the server's loopback (``http://localhos
 browser on another machine reaches; the proxy serves them at
 ``{base_url}spark-broker/sessions/{id}/ui/``, and each such session is started with that path as
 ``spark.ui.proxyBase``, so Spark writes its links (and its JavaScript's API calls) under it. Sessions
-of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager's proxy).
+of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager's proxy). The broker's
+Spark Connect servers are proxied the same way, one path per server, since a server hosts the sessions
+of several notebooks: ``{base_url}spark-broker/connect-servers/{server}/ui/``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tornado import web
 
 from .errors import Conflict, LivyUnavailable, NotFound
 from .handlers import BrokerHandler
-from .links import PAGES, page_base
+from .links import CONNECT_PAGES, PAGES, connect_ui_base, page_base
 from .registry import SessionRecord
 
 # Headers of the Spark UI's answers worth passing on to the browser.
@@ -115,7 +117,12 @@ class SparkUIProxy(_BrokerPage):
                 f"Spark session {session_id!r} has no Spark UI served here (only the embedded "
                 "Livy's are; other endpoints' links lead to their own)"
             )
-        target = record.spark_ui_url.rstrip("/")
+        base = page_base(self.base_url, session_id) + "/ui"
+        await self.proxy(record.spark_ui_url.rstrip("/"), base, path, f"of session {session_id!r}")
+
+    async def proxy(self, target: str, base: str, path: str | None, whose: str) -> None:
+        """Answer with the Spark UI page at ``target``/``path``; its redirects to itself come
+        back under ``base``, where this page is proxied."""
         url = f"{target}/{path or ''}" + (f"?{self.request.query}" if self.request.query else "")
         accept = self.request.headers.get("Accept", "*/*")
         try:
@@ -123,24 +130,34 @@ class SparkUIProxy(_BrokerPage):
                 response = await client.get(url, headers={"Accept": accept})
         except httpx.TransportError:
             raise LivyUnavailable(
-                f"the Spark UI of session {session_id!r} does not answer: has the session ended?"
+                f"the Spark UI {whose} does not answer: has the session ended?"
             ) from None
         self.set_status(response.status_code)
         for name in _PASSED_ON:
             if name in response.headers:
                 self.set_header(name, response.headers[name])
         if "Location" in response.headers:
-            self.set_header("Location", _proxied(response.headers["Location"], target, self))
+            location = response.headers["Location"]
+            if location.startswith(target):  # a redirect of the Spark UI to itself
+                location = base + location[len(target) :]
+            self.set_header("Location", location)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         self.finish(response.content, set_content_type=content_type)
 
 
-def _proxied(location: str, target: str, handler: SparkUIProxy) -> str:
-    """A redirect of the Spark UI to itself (``http://localhost:4040/jobs/``), through the proxy."""
-    if location.startswith(target):
-        session_id = handler.path_kwargs["session_id"]
-        return page_base(handler.base_url, session_id) + "/ui" + location[len(target) :]
-    return location
+class ConnectUIProxy(SparkUIProxy):
+    """The Spark UI of one of the broker's Connect servers, for the user it serves (and admins)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, server_id: str, path: str | None = None) -> None:  # type: ignore[override]
+        found = self.broker.connect.manager.ui_of(server_id)
+        if found is None:
+            raise NotFound(f"no running Spark Connect server {server_id!r}")
+        user, target = found
+        self.broker.check_owner(self.user, user, f"Spark Connect server {server_id!r}")
+        base = connect_ui_base(self.base_url, server_id)
+        await self.proxy(target.rstrip("/"), base, path, f"of Connect server {server_id!r}")
 
 
 def page_handlers() -> list[tuple[str, type]]:
@@ -148,4 +165,5 @@ def page_handlers() -> list[tuple[str, type]]:
     return [
         (rf"{session}/log", DriverLogPage),
         (rf"{session}/ui(?:/(?P<path>.*))?", SparkUIProxy),
+        (rf"{CONNECT_PAGES}/(?P<server_id>[^/]+)/ui(?:/(?P<path>.*))?", ConnectUIProxy),
     ]

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +103,7 @@ class ConnectServerManager:
         startup_timeout: float = 180.0,
         session_timeout: float = 7 * 24 * 3600.0,
         rpc_timeout: float = 15.0,
+        ui_proxy_base: Callable[[str], str] | None = None,
     ):
         self.log_dir = Path(log_dir)
         self.master = master
@@ -111,6 +112,7 @@ class ConnectServerManager:
         self.startup_timeout = startup_timeout
         self.session_timeout = session_timeout
         self.rpc_timeout = rpc_timeout
+        self.ui_proxy_base = ui_proxy_base  # server id -> the path its Spark UI is proxied at
         self._servers: dict[ServerKey, _Server] = {}
         self._warm: dict[str, list[_Server]] = {}  # by profile: started, nobody's yet
         self._locks: dict[ServerKey, asyncio.Lock] = {}
@@ -238,6 +240,14 @@ class ConnectServerManager:
         if len(spares) < count:
             spares.append(await self._start(ServerKey(WARM, profile), conf))
 
+    def ui_of(self, server_id: str) -> tuple[str, str] | None:
+        """(the user it serves, its Spark UI's loopback URL) of a running server; None if none."""
+        servers = [*self._servers.values(), *(s for spares in self._warm.values() for s in spares)]
+        for server in servers:
+            if server.id == server_id and server.spark_ui_url and server.process.alive:
+                return server.key.user, server.spark_ui_url
+        return None
+
     def warm_count(self, profile: str = DEFAULT_PROFILE) -> int:
         return sum(1 for server in self._warm.get(profile, []) if server.process.alive)
 
@@ -252,6 +262,9 @@ class ConnectServerManager:
             **self.profiles.get(key.profile, {}),
             **(conf or {}),
         }
+        if self.ui_proxy_base is not None:  # its UI is served through the Jupyter server
+            conf["spark.ui.proxyBase"] = self.ui_proxy_base(server_id)
+            conf["spark.ui.killEnabled"] = "false"
         who = "warm" if key.user == WARM else connect_user_id(key.user)
         process = ConnectServerProcess(
             token=token,

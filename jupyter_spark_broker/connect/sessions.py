@@ -100,6 +100,7 @@ class SparkConnect(LoggingConfigurable):
         server_id: str,
         update: Callable[..., Awaitable[SessionRecord | None]],
         profiles: SparkProfiles,
+        ui_proxy_base: Callable[[str], str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -119,6 +120,7 @@ class SparkConnect(LoggingConfigurable):
             conf={str(key): str(value) for key, value in self.spark_conf.items()},
             startup_timeout=self.startup_timeout,
             session_timeout=self.session_timeout,
+            ui_proxy_base=ui_proxy_base,
         )
         self._starting: dict[str, asyncio.Task] = {}
         self._warming: asyncio.Task | None = None
@@ -218,6 +220,8 @@ class SparkConnect(LoggingConfigurable):
                 if self.manager.warm_count(self._profile(record)) < warm:
                     self._claimed.set()  # start the next warm server now
                 address, spark_ui_url, server = grant.address, grant.spark_ui_url, grant.server_id
+                if spark_ui_url and self.manager.ui_proxy_base is not None:  # the browser's link
+                    spark_ui_url = self.manager.ui_proxy_base(server)
             else:
                 address, spark_ui_url, server = self.remotes[record.endpoint].address, None, None
         except Exception as error:  # the row says why; the kernel shows it

@@ -14,6 +14,8 @@ operation shows a progress line and its Spark UI link (``connect_progress.py``).
 from __future__ import annotations
 
 import html
+import itertools
+import re
 import time
 import traceback
 from typing import Any
@@ -180,9 +182,8 @@ def trimmed_traceback(etype: type, value: BaseException, tb: Any) -> list[str]:
     lines = [f"{etype.__name__}: {message[0]}"]
     frames = traceback.extract_tb(tb)
     kept = [frame for frame in frames if not any(part in frame.filename for part in _PLUMBING)]
-    if kept:
-        lines.append("".join(traceback.format_list(kept)).rstrip("\n"))
-    rest = message[1:]
+    lines.extend(_frame_line(frame) for frame in kept)
+    rest = list(itertools.takewhile(lambda line: not _JVM_TRACE.match(line), message[1:]))
     lines.extend(rest[:MESSAGE_LINES])
     hidden = len(frames) - len(kept)
     notes = []
@@ -193,6 +194,19 @@ def trimmed_traceback(etype: type, value: BaseException, tb: Any) -> list[str]:
     if notes:
         lines.append(f"({' and '.join(notes)} hidden)")
     return lines
+
+
+# Where the JVM's stack begins in a Spark Connect error's message: hidden with what follows.
+_JVM_TRACE = re.compile(r"\s*(JVM stacktrace:|at [\w$.]+\(|\.\.\. \d+ more)")
+
+
+def _frame_line(frame: traceback.FrameSummary) -> str:
+    """A frame of the notebook's cell as the Livy kernels show it (``cell line 2, in f: ...``); a
+    frame of a module the user wrote, with its file."""
+    where = f"line {frame.lineno}, in {frame.name}: {(frame.line or '').strip()}"
+    if "ipykernel_" in frame.filename:  # the cell's code, compiled to a file of IPython's
+        return f"cell {where}"
+    return f"{frame.filename} {where}"
 
 
 class PySparkConnectKernel(IPythonKernel):

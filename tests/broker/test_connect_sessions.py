@@ -75,7 +75,7 @@ async def until(condition, timeout: float, what: str):
 
 @pytest.mark.spark
 async def test_a_notebooks_connect_session_through_the_broker(
-    as_user, broker_app, caplog, tmp_path
+    as_user, broker_app, caplog, tmp_path, jp_base_url
 ):
     alice, bob, admin = as_user("alice"), as_user("bob"), as_user("root-admin")
     before = await scrape(alice)
@@ -108,6 +108,12 @@ async def test_a_notebooks_connect_session_through_the_broker(
     seen = await client(url, "print(spark.table('seven').count(), spark.conf.get('spark.app.id'))")
     count, app_id = seen.check().last_line.split()
     assert count == "7"
+    # Its Spark UI, through the server's proxy: for alice (and admins), not for bob.
+    assert "/spark-broker/connect-servers/" in session["spark_ui_url"]
+    applications = session["spark_ui_url"][len(jp_base_url) :] + "/api/v1/applications"
+    listed = await alice.get(applications, api=False, validate=False)
+    assert listed.status == 200 and listed.json[0]["id"] == app_id
+    assert (await bob.get(applications, api=False, validate=False)).status == 403
 
     # Another notebook: another session, in the same Spark application of alice's.
     other = (await alice.post("attachments", {"path": "d.ipynb", "protocol": "connect"})).json

@@ -3,6 +3,8 @@ kernel and ``%spark connect`` in a plain IPython kernel, on the broker's own Con
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 
@@ -86,15 +88,21 @@ async def test_connect_kernel_restart_interrupt_errors_and_the_magic(
         assert first.startswith("AnalysisException: [TABLE_OR_VIEW_NOT_FOUND]")
         assert any("pyspark/gRPC frames hidden" in line for line in rest)
         assert not any("/pyspark/sql/connect/" in line for line in rest)
+        assert "cell line 1, in <module>: spark.table('no_such_view').count()" in rest
+        assert not any("ipykernel_" in line or "\tat " in line for line in rest)  # nor the JVM's
 
         # An interrupt interrupts the session's running operation; the session stays usable.
         message_id = kernel.client.execute(
             "spark.range(0, 10**13, 1, 1).selectExpr('sum(id)').collect()"
         )
-        jobs = f"{session['spark_ui_url']}/api/v1/applications"
+        # The Spark UI through the server's proxy, as the browser reaches it.
+        assert session["spark_ui_url"].startswith("/") and "/connect-servers/" in ui
+        server = urlsplit(kernel_env["SPARK_BROKER_URL"])
+        jobs = f"{server.scheme}://{server.netloc}{ui}/api/v1/applications"
+        token = {"Authorization": f"token {kernel_env['SPARK_BROKER_TOKEN']}"}
 
         async def running() -> bool:
-            async with httpx.AsyncClient(timeout=60) as ui:  # a busy one-core driver
+            async with httpx.AsyncClient(timeout=60, headers=token) as ui:  # a busy driver
                 (app,) = (await ui.get(jobs)).json()
                 return bool(
                     (await ui.get(f"{jobs}/{app['id']}/jobs", params={"status": "running"})).json()
