@@ -93,7 +93,11 @@ class BrokerClient:
         self.forget()
 
     def delete_attachment(self, attachment_id: str) -> None:
-        self._request("DELETE", f"attachments/{attachment_id}")
+        try:
+            self._request("DELETE", f"attachments/{attachment_id}")
+        except BrokerRefused as error:
+            if error.status != 404:  # 404: it ended already, with its session
+                raise
 
     def forget(self) -> None:
         """Drop the session and its attachment together (the broker keeps both): the next Spark

@@ -135,3 +135,11 @@ async def test_a_session_killed_elsewhere_is_said_plainly_and_the_cell_runs_in_a
     assert f"Spark session {session['id'][:8]}: " in shown and "is killed" in shown
     assert "Starting another." in shown and "Starting a new Spark session" in shown
     assert "'new session'" in shown
+
+
+async def test_detach_after_the_session_was_killed_elsewhere_is_quiet(kernel, api):
+    await kernel.run("%%spark\n1")
+    session = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"][0]
+    assert (await api.delete(f"sessions/{session['id']}")).status == 204  # its attachment ends too
+    reply, shown, errors = await kernel.run("%spark detach")
+    assert reply["status"] == "ok" and not errors and "Detached" in shown
