@@ -7,6 +7,7 @@ setting.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -51,6 +52,17 @@ NotebookPath = Annotated[
 SESSION_STATES = tuple(
     sorted(SESSION_STARTING_STATES | SESSION_READY_STATES | SESSION_FINISHED_STATES | {LOST})
 )
+# Spark's sizes (512m, 2g, 1024k): anything else would only fail later, as the driver's JVM starts.
+SIZE = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)
+
+
+def spark_size(value: str) -> str:
+    if not SIZE.fullmatch(value):
+        raise ValueError(f'a size such as "2g" or "512m", not {value!r}')
+    return value
+
+
+Memory = Annotated[str, Field(max_length=32), AfterValidator(spark_size)]
 # A count in a JSON body: a JSON number, not "1" nor true; bounded like Livy's Java ints.
 Count = Annotated[int, Field(strict=True, ge=1, le=100_000)]
 
@@ -63,9 +75,9 @@ class SessionSettings(_Request):
     """Spark settings of a new session, by Livy's names (what ``%%configure`` sends)."""
 
     conf: dict[str, str] | None = None
-    driverMemory: str | None = None
+    driverMemory: Memory | None = None
     driverCores: Count | None = None
-    executorMemory: str | None = None
+    executorMemory: Memory | None = None
     executorCores: Count | None = None
     numExecutors: Count | None = None
     queue: str | None = None

@@ -12,12 +12,17 @@ def where(problem: dict[str, Any], default: str = "") -> str:
     return ".".join(str(part) for part in problem["loc"]) or default
 
 
+def what(problem: dict[str, Any]) -> str:
+    """The problem's message, without the "Value error, " pydantic puts before our own words."""
+    return problem["msg"].removeprefix("Value error, ")
+
+
 def first_problem(error: ValidationError, default: str = "") -> str:
     """``field: what is wrong`` for the first problem."""
     problem = error.errors()[0]
-    return f"{where(problem, default)}: {problem['msg']}"
+    return f"{where(problem, default)}: {what(problem)}"
 
 
 def every_problem(error: ValidationError, default: str = "") -> str:
     """``field: what is wrong`` for every problem, joined by ``; ``."""
-    return "; ".join(f"{where(p, default)}: {p['msg']}" for p in error.errors())
+    return "; ".join(f"{where(p, default)}: {what(p)}" for p in error.errors())

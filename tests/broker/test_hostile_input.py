@@ -127,6 +127,7 @@ async def test_credentials_inside_an_endpoint_url_are_refused(api, livy_url):
         ({"path": "ok.ipynb", "settings": {"numExecutors": "3"}}, "numExecutors"),
         ({"path": "ok.ipynb", "settings": {"driverCores": True}}, "driverCores"),
         ({"path": "ok.ipynb", "settings": {"executorCores": 10**12}}, "executorCores"),
+        ({"path": "ok.ipynb", "settings": {"driverMemory": "lots"}}, 'a size such as "2g"'),
     ],
 )
 async def test_bad_names_paths_and_numbers_are_400_naming_the_field(api, payload, field):
