@@ -30,6 +30,7 @@ from .endpoints import add_command, delete_command, endpoint_command
 from .errors import (
     SESSION_ENDED,
     Interrupted,
+    SparkStatementError,
     SparkUnavailable,
     StartupInterrupted,
     StatementCancelled,
@@ -299,7 +300,15 @@ class SparkMagics(Magics):
             require_pandas("%%spark -o")  # before the cell runs, not after
         self._show(self._execute(cell, self.kind), cell)
         if options.output:
-            table = self._fetch(options.output, sampling, self.kind)
+            try:
+                table = self._fetch(options.output, sampling, self.kind)
+            except SparkStatementError as error:
+                if type(error).__name__ != "NameError":
+                    raise
+                raise UsageError(
+                    f"-o {options.output}: the cell ran, but no {options.output!r} is defined on "
+                    "the Spark side to bring back"
+                ) from None
             self.shell.user_ns[options.output] = table.to_pandas(coerce)
 
     @magic_arguments()

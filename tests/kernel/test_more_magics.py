@@ -100,3 +100,9 @@ async def test_sql_without_spark_fails_the_cell_clearly(kernel):
     assert (
         reply["status"] == "error" and reply["ename"] == "NameError"
     )  # no `spark` on this endpoint
+
+
+async def test_spark_o_of_a_name_the_cell_did_not_define_says_so(kernel):
+    reply, _, _ = await kernel.run("%%spark -o nosuchvar\n1 + 1")
+    assert reply["status"] == "error" and reply["ename"] == "UsageError"
+    assert "-o nosuchvar: the cell ran, but no 'nosuchvar' is defined" in reply["evalue"]
