@@ -160,6 +160,7 @@ export class SparkModel {
     if (path !== this.currentPath) {
       this.currentPath = path;
       this.current = null;
+      this.notice = null; // it was about the notebook left
       this._changed.emit();
       this.scheduleRefresh(0);
     }
@@ -254,6 +255,10 @@ export class SparkModel {
     await this.kill(id);
     if (!this.error && this.currentKernel()) {
       await this.inKernel('%spark detach');
+      if (!this.error) {
+        this.notice = "Spark session ended: the notebook's next Spark cell starts a new one.";
+        this._changed.emit();
+      }
     }
   }
 
@@ -286,6 +291,7 @@ export class SparkModel {
   }
 
   private async act(action: () => Promise<void>): Promise<void> {
+    this.notice = null; // a new action: the last one's notice is out of date
     try {
       await action();
       this.error = null;
