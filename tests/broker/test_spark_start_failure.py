@@ -1,5 +1,5 @@
-"""A notebook whose session's SparkSession cannot start (``driverMemory: "lots"`` on the local Livy
-with Spark): the broker records the session ended (``dead`` in Livy) with the end of Livy's log as
+"""A notebook whose session's SparkSession cannot start (``driverMemory: "1k"`` on the local Livy
+with Spark: a size, so the API lets it through, too small for a JVM): the broker records the session ended (``dead`` in Livy) with the end of Livy's log as
 its message, and a statement gets a 409 ``session_finished`` that says why, which the kernel shows
 and then starts afresh. It once went ``idle`` and the kernel said "Spark ready", then ``NameError``."""
 
@@ -20,7 +20,7 @@ def broker_config(broker_config, start_local_livy):
 
 async def test_a_session_whose_spark_cannot_start_is_dead_and_says_why(api):
     attached = await api.post(
-        "attachments", {"path": "lots.ipynb", "settings": {"driverMemory": "lots"}}
+        "attachments", {"path": "tiny.ipynb", "settings": {"driverMemory": "1k"}}
     )
     assert attached.status == 201, attached.json
     session_id = attached.json["session_id"]
@@ -30,7 +30,7 @@ async def test_a_session_whose_spark_cannot_start_is_dead_and_says_why(api):
     )
     assert statement.status == 409, statement.json
     assert statement.json["reason"] == "session_finished"
-    assert "Invalid maximum heap size: -Xmxlots" in statement.json["message"]
+    assert "Too small maximum heap" in statement.json["message"]
 
     async def ended():
         session = (await api.get(f"sessions/{session_id}")).json
