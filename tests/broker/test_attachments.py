@@ -118,3 +118,27 @@ def test_one_normal_form_for_notebook_paths(path, root, expected):
 def test_paths_leaving_the_root_are_refused(path):
     with pytest.raises(ValueError):
         normalise_notebook_path(path, "/srv/root")
+
+
+async def test_a_kernels_notebook_as_jupyter_knows_it_wins_over_the_path_it_sends(
+    api, jp_serverapp
+):
+    model = await jp_serverapp.session_manager.create_session(
+        path="renamed/now.ipynb", name="now.ipynb", type="notebook", kernel_name="python3"
+    )
+    kernel_id = model["kernel"]["id"]
+    try:
+        stale = {"path": "Untitled.ipynb", "kernel_id": kernel_id}  # the name it started with
+        first = await api.post("attachments", stale)
+        assert first.status == 201 and first.json["path"] == "renamed/now.ipynb"
+        # The same kernel again (a restart keeps its id): the session it was attached to.
+        named = await api.post("attachments", {"path": "x.ipynb", "name": "team"})
+        assert named.status == 201
+        joined = await api.post(
+            "attachments", {"path": "renamed/now.ipynb", "kernel_id": kernel_id, "name": "team"}
+        )
+        again = await api.post("attachments", stale)
+        assert again.status == 200
+        assert again.json["session_id"] == joined.json["session_id"] == named.json["session_id"]
+    finally:
+        await jp_serverapp.session_manager.delete_session(model["id"])
