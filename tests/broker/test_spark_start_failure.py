@@ -1,7 +1,8 @@
 """A notebook whose session's SparkSession cannot start (``driverMemory: "1k"`` on the local Livy
-with Spark: a size, so the API lets it through, too small for a JVM): the broker records the session ended (``dead`` in Livy) with the end of Livy's log as
-its message, and a statement gets a 409 ``session_finished`` that says why, which the kernel shows
-and then starts afresh. It once went ``idle`` and the kernel said "Spark ready", then ``NameError``."""
+with Spark: a size, so the API lets it through, too small for a JVM): the broker records the session
+ended (``dead`` in Livy) with the end of Livy's log as its message, and a statement gets a 409
+``session_finished`` that says why, which the kernel shows and then starts afresh. It once went
+``idle`` and the kernel said "Spark ready", then ``NameError``."""
 
 from __future__ import annotations
 
