@@ -7,7 +7,6 @@ setting.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -30,6 +29,7 @@ from .livy.names import (
     SESSION_READY_STATES,
     SESSION_SETTINGS,
     SESSION_STARTING_STATES,
+    SPARK_SIZE,
     STATEMENT_KINDS,
 )
 from .paths import normalise_notebook_path
@@ -52,12 +52,11 @@ NotebookPath = Annotated[
 SESSION_STATES = tuple(
     sorted(SESSION_STARTING_STATES | SESSION_READY_STATES | SESSION_FINISHED_STATES | {LOST})
 )
-# Spark's sizes (512m, 2g, 1024k): anything else would only fail later, as the driver's JVM starts.
-SIZE = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)
 
 
 def spark_size(value: str) -> str:
-    if not SIZE.fullmatch(value):
+    """Anything but a Spark size would only fail later, as the driver's JVM starts."""
+    if not SPARK_SIZE.fullmatch(value):
         raise ValueError(f'a size such as "2g" or "512m", not {value!r}')
     return value
 

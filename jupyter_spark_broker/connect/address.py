@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..pydantic_errors import what
+
 DEFAULT_PORT = 15002
 _SAFE_USER_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
 # Parameters an endpoint's URL may carry; session_id and user_id are the broker's to set.
@@ -141,9 +143,7 @@ def parse_connect_url(url: str) -> ConnectAddress:
             session_id=params.get("session_id"),
         )
     except ValidationError as error:
-        raise ConnectUrlError(
-            "; ".join(problem["msg"].removeprefix("Value error, ") for problem in error.errors())
-        )
+        raise ConnectUrlError("; ".join(what(problem) for problem in error.errors()))
 
 
 class RemoteConnectEndpoint(BaseModel):

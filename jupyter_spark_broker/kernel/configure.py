@@ -3,17 +3,17 @@ must not cost the user the session and its state. The broker checks them again (
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-# The settings a notebook may ask for, by Livy's names (the broker names the session and sets its
-# heartbeat itself).
+from ..livy.names import SPARK_SIZE
+
+# The settings a notebook may ask for, by Livy's names, in the order a user reads them (the broker
+# names the session and sets its heartbeat itself).
 SETTINGS = (
     "kind", "conf", "driverMemory", "driverCores", "executorMemory", "executorCores",
     "numExecutors", "queue", "jars", "pyFiles", "files", "archives", "ttl", "idleTimeout",
     "proxyUser",
 )  # fmt: skip
-MEMORY = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)  # Spark's sizes: 512m, 2g, 1024k
 
 
 def settings_problem(settings: dict[str, Any]) -> str | None:
@@ -22,7 +22,7 @@ def settings_problem(settings: dict[str, Any]) -> str | None:
         if name not in SETTINGS:
             return f"unknown setting {name!r}; the settings are {', '.join(SETTINGS)}"
         if name in ("driverMemory", "executorMemory"):
-            if not (isinstance(value, str) and MEMORY.fullmatch(value)):
+            if not (isinstance(value, str) and SPARK_SIZE.fullmatch(value)):
                 return f'{name}: a size such as "2g" or "512m", not {value!r}'
         elif name in ("driverCores", "executorCores", "numExecutors"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

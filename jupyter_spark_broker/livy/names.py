@@ -6,6 +6,8 @@ Dependency free, so the server, the local Livy and the kernel side import the sa
 
 from __future__ import annotations
 
+import re
+
 # Session states (§4). ``error`` is active for Livy but finished for a client: nothing will run.
 SESSION_STARTING_STATES = frozenset({"not_started", "starting", "recovering"})
 SESSION_READY_STATES = frozenset({"idle", "busy", "running"})
@@ -33,6 +35,9 @@ KIND_ALIASES = {
 STATEMENT_KINDS = tuple(name for name in KIND_ALIASES if name != "shared")
 SESSION_KINDS = tuple(KIND_ALIASES)
 DEFAULT_KIND = "pyspark"
+
+# Spark's sizes (driverMemory, executorMemory): 512m, 2g, 1024k.
+SPARK_SIZE = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)
 
 # Fields of ``POST /sessions`` by Livy's name -> the client's snake_case name (§2.1).
 SESSION_SETTINGS = {
