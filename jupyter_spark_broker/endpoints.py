@@ -31,7 +31,7 @@ from .livy import (
     build_auth,
 )
 from .livy.names import KIND_ALIASES
-from .livy_local import LocalLivyProcess, LocalLivyStartError
+from .livy_local import LocalLivyProcess, LocalLivyStartError, ui_guard
 from .livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
 from .metrics import LivyMetrics
 from .pydantic_errors import first_problem
@@ -466,6 +466,14 @@ class SparkEndpoints(LoggingConfigurable):
     def _local_auth(self) -> httpx.BasicAuth:
         assert self._local is not None and self._local.secret is not None
         return httpx.BasicAuth(EMBEDDED_USER, self._local.secret)
+
+    def spark_ui_authorization(self, livy_session_id: int) -> str | None:
+        """What the embedded Livy's session ``livy_session_id`` asks of a request to its Spark UI
+        (its drivers serve it to the broker's proxy only); None while that Livy is not running."""
+        local = self._local
+        if local is None or local.secret is None:
+            return None
+        return ui_guard.authorization(ui_guard.session_key(local.secret, livy_session_id))
 
     def local_is_running(self) -> bool:
         local = self._local

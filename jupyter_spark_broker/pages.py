@@ -118,16 +118,28 @@ class SparkUIProxy(_BrokerPage):
                 "Livy's are; other endpoints' links lead to their own)"
             )
         base = page_base(self.base_url, session_id) + "/ui"
-        await self.proxy(record.spark_ui_url.rstrip("/"), base, path, f"of session {session_id!r}")
+        authorization = (
+            self.broker.endpoints.spark_ui_authorization(record.livy_id)
+            if record.livy_id is not None
+            else None
+        )
+        await self.proxy(
+            record.spark_ui_url.rstrip("/"), base, path, f"of session {session_id!r}", authorization
+        )
 
-    async def proxy(self, target: str, base: str, path: str | None, whose: str) -> None:
+    async def proxy(
+        self, target: str, base: str, path: str | None, whose: str, authorization: str | None
+    ) -> None:
         """Answer with the Spark UI page at ``target``/``path``; its redirects to itself come
-        back under ``base``, where this page is proxied."""
+        back under ``base``, where this page is proxied. ``authorization`` lets the request through
+        the driver's JWSFilter, which refuses every other local process."""
         url = f"{target}/{path or ''}" + (f"?{self.request.query}" if self.request.query else "")
-        accept = self.request.headers.get("Accept", "*/*")
+        headers = {"Accept": self.request.headers.get("Accept", "*/*")}
+        if authorization is not None:
+            headers["Authorization"] = authorization
         try:
             async with httpx.AsyncClient(timeout=30.0) as client:
-                response = await client.get(url, headers={"Accept": accept})
+                response = await client.get(url, headers=headers)
         except httpx.TransportError:
             raise LivyUnavailable(
                 f"the Spark UI {whose} does not answer: has the session ended?"
@@ -154,10 +166,15 @@ class ConnectUIProxy(SparkUIProxy):
         found = self.broker.connect.manager.ui_of(server_id)
         if found is None:
             raise NotFound(f"no running Spark Connect server {server_id!r}")
-        user, target = found
-        self.broker.check_owner(self.user, user, f"Spark Connect server {server_id!r}")
+        self.broker.check_owner(self.user, found.user, f"Spark Connect server {server_id!r}")
         base = connect_ui_base(self.base_url, server_id)
-        await self.proxy(target.rstrip("/"), base, path, f"of Connect server {server_id!r}")
+        await self.proxy(
+            found.url.rstrip("/"),
+            base,
+            path,
+            f"of Connect server {server_id!r}",
+            found.authorization,
+        )
 
 
 def page_handlers() -> list[tuple[str, type]]:

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -59,3 +60,40 @@ def config_sections(flat: dict) -> dict[str, dict]:
             raise KeyError(f"no broker class has a setting named {name!r}")
         sections.setdefault(owner.__name__, {})[name] = value
     return sections
+
+
+def processes_holding(secret: str) -> list[str]:
+    """Every process whose command line or environment holds ``secret``, as 'PID: command' (read as
+    root, so every process is seen)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if secret.encode() in cmdline or secret.encode() in environ:
+            command = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{proc.name}: {command}")
+    return found
+
+
+def command_lines_seen_by_another_os_user() -> str:
+    """Every process's command line as `ps` shows it to another OS user of the host (nobody)."""
+    return subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "ps",
+            "-eww",
+            "-o",
+            "args=",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from .. import metrics
+from ..livy_local import ui_guard
 from .address import ConnectAddress, connect_user_id, new_session_id
 from .process import ConnectServerProcess, ConnectServerStartError
 from .rpc import ConnectRpc, ConnectRpcError
@@ -47,7 +48,18 @@ class _Server:
     address: ConnectAddress  # localhost:port and the token, no session yet
     spark_ui_url: str | None
     started: float
+    ui_key: str = field(repr=False)  # its Spark UI answers only requests signed with it
     sessions: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class ServerUI:
+    """A running server's Spark UI: the user it serves, its loopback URL, and the Authorization
+    header its JWSFilter asks of a request (see ``livy_local.ui_guard``)."""
+
+    user: str
+    url: str
+    authorization: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -240,12 +252,16 @@ class ConnectServerManager:
         if len(spares) < count:
             spares.append(await self._start(ServerKey(WARM, profile), conf))
 
-    def ui_of(self, server_id: str) -> tuple[str, str] | None:
-        """(the user it serves, its Spark UI's loopback URL) of a running server; None if none."""
+    def ui_of(self, server_id: str) -> ServerUI | None:
+        """The Spark UI of a running server: whom it serves, where, and how to be let in."""
         servers = [*self._servers.values(), *(s for spares in self._warm.values() for s in spares)]
         for server in servers:
             if server.id == server_id and server.spark_ui_url and server.process.alive:
-                return server.key.user, server.spark_ui_url
+                return ServerUI(
+                    user=server.key.user,
+                    url=server.spark_ui_url,
+                    authorization=ui_guard.authorization(server.ui_key),
+                )
         return None
 
     def warm_count(self, profile: str = DEFAULT_PROFILE) -> int:
@@ -256,6 +272,7 @@ class ConnectServerManager:
             raise ConnectServerStartError(f"no Spark Connect profile named {key.profile!r}")
         server_id = secrets.token_hex(8)
         token = secrets.token_urlsafe(32)
+        ui_key = ui_guard.new_key()
         conf = {
             "spark.connect.session.manager.defaultSessionTimeout": f"{int(self.session_timeout)}s",
             **self.conf,
@@ -265,6 +282,7 @@ class ConnectServerManager:
         if self.ui_proxy_base is not None:  # its UI is served through the Jupyter server
             conf["spark.ui.proxyBase"] = self.ui_proxy_base(server_id)
             conf["spark.ui.killEnabled"] = "false"
+        conf = ui_guard.filter_conf(ui_key, conf)  # its UI answers the broker's proxy alone
         who = "warm" if key.user == WARM else connect_user_id(key.user)
         process = ConnectServerProcess(
             token=token,
@@ -294,6 +312,7 @@ class ConnectServerManager:
             address=ConnectAddress(host="localhost", port=endpoint.port, token=SecretStr(token)),
             spark_ui_url=endpoint.spark_ui_url,
             started=started,
+            ui_key=ui_key,
         )
 
     async def _stop(self, server: _Server) -> None:

@@ -2,8 +2,10 @@
 
 The wheel ships the server jar (``pyspark/jars/spark-connect_*.jar``) and ``bin/spark-submit``. The
 server binds 127.0.0.1 on a port the OS picks (port 0; the port is read back from the server's log, so
-no other process can take it in between), and refuses clients without its token. The token goes in the
-environment, never in argv where ``ps`` would show it.
+no other process can take it in between), and refuses clients without its token. The Spark conf, token
+included, goes in a properties file of mode 0600 (``--properties-file``) that is removed once the server
+has read it: never in argv, where any OS user reads it with ``ps``, nor in the environment, which the
+clients' Python UDFs inherit.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..livy_local.config import without_secrets
 from ..livy_local.lifeline import die_with_parent
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # what the server reads its token from
+TOKEN_CONF = "spark.connect.authenticate.token"
 _STARTED = re.compile(r"Spark Connect server started at: \S*?:(\d+)\s*$", re.M)
 _SPARK_UI = re.compile(r"Successfully started service 'SparkUI' on port (\d+)")
 
@@ -77,33 +80,58 @@ class ConnectServerProcess:
         self.process: subprocess.Popen | None = None
         self.endpoint: ServerEndpoint | None = None
 
-    def command(self) -> list[str]:
-        home = spark_home()
-        conf = {
+    def settings(self) -> dict[str, str]:
+        """The server's Spark conf, its token included."""
+        return {
+            "spark.master": self.master,
+            "spark.app.name": self.app_name,
             "spark.connect.grpc.binding.address": "127.0.0.1",
             "spark.connect.grpc.binding.port": "0",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.showConsoleProgress": "false",
             **self.conf,
+            TOKEN_CONF: self.token,
         }
-        command = [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS]
-        command += ["--name", self.app_name, "--master", self.master]
-        for key, value in conf.items():
-            command += ["--conf", f"{key}={value}"]
-        return [*command, "spark-internal"]
+
+    @property
+    def properties_file(self) -> Path:
+        """Where the conf waits for spark-submit: beside the log, made anew with mode 0600."""
+        return self.log_file.with_name(self.log_file.name + ".properties")
+
+    def command(self) -> list[str]:
+        home = spark_home()
+        return [
+            str(home / "bin" / "spark-submit"),
+            "--class",
+            SERVER_CLASS,
+            "--properties-file",
+            str(self.properties_file),
+            "spark-internal",
+        ]
+
+    def _write_properties(self) -> None:
+        self.properties_file.unlink(missing_ok=True)
+        fd = os.open(self.properties_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for key, value in self.settings().items():
+                out.write(f"{_property_text(key, key=True)}={_property_text(value)}\n")
+
+    def _remove_properties(self) -> None:
+        self.properties_file.unlink(missing_ok=True)
 
     def _environment(self) -> dict[str, str]:
-        env = dict(self.env if self.env is not None else os.environ)
+        # The clients' Python UDFs run in workers that inherit this: no secret of Jupyter's or ours.
+        env = without_secrets(self.env if self.env is not None else os.environ)
         for name in (
             "SPARK_REMOTE",
             "SPARK_CONNECT_MODE_ENABLED",
             "SPARK_LOCAL_REMOTE",
             "PYSPARK_SUBMIT_ARGS",
+            "SPARK_CONNECT_AUTHENTICATE_TOKEN",
         ):
             env.pop(name, None)
         env["SPARK_HOME"] = str(spark_home())
-        env[TOKEN_ENV] = self.token
         env["SPARK_LOCAL_IP"] = "127.0.0.1"  # the Spark UI binds it too (it would take 0.0.0.0)
         # Python UDFs of the clients run in workers of this interpreter (it has pyspark).
         env.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -116,7 +144,8 @@ class ConnectServerProcess:
             raise ConnectServerStartError(
                 "Spark Connect needs Java 17 or later (no `java` on PATH)"
             )
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._write_properties()
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as log:
             self.process = subprocess.Popen(
@@ -138,6 +167,7 @@ class ConnectServerProcess:
             text = self._log_text()
             started = _STARTED.search(text)
             if started:
+                self._remove_properties()  # read long before the server listens
                 ui = _SPARK_UI.search(text)
                 self.endpoint = ServerEndpoint(
                     port=int(started.group(1)),
@@ -145,6 +175,7 @@ class ConnectServerProcess:
                 )
                 return self.endpoint
             if self.process.poll() is not None:
+                self._remove_properties()
                 raise ConnectServerStartError(
                     f"the Spark Connect server exited during start-up (code {self.process.returncode}): "
                     f"{self._last_error(text)} (log: {self.log_file})"
@@ -177,6 +208,7 @@ class ConnectServerProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (Spark stops its context), then SIGKILL if it takes longer than ``timeout``."""
+        self._remove_properties()
         process = self.process
         if process is None or process.poll() is not None:
             return
@@ -186,3 +218,16 @@ class ConnectServerProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _property_text(text: str, *, key: bool = False) -> str:
+    """``text`` escaped for a Java properties file (read as UTF-8 by spark-submit)."""
+    escaped = []
+    for index, char in enumerate(text):
+        if char in "\\=:#!" or (char == " " and (key or index == 0)):
+            escaped.append("\\" + char)
+        elif char in "\n\r\t\f":
+            escaped.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[char])
+        else:
+            escaped.append(char)
+    return "".join(escaped)

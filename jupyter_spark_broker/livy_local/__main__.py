@@ -122,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
 
     basic = options.auth_basic or os.environ.get(AUTH_BASIC_ENV)
     basic_auth = None
+    spark_ui_secret = None
     superusers = frozenset(filter(None, options.superusers.split(",")))
     if options.auth_secret_fd is not None:
         with os.fdopen(options.auth_secret_fd, encoding="utf-8") as pipe:
@@ -129,6 +130,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         if not secret:
             parser.error("--auth-secret-fd gave an empty secret")
         basic = f"{EMBEDDED_USER}:{secret}"
+        spark_ui_secret = secret  # only the broker, which holds it too, may read the drivers' UIs
         superusers |= {EMBEDDED_USER}  # the broker names each session's proxyUser itself
     if basic:
         user, sep, password = basic.partition(":")
@@ -149,6 +151,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         host=options.host,
         port=options.port,
         basic_auth=basic_auth,
+        spark_ui_secret=spark_ui_secret,
         kerberos_principal=options.auth_kerberos,
         kerberos_keytab=options.auth_kerberos_keytab,
         csrf=options.csrf,

@@ -29,6 +29,8 @@ SECRET_ENV_NAMES = frozenset(
         "CONFIGPROXY_AUTH_TOKEN",
     }
 )
+# Spark's default spark.redaction.regex: conf keys whose values Spark itself treats as secrets.
+_SECRET_CONF_KEY = re.compile(r"(?i)secret|password|token|access[.]?key")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
 UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
@@ -67,6 +69,11 @@ def spark_missing() -> str | None:
     return None
 
 
+def is_secret_conf_key(key: str) -> bool:
+    """Whether a Spark conf key holds a secret, by Spark's own default redaction pattern."""
+    return _SECRET_CONF_KEY.search(key) is not None
+
+
 def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environ.items() if name not in SECRET_ENV_NAMES}
 
@@ -97,6 +104,9 @@ class LocalLivyConfig:
     cancel_timeout: float = 30.0  # livy.rsc.job-cancel.timeout
     log_lines: int = 200  # livy.cache-log.size
     max_output: int = 1_000_000  # not in Livy: characters of one output value kept, then a marker
+    # Not in Livy: the embedded Livy's secret, from which each session's Spark UI key is derived
+    # (ui_guard): its drivers then serve their UI only to the broker's proxy.
+    spark_ui_secret: str | None = None
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|m|min|h|d)?\s*$")

@@ -12,6 +12,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.broker.conftest import restart_broker
@@ -19,6 +20,7 @@ from tests.broker.prometheus import grew, scrape, value
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 from tests.connect.conftest import TEST_CONF, run_client
 from tests.connect.test_embedded_servers import port_open
+from tests.helpers import command_lines_seen_by_another_os_user, processes_holding
 
 CONNECT_CONFIG = {"master": "local[1]", "spark_conf": TEST_CONF}
 
@@ -114,6 +116,16 @@ async def test_a_notebooks_connect_session_through_the_broker(
     listed = await alice.get(applications, api=False, validate=False)
     assert listed.status == 200 and listed.json[0]["id"] == app_id
     assert (await bob.get(applications, api=False, validate=False)).status == 403
+    # Straight to the server's UI, another local process is refused: only the proxy signs requests.
+    server_id = session["spark_ui_url"].rstrip("/").split("/")[-2]
+    direct_ui = broker_app.broker.connect.manager.ui_of(server_id).url
+    async with httpx.AsyncClient() as direct:
+        assert (await direct.get(f"{direct_ui}/api/v1/applications")).status_code == 403
+    # Its token: on no command line (another OS user's `ps`), in no environment (the clients' UDFs
+    # run in Python workers that inherit the server's), in no file left behind.
+    assert token not in command_lines_seen_by_another_os_user()
+    assert processes_holding(token) == []
+    assert not list(Path(broker_app.broker.connect.manager.log_dir).glob("*.properties"))
 
     # Another notebook: another session, in the same Spark application of alice's.
     other = (await alice.post("attachments", {"path": "d.ipynb", "protocol": "connect"})).json

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.broker.prometheus import grew, scrape, value
 from tests.broker.test_connect_sessions import client, until, wait_for_state
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 from tests.connect.test_embedded_servers import port_open
+from tests.helpers import command_lines_seen_by_another_os_user, processes_holding
 
 pytestmark = pytest.mark.usefixtures("connect_extra")
 
@@ -85,6 +87,10 @@ async def test_one_spark_application_answers_livy_and_connect(
     assert url.startswith(f"sc://localhost:{port}/;token=") and ";user_id=alice;" in url
     token = url.split(";token=")[1].split(";")[0]
     assert (await bob.get(f"sessions/{session['id']}/connect")).status == 403
+    # The token is on no process's command line (another OS user's `ps` shows nothing of it) and in
+    # no environment (the driver's and its Python workers', where users' code runs, included).
+    assert token not in command_lines_seen_by_another_os_user()
+    assert processes_holding(token) == []
     # The Livy kernels of the notebook attach to the same session.
     again = await alice.post("attachments", {"path": "both.ipynb", "endpoint": "local"})
     assert again.status == 200 and again.json["session"]["id"] == session["id"]
@@ -106,6 +112,14 @@ async def test_one_spark_application_answers_livy_and_connect(
         alice, session["id"], "print(spark.table('global_temp.from_connect').count())"
     )
     assert back == "3"
+    # The driver's Spark UI answers the broker's proxy, and no other local process.
+    driver_ui = (await broker_app.broker.registry.get_session(session["id"])).spark_ui_url
+    async with httpx.AsyncClient() as direct:
+        assert (await direct.get(f"{driver_ui}/api/v1/applications")).status_code == 403
+    proxied = await alice.get(
+        f"spark-broker/sessions/{session['id']}/ui/api/v1/applications", api=False, validate=False
+    )
+    assert proxied.status == 200 and proxied.json[0]["id"] == app_id
     during = await scrape(alice)
     both = {"endpoint": "local", "profile": "default", "protocol": "livy+connect"}
     assert grew(before, during, "spark_broker_attaches_total", **both, result="new_session") == 1

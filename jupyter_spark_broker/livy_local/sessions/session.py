@@ -23,6 +23,7 @@ from typing import Any
 from ...livy.names import SESSION_STARTING_STATES, STATEMENT_FINISHED_STATES
 from ..config import LocalLivyConfig, parse_duration
 from ..messages import CreateInteractiveRequest, normalise_kind
+from ..ui_guard import session_key
 from ..worker.handle import WorkerProcess, describe_exit
 
 log = logging.getLogger("livy_local")
@@ -122,6 +123,9 @@ class LocalSession:
             session_id=session_id,
             spark="on" if kind == "spark" else config.spark,  # Scala runs in Spark's JVM
             spark_conf=spark_conf_of(request),
+            ui_key=(
+                session_key(config.spark_ui_secret, session_id) if config.spark_ui_secret else None
+            ),
             scala=kind == "spark",
             max_output=config.max_output,
             on_message=self._on_worker_message,

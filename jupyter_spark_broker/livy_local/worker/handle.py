@@ -2,8 +2,9 @@
 
 The two talk JSON lines over a socketpair, so nothing the user's code prints can corrupt the channel.
 
-server -> worker: ``execute {id, code, kind}``, ``cancel {id}``, ``complete {req, code, cursor}``,
-``shutdown``.
+server -> worker: ``start {conf, ui_key}`` first, then ``execute {id, code, kind}``, ``cancel {id}``,
+``complete {req, code, cursor}``, ``shutdown``. The Spark conf comes over the socket, not in argv: it may
+hold secrets (a Connect token), and any OS user reads a process's argv with ``ps``.
 worker -> server: ``ready {spark, detail, app_id?, spark_ui_url?}``, ``failed {detail}``,
 ``started {id}``, ``progress {id, progress}``, ``done {id, output, cancelled}``,
 ``completion {req, candidates}``.
@@ -52,6 +53,7 @@ class WorkerProcess:
         session_id: int,
         spark: str,
         spark_conf: dict[str, str],
+        ui_key: str | None = None,
         scala: bool = False,
         max_output: int = 1_000_000,
         on_message: MessageHandler,
@@ -61,6 +63,7 @@ class WorkerProcess:
         self.session_id = session_id
         self._spark = spark
         self._spark_conf = spark_conf
+        self._ui_key = ui_key
         self._scala = scala
         self._max_output = max_output
         self._on_message = on_message
@@ -96,8 +99,6 @@ class WorkerProcess:
                 str(self.session_id),
                 "--spark",
                 self._spark,
-                "--conf",
-                json.dumps(self._spark_conf),
                 "--scratch",
                 self._scratch,
                 "--max-output",
@@ -114,6 +115,7 @@ class WorkerProcess:
         reader, self._writer = await asyncio.open_unix_connection(
             sock=ours, limit=message_limit(self._max_output)
         )
+        await self.send(op="start", conf=self._spark_conf, ui_key=self._ui_key)
         self._tasks = [
             asyncio.create_task(self._read_messages(reader)),
             asyncio.create_task(self._read_log(self._process.stdout)),

@@ -33,7 +33,8 @@ import urllib.request
 import warnings
 from typing import Any
 
-from ..config import spark_missing
+from .. import ui_guard
+from ..config import is_secret_conf_key, spark_missing
 from ..lifeline import die_with_parent
 from .output_cap import cap_output
 
@@ -58,6 +59,12 @@ class Channel:
         for line in self._reader:
             yield json.loads(line)
 
+    def start_message(self) -> dict[str, Any]:
+        """The server's first message: ``start {conf}`` (an empty one if the channel closed)."""
+        line = self._reader.readline()
+        message = json.loads(line) if line else {}
+        return message if message.get("op") == "start" else {}
+
 
 class Interpreter:
     """Runs statements in one namespace, with or without a local SparkSession."""
@@ -72,6 +79,7 @@ class Interpreter:
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         self.spark = None
         self.spark_reason = "Spark was not requested for this session"
+        self.ui_authorization: str | None = None  # what the Spark UI's JWSFilter asks of a request
         self.scala = None  # started with the session (kind spark) or on its first Scala statement
         # Classes compiled by the Scala REPL, served to executors (spark.repl.class.outputDir).
         self.class_dir: str | None = None
@@ -84,28 +92,43 @@ class Interpreter:
 
     # -- start-up -------------------------------------------------------------------------------
 
-    def start_spark(self, conf: dict[str, str]) -> None:
-        from pyspark.sql import SparkSession  # imported here: plain sessions must not need pyspark
+    def start_spark(self, conf: dict[str, str], ui_key: str | None = None) -> None:
+        # Imported here: plain sessions must not need pyspark.
+        import pyspark
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
+        from pyspark.sql import SparkSession
 
-        builder = SparkSession.builder.master("local[*]").appName(f"livy-session-{self.session_id}")
         self.class_dir = os.path.join(self.scratch, "repl-classes")
         os.makedirs(self.class_dir)
         # The console progress bar would fill the session log; progress is reported per statement.
         defaults = {
+            "spark.master": "local[*]",
+            "spark.app.name": f"livy-session-{self.session_id}",
             "spark.ui.showConsoleProgress": "false",
             "spark.repl.class.outputDir": self.class_dir,
         }
-        for key, value in {**defaults, **conf}.items():
-            builder = builder.config(key, value)
+        settings = {**defaults, **conf}
+        if ui_key is not None and ui_guard.spark_has_filter(pyspark.__version__):
+            settings = ui_guard.filter_conf(ui_key, settings)
+            self.ui_authorization = ui_guard.authorization(ui_key)
+        # pyspark hands the conf it launches the JVM with to spark-submit as `--conf KEY=VALUE`, where
+        # any OS user reads it with `ps`. The JVM starts with the rest; secrets (a Connect token) go to
+        # the SparkContext's conf over py4j, before the context (and its plugins) start.
+        launch = {key: value for key, value in settings.items() if not is_secret_conf_key(key)}
+        gateway = launch_gateway(SparkConf(loadDefaults=False).setAll(launch.items()))
         # Livy's Python REPL appends stderr to text/plain, where clients parse it (sparkmagic's %%sql
         # reads toJSON's rows). pyspark 4 warns about its own API there (toJSON's coming return
         # type, pandas 3); Livy's pyspark 3.5 did not. The user's own warnings still show.
         warnings.filterwarnings("ignore", module=r"pyspark(\.|$)")
-        spark = builder.getOrCreate()
+        SparkContext(conf=SparkConf(loadDefaults=False).setAll(settings.items()), gateway=gateway)
+        spark = SparkSession.builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         self.spark = spark
         self.namespace.update(spark=spark, sc=spark.sparkContext, sqlContext=_sql_context(spark))
-        threading.Thread(target=_warm_rest_api, args=(spark.sparkContext,), daemon=True).start()
+        threading.Thread(
+            target=_warm_rest_api, args=(spark.sparkContext, self.ui_authorization), daemon=True
+        ).start()
 
     def start_scala(self) -> None:
         from .scala import ScalaInterpreter
@@ -403,16 +426,18 @@ def _job_group(statement_id: int) -> str:
     return f"livy-statement-{statement_id}"
 
 
-def _warm_rest_api(sc: Any) -> None:
+def _warm_rest_api(sc: Any, authorization: str | None) -> None:
     """The Spark UI's REST API answers its first call only after ~15 s (Jersey starting up): make
     that call now, while the user reads "Spark ready", so a running job's progress line can name
     its job and stage from the first second."""
     url = sc.uiWebUrl
     if url:
         with contextlib.suppress(Exception):  # only a warm-up: the UI may be off
-            urllib.request.urlopen(
-                f"{url}/api/v1/applications/{sc.applicationId}/jobs", timeout=120
+            request = urllib.request.Request(
+                f"{url}/api/v1/applications/{sc.applicationId}/jobs",
+                headers={"Authorization": authorization} if authorization else {},
             )
+            urllib.request.urlopen(request, timeout=120)
 
 
 def _sql_context(spark: Any) -> Any:
@@ -537,7 +562,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--session-id", type=int, required=True)
     parser.add_argument("--spark", choices=("auto", "on", "off"), default="off")
-    parser.add_argument("--conf", default="{}", help="Spark conf as a JSON object")
     parser.add_argument("--scala", action="store_true", help="start the Scala REPL (kind spark)")
     parser.add_argument("--max-output", type=int, default=1_000_000)
     parser.add_argument(
@@ -551,6 +575,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, interpreter.on_sigint)
     sys.stdin = io.StringIO()  # user code must not block on the server's stdin
 
+    start = channel.start_message()
     try:
         if options.spark == "off":
             interpreter.spark_reason = "Spark is switched off on this local Livy (--spark off)"
@@ -558,7 +583,7 @@ def main(argv: list[str] | None = None) -> None:
             interpreter.spark_reason = f"{missing} (--spark auto)"
         else:
             try:
-                interpreter.start_spark(json.loads(options.conf))
+                interpreter.start_spark(start.get("conf") or {}, start.get("ui_key"))
             except Exception as error:  # noqa: BLE001 - any start-up failure is reported, not hidden
                 # As Apache Livy: the session is dead, and its log says why (the JVM's own
                 # lines, "Invalid maximum heap size: -Xmxlots", are in it already).
