@@ -34,6 +34,8 @@ def broker_config(broker_config) -> dict:
         "idle_timeout": 0.5,
         # The test Livy runs plain Python sessions (no Spark): a warm-up that runs there.
         "warm_pool_warmup": {"pyspark": WARMUP},
+        # Fifty notebooks of one user race for the pool below: no cap on live sessions here.
+        "max_sessions_per_user": 0,
     }
 
 
