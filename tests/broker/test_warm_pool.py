@@ -182,6 +182,7 @@ async def test_two_servers_on_one_registry_claim_each_pooled_session_once(
         db_url=broker_config["db_url"],  # server A's registry, and its pooled sessions
         endpoints={"test": {"url": livy_url}},
         default_endpoint="test",
+        max_sessions_per_user=0,  # as server A: one user's notebooks race for the pool
     )
     try:
         await asyncio.to_thread(server_b.__enter__)  # a server that never answers is stopped too
