@@ -34,6 +34,7 @@ from .pages import page_handlers
 from .profiles import SparkProfiles
 from .registry import Registry
 from .sealing import Sealer
+from .users import serves_several_users
 
 # jupyter_server announces renames, moves and deletions of files with this schema.
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
@@ -105,6 +106,9 @@ class SparkBrokerApp(ExtensionApp):
             base_url=self.serverapp.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
             events=BrokerEvents(self.serverapp.event_logger),
+        )
+        self.broker.endpoints.several_users = serves_several_users(
+            self.serverapp.identity_provider, self.broker.admin_users
         )
         self._started: asyncio.Task | None = None
         # The launcher offers a broker kernel only where some endpoint runs its kind (no SparkR

@@ -32,10 +32,16 @@ from .livy_failures import SESSION_LOST, translate_livy_error
 from .notebook_follow import kept_attachment
 from .orm import utcnow
 from .pool import POOL_OWNER, WarmPool
-from .profiles import Profile, SparkProfiles, enforce_limits, tag_conf
+from .profiles import Profile, SparkProfiles, check_machine_bounds, enforce_limits, tag_conf
 from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from .sealing import Sealer
-from .session_settings import fields_of, livy_name_of, livy_view, merge_session_settings
+from .session_settings import (
+    check_settings_size,
+    fields_of,
+    livy_name_of,
+    livy_view,
+    merge_session_settings,
+)
 from .statements import StatementProxy
 from .users import proxy_user_for
 
@@ -140,6 +146,8 @@ class SparkBroker(BrokerSettings):
         self, name: str, config: EndpointConfig, owner: str, source: str = RECONNECT
     ) -> None:
         """Add or replace ``owner``'s run-time endpoint, its credentials sealed in the registry."""
+        if not self.is_admin(owner):
+            self.endpoints.check_endpoint_cap(name, owner)
         await self.endpoints.put_runtime(name, config, owner, source)
         sealed = self.sealer.seal(self.endpoints.sealable(name))
         await self.registry.save_endpoint(name, owner, sealed)
@@ -233,6 +241,7 @@ class SparkBroker(BrokerSettings):
         request_key: str | None = None,
         connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:
+        check_settings_size(overrides, self.max_settings_bytes)
         config = self.endpoints.settings_of(endpoint)
         kind = kind or self.default_kind
         broker_id = new_id()
@@ -241,6 +250,8 @@ class SparkBroker(BrokerSettings):
             config.session_defaults, self.session_defaults, profile.settings, overrides
         )
         if self.endpoints.is_embedded(endpoint):  # its Spark UI is served through our proxy
+            # No one gets more than the machine has, admins included: it runs on this machine.
+            check_machine_bounds(fields, **self.endpoints.local_bounds())
             fields["conf"] = {
                 **spark_ui_conf(self.base_url, broker_id),
                 **(fields.get("conf") or {}),
@@ -432,7 +443,7 @@ class SparkBroker(BrokerSettings):
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
             create = functools.partial(
-                self.connect.create, user, endpoint=endpoint, share_key=share_key, profile=chosen
+                self._create_connect, user, endpoint=endpoint, share_key=share_key, profile=chosen
             )
         else:
             endpoint = (
@@ -478,6 +489,11 @@ class SparkBroker(BrokerSettings):
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
+
+    async def _create_connect(self, user: str, **options: Any) -> SessionRecord:
+        """A new Connect session, within ``max_sessions_per_user`` like a Livy one."""
+        async with self.pool.within_cap(user, exempt=self.is_admin(user)):
+            return await self.connect.create(user, **options)
 
     async def detach(self, user: str, attachment_id: str) -> None:
         attachment = await self.registry.get_attachment(attachment_id)

@@ -47,8 +47,9 @@ class BrokerSettings(LoggingConfigurable):
         20.0,
         config=True,
         help="""Seconds a statement sent without wait= is held while its session starts (below
-        common 30 s client timeouts); past it, or past the request's own wait, 409 session_starting
-        with Retry-After. The statement is not queued: the client sends it again.""",
+        common 30 s client timeouts; never more than max_statement_wait); past it, or past the
+        request's own wait, 409 session_starting with Retry-After. The statement is not queued:
+        the client sends it again.""",
     )
     server_timeout = Float(
         120.0,
@@ -61,7 +62,21 @@ class BrokerSettings(LoggingConfigurable):
         300.0, config=True, help="Seconds a statement waits for its session to finish starting."
     )
     max_statement_wait = Float(
-        300.0, config=True, help="The longest long-poll (wait=S) a request may ask for."
+        300.0,
+        config=True,
+        help="""The longest any request is held: a long-poll (wait=S), a statement sent to a
+        session still starting (the start and the long-poll together), and the wait for Livy's
+        first answer about a statement. A longer wait= is cut to it. (A single call to Livy is
+        bounded by SparkEndpoints.livy_connect_timeout and livy_read_timeout.)""",
+    )
+    max_settings_bytes = Int(
+        32 * 1024,
+        min=0,
+        config=True,
+        help="""The most bytes (as JSON) of the session settings a request may send (the API's
+        settings, a %%configure): more is refused (403 settings_too_large). They are stored in the
+        registry, carried by every listing, and passed on Livy's command line, where megabytes end
+        the driver with "Argument list too long". 0: no limit.""",
     )
     session_defaults = Dict(
         config=True, help="Livy POST /sessions fields for every new session (after the endpoint's)."

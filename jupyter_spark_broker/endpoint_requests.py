@@ -1,7 +1,8 @@
 """``POST spark-broker/api/endpoints``: a user's own Livy endpoint, added at run time (what
 ``%spark add`` sends), under the same guards as ``/reconnectsparkmagic``: an auth name from the list
-(never a dotted path), a URL without credentials that ``allowed_endpoint_urls`` allows, bounded
-fields. The credentials stay on the server, sealed in the registry."""
+(never a dotted path), a URL without credentials that ``allowed_endpoint_urls`` allows (and, on a
+server of several users, not inside this machine), bounded fields, at most ``max_endpoints_per_user``.
+The credentials stay on the server, sealed in the registry."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .endpoints import API_ADDED, EndpointConfig
 from .models import AddEndpoint
-from .request_guards import check_endpoint_url_allowed, check_request_auth
+from .request_guards import check_request_auth
 from .users import SERVER_OWNER
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ async def add_endpoint(broker: SparkBroker, user: str, request: AddEndpoint) -> 
     """
     endpoints = broker.endpoints
     check_request_auth(request.auth_type, endpoints.authenticators)
-    check_endpoint_url_allowed(request.url, endpoints.allowed_endpoint_urls)
+    await endpoints.check_runtime_url(request.url)
     name = request.name or runtime_endpoint_name(user, request.username, request.url)
     added = name not in endpoints.names()
     config = EndpointConfig(

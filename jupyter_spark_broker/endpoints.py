@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
-from .errors import Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
+from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
 from .livy import (
     AuthConfigError,
     CreateSessionRequest,
@@ -34,7 +34,9 @@ from .livy.names import KIND_ALIASES
 from .livy_local import LocalLivyProcess, LocalLivyStartError, ui_guard
 from .livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
 from .metrics import LivyMetrics
+from .profiles import memory_bytes
 from .pydantic_errors import first_problem
+from .request_guards import check_endpoint_url_allowed, check_not_internal
 from .session_settings import merge_session_settings
 from .sparkmagic_config import (
     SparkmagicConfigError,
@@ -61,6 +63,27 @@ EMBEDDED_SESSION_DEFAULTS = {
     },
 }
 log = logging.getLogger("jupyter_spark_broker")
+
+
+class TooManyEndpoints(BrokerError):
+    """The per-user cap on run-time endpoints (``SparkEndpoints.max_endpoints_per_user``)."""
+
+    status = 429
+    reason = "endpoint_cap"
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory of this machine (0 if it cannot be told)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: /proc/meminfo, if any
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+    return 0
 
 
 def livy_url(value: str) -> str:
@@ -202,9 +225,44 @@ class SparkEndpoints(LoggingConfigurable):
         Unicode(),
         default_value=["*"],
         config=True,
-        help="""Glob patterns (fnmatch) of the Livy URLs /reconnectsparkmagic may add as run-time
-        endpoints, e.g. ['https://livy.example.com:8998', 'http://10.0.*']. The default '*' allows
-        any; narrow it so users cannot point the broker at other services on its network.""",
+        help="""Glob patterns (fnmatch) of the Livy URLs /reconnectsparkmagic and POST endpoints
+        may add as run-time endpoints, e.g. ['https://livy.example.com:8998', 'http://10.0.*'].
+        The default '*' allows any (but see internal_endpoint_urls); narrow it so users cannot
+        point the broker at other services on its network.""",
+    )
+    internal_endpoint_urls = Enum(
+        ["auto", "allow", "refuse"],
+        default_value="auto",
+        config=True,
+        help="""Whether a run-time endpoint's URL may point inside this machine: loopback,
+        link-local (cloud metadata), or any of the machine's own addresses (the Jupyter server's
+        API, the embedded Livy, other users' servers). auto: refused on a server of several users
+        (an identity provider other than jupyter_server's own token or password login, as under
+        JupyterHub; admin_users set; or JupyterHub's environment), allowed on a server of one
+        person, whose kernels reach those addresses anyway. allow: an operator's choice (narrow
+        allowed_endpoint_urls then); refuse: always. Configured endpoints are never checked.""",
+    )
+    max_endpoints_per_user = Int(
+        20,
+        min=0,
+        config=True,
+        help="""Run-time endpoints (/reconnectsparkmagic, POST endpoints) a user may hold; one more
+        is refused (429 endpoint_cap), replacing one of theirs is not. Each is probed by every
+        endpoints/health call an admin makes. 0: no cap. Admin users are exempt.""",
+    )
+    local_max_memory = Unicode(
+        "",
+        config=True,
+        help="""The most driverMemory or executorMemory a session of the embedded local Livy may
+        ask, e.g. '8g' (more: 403 over_limit, admins included). Default: this machine's physical
+        memory (os.sysconf).""",
+    )
+    local_max_cores = Int(
+        0,
+        min=0,
+        config=True,
+        help="""The most driverCores or executorCores a session of the embedded local Livy may ask
+        (more: 403 over_limit). 0 (default): this machine's CPU count.""",
     )
     livy_connect_timeout = Float(5.0, config=True, help="Seconds to connect to Livy.")
     livy_read_timeout = Float(30.0, config=True, help="Seconds to wait for a Livy answer.")
@@ -238,6 +296,9 @@ class SparkEndpoints(LoggingConfigurable):
             raise TraitError(
                 f"SparkEndpoints.default_endpoint {self.default_endpoint!r} is not configured"
             )
+        # Set by the app from its identity provider and admin_users (users.serves_several_users);
+        # until then, the safe guess.
+        self.several_users = True
         self._runtime: dict[str, str] = {}  # run-time endpoint -> the one user who may use it
         self._sources: dict[str, str] = {}  # run-time endpoint -> how it came: reconnect or api
         self._timeouts = LivyTimeouts(
@@ -259,6 +320,15 @@ class SparkEndpoints(LoggingConfigurable):
         except (SparkmagicConfigError, ValueError) as error:
             self.log.warning("Spark broker: sparkmagic's config %s is not used: %s", path, error)
             return {}
+
+    @validate("local_max_memory")
+    def _valid_local_max_memory(self, proposal: Any) -> str:
+        if proposal["value"]:
+            try:
+                memory_bytes(proposal["value"])
+            except ValueError as error:
+                raise TraitError(f"SparkEndpoints.local_max_memory: {error}") from None
+        return proposal["value"]
 
     @default("default_endpoint")
     def _default_endpoint_from_env(self) -> str:
@@ -387,6 +457,38 @@ class SparkEndpoints(LoggingConfigurable):
         self._configs[name] = config
         self._runtime[name] = owner
         self._sources[name] = source
+
+    async def check_runtime_url(self, url: str) -> None:
+        """Forbidden unless a user may point a run-time endpoint at ``url``: it matches
+        ``allowed_endpoint_urls`` and, where ``internal_endpoint_urls`` says so, is not inside this
+        machine."""
+        check_endpoint_url_allowed(url, self.allowed_endpoint_urls)
+        if self.internal_endpoint_urls == "refuse" or (
+            self.internal_endpoint_urls == "auto" and self.several_users
+        ):
+            await check_not_internal(url)
+
+    def check_endpoint_cap(self, name: str, owner: str) -> None:
+        """429 when adding ``name`` would give ``owner`` more than ``max_endpoints_per_user``."""
+        cap = self.max_endpoints_per_user
+        if not cap or self._runtime.get(name) == owner:  # a replacement adds none
+            return
+        held = sum(1 for user in self._runtime.values() if user == owner)
+        if held >= cap:
+            raise TooManyEndpoints(
+                f"{owner!r} has {held} run-time endpoints, the cap per user "
+                f"(SparkEndpoints.max_endpoints_per_user = {cap}); remove one "
+                "(DELETE endpoints/{name}) before adding another",
+            )
+
+    def local_bounds(self) -> dict[str, int]:
+        """What one session of the embedded local Livy may ask: ``max_memory`` bytes and
+        ``max_cores``, from the settings or this machine."""
+        memory = memory_bytes(self.local_max_memory) if self.local_max_memory else machine_memory()
+        return {
+            "max_memory": memory or 2**62,  # unknown: no bound rather than none allowed
+            "max_cores": self.local_max_cores or os.cpu_count() or 1,
+        }
 
     def sealable(self, name: str) -> dict[str, Any]:
         """A run-time endpoint as the registry keeps it sealed, secrets and source included:

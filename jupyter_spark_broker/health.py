@@ -1,4 +1,5 @@
-"""Endpoint health, as the Spark panel shows it: reachable or not, Livy's version, its session count.
+"""Endpoint health, as the Spark panel shows it: reachable or not, Livy's version, its session count;
+of a run-time endpoint (a URL a user chose), whether it answered only.
 
 One ``GET /version`` and one ``GET /sessions?size=1`` per endpoint, concurrently, each endpoint bounded
 by ``timeout``. The embedded local Livy is not started for this: it starts with its first session.
@@ -41,6 +42,10 @@ async def _health(endpoints: Any, name: str, timeout: float) -> dict[str, Any]:
         health.update(reachable=False, error=error.message)
     else:
         health.update(reachable=True, sessions=listing.total, version=version)
+    if endpoints.owner_of_runtime(name) is not None:
+        # A URL a user chose: say whether it answered, nothing of what did (no port scanner).
+        unreachable = "no answer from this URL" if health["reachable"] is False else None
+        health.update(version=None, sessions=None, error=unreachable)
     return health
 
 

@@ -138,11 +138,13 @@ class SparkProfiles(LoggingConfigurable):
         8, min=0, config=True, help="The most pooled sessions of all profiles together."
     )
     max_sessions_per_user = Int(
-        0,
+        5,
         min=0,
         config=True,
-        help="Live sessions a user may hold at once (0: no cap); one more is refused (429). "
-        "Admin users are exempt.",
+        help="""Live sessions a user may hold at once, Livy and Spark Connect sessions together
+        (0: no cap); one more is refused (429 session_cap). Each is a Spark driver, on the embedded
+        endpoint a JVM on this machine: a few per user keep one user from taking the machine.
+        Admin users are exempt.""",
     )
 
     def __init__(self, *, default_endpoint: str, **kwargs: Any):
@@ -256,6 +258,40 @@ def enforce_limits(
                     reason="over_limit",
                 )
     return fields
+
+
+def check_machine_bounds(fields: dict[str, Any], *, max_memory: int, max_cores: int) -> None:
+    """Forbidden when a session of the embedded local Livy asks more memory or cores than this
+    machine has (``SparkEndpoints.local_max_memory`` and ``local_max_cores``): such a JVM would
+    swap the machine for everyone, or never start."""
+    for setting, livy_name in (
+        ("driver_memory", "driverMemory"),
+        ("executor_memory", "executorMemory"),
+    ):
+        value = fields.get(setting)
+        if value is None:
+            continue
+        try:
+            too_much = memory_bytes(value) > max_memory
+        except ValueError as error:
+            raise Forbidden(f"{livy_name}: {error}", reason="over_limit") from None
+        if too_much:
+            raise Forbidden(
+                f"{livy_name} {value} is more than this machine gives a session of the embedded "
+                f"local Livy ({max_memory // 2**20}m, SparkEndpoints.local_max_memory)",
+                reason="over_limit",
+            )
+    for setting, livy_name in (
+        ("driver_cores", "driverCores"),
+        ("executor_cores", "executorCores"),
+    ):
+        value = fields.get(setting)
+        if value is not None and value > max_cores:
+            raise Forbidden(
+                f"{livy_name} {value} is more than this machine gives a session of the embedded "
+                f"local Livy ({max_cores}, SparkEndpoints.local_max_cores)",
+                reason="over_limit",
+            )
 
 
 def check_session_cap(user: str, live: int, cap: int) -> None:

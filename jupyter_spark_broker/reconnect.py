@@ -17,7 +17,7 @@ from .broker import SparkBroker
 from .endpoints import EndpointConfig
 from .errors import InvalidRequest
 from .models import Reconnect
-from .request_guards import check_endpoint_url_allowed, check_request_auth
+from .request_guards import check_request_auth
 from .users import SERVER_OWNER
 
 
@@ -106,7 +106,7 @@ class NotebookReconnector:
         name = f"{request.username}@{request.endpoint}" if request.username else request.endpoint
         if user != SERVER_OWNER:  # on a server of several users, each has their own names
             name = f"{user}:{name}"
-        check_endpoint_url_allowed(request.endpoint, endpoints.allowed_endpoint_urls)
+        await endpoints.check_runtime_url(request.endpoint)
         replaced = endpoints.settings_of(name) if name in endpoints.names() else None
         await self.broker.put_endpoint(
             name,

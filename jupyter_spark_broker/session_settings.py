@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .errors import InvalidRequest
+from .errors import Forbidden, InvalidRequest
 from .livy import CreateSessionRequest, Session
 
 # Every Livy session the broker makes is named this plus its broker id: unique and never reused, so the
@@ -53,6 +54,19 @@ def why_it_failed(session: Session) -> str | None:
     if len(text) > FAILURE_MESSAGE_LENGTH:
         text = "…" + text[-FAILURE_MESSAGE_LENGTH:]
     return f"the end of its Livy log: {text}"
+
+
+def check_settings_size(settings: dict[str, Any], limit: int) -> None:
+    """Forbidden when a request's session settings take more than ``limit`` bytes as JSON (0: no
+    limit): the registry row, every listing and Livy's command line would carry them, and a
+    settings block of megabytes ends the driver with "Argument list too long"."""
+    size = len(json.dumps(settings, ensure_ascii=False).encode())
+    if limit and size > limit:
+        raise Forbidden(
+            f"session settings take {size} bytes, more than the {limit} allowed "
+            "(SparkBroker.max_settings_bytes)",
+            reason="settings_too_large",
+        )
 
 
 def fields_of(layer: dict[str, Any]) -> dict[str, Any]:

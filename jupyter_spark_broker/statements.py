@@ -102,24 +102,33 @@ class StatementWatch:
         self._updated.set()
         self._updated = asyncio.Event()
 
-    async def wait(self, timeout: float) -> Statement:
-        """The statement once finished, or as it stands when ``timeout`` runs out."""
-        deadline = time.monotonic() + timeout
+    async def wait(self, timeout: float, *, first_answer_within: float) -> Statement:
+        """The statement once finished, or as it stands when ``timeout`` runs out. Before Livy's
+        first answer there is nothing to return: that is waited for up to ``first_answer_within``
+        (the broker's longest hold), then :class:`LivyTimedOut`."""
+        started = time.monotonic()
+        deadline, give_up = started + timeout, started + max(timeout, first_answer_within)
         self._waiters += 1
         try:
             while True:
                 if self.error is not None:
                     raise self.error
-                latest, remaining = self.latest, deadline - time.monotonic()
+                latest, now = self.latest, time.monotonic()
+                remaining = (deadline if latest is not None else give_up) - now
                 if latest is not None and (latest.is_finished or self.done or remaining <= 0):
                     return latest
-                if self.done:  # stopped before its first answer (the session was killed)
-                    return await self._fetch()
+                if remaining > 0 and self.done:  # stopped before its first answer (a kill)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        return await asyncio.wait_for(self._fetch(), remaining)
+                    remaining = 0
+                if remaining <= 0:
+                    raise LivyTimedOut(
+                        f"Livy did not answer about the statement within {give_up - started:g} s "
+                        "(SparkBroker.max_statement_wait)"
+                    )
                 updated = self._updated
-                # Until the first answer arrives there is nothing to return, so wait for it.
-                limit = remaining if latest is not None else None
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(updated.wait(), limit)
+                    await asyncio.wait_for(updated.wait(), remaining)
         finally:
             self._waiters -= 1
             self._last_wait = time.monotonic()
@@ -207,8 +216,14 @@ class StatementProxy:
     async def submit(
         self, user: str, session_id: str, *, code: str, kind: str | None, wait: float = 0.0
     ) -> Statement:
-        """Run code; with ``wait``, also long-poll for the result, so a cell costs one request."""
-        hold = wait if wait > 0 else self.broker.statement_start_hold
+        """Run code; with ``wait``, also long-poll for the result, so a cell costs one request.
+
+        The whole hold, the session's start and the long-poll together, is ``wait`` (without it,
+        ``statement_start_hold``), and never more than ``max_statement_wait``."""
+        hold = min(
+            wait if wait > 0 else self.broker.statement_start_hold, self.broker.max_statement_wait
+        )
+        deadline = time.monotonic() + hold
         record = await self._wait_until_ready(
             await self.broker.live_session(user, session_id), hold=hold
         )
@@ -231,10 +246,22 @@ class StatementProxy:
             return statement
         # Poll from now on: a kernel long-polls for it next, and its GET may find it done.
         idle_after = IDLE_AFTER if wait > 0 else UNCLAIMED_AFTER
-        self._watch(record, livy, statement.id, idle_after=idle_after).timer = timer
-        if wait > 0:
-            return await self.get(user, session_id, statement.id, wait=wait)
-        return statement
+        watch = self._watch(record, livy, statement.id, idle_after=idle_after)
+        watch.timer = timer
+        if wait <= 0:
+            return statement
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            latest = await watch.wait(left, first_answer_within=left)
+        except LivyTimedOut:  # no answer about it yet, within the hold: the statement as made
+            return statement
+        except LivyError as error:
+            raise await self.broker.livy_failure(
+                record.endpoint, error, record, statement.id
+            ) from None
+        if latest.is_finished:
+            await self._touch(record.id)
+        return latest
 
     async def _touch(self, session_id: str) -> None:
         """Record activity, at most every ``TOUCH_EVERY`` seconds per session, and without making
@@ -261,21 +288,32 @@ class StatementProxy:
         started_for = (utcnow() - record.created).total_seconds()
         left = max(0.0, self.broker.session_start_timeout - started_for)
         livy = await self.broker.endpoints.client(record.endpoint)
-        session = await self.broker.livy_call(
-            record.endpoint,
-            livy.wait_for_session(record.livy_id, timeout=min(hold, left)),
-            record,
-        )
-        record = await self.broker.apply_livy_view(record, session)
-        if session.is_starting and hold < left:
+        patience = min(hold, left)
+        try:
+            # Bounded as a whole: one Livy call slower than the hold (a Livy that hangs) ends
+            # it too, and the session counts as still starting.
+            session = await asyncio.wait_for(
+                self.broker.livy_call(
+                    record.endpoint,
+                    livy.wait_for_session(record.livy_id, timeout=patience),
+                    record,
+                ),
+                patience,
+            )
+        except asyncio.TimeoutError:
+            session = None
+        if session is not None:
+            record = await self.broker.apply_livy_view(record, session)
+        state = record.state if session is None else session.state
+        if (session is None or session.is_starting) and hold < left:
             raise SessionStarting(
-                f"Spark session {record.id!r} is still {session.state}; send the statement again "
+                f"Spark session {record.id!r} is still {state}; send the statement again "
                 "once it is up",
                 retry_after=2,
             )
-        if session.is_starting:
+        if session is None or session.is_starting:
             raise LivyTimedOut(
-                f"Spark session {record.id!r} is still {session.state} after "
+                f"Spark session {record.id!r} is still {state} after "
                 f"{self.broker.session_start_timeout:g} s",
                 reason="session_starting",
             )
@@ -291,6 +329,9 @@ class StatementProxy:
     async def get(
         self, user: str, session_id: str, statement_id: int, *, wait: float = 0.0
     ) -> Statement:
+        """The statement; with ``wait``, once finished or when the wait (at most
+        ``max_statement_wait``) runs out. Livy's first answer about it is waited for at most
+        ``max_statement_wait`` too."""
         record = await self.broker.live_session(user, session_id)
         livy = await self.broker.endpoints.client(record.endpoint)
         wait = min(wait, self.broker.max_statement_wait)
@@ -298,7 +339,9 @@ class StatementProxy:
             fetch = livy.get_statement(record.livy_id, statement_id)
             return await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
         try:
-            statement = await self._watch(record, livy, statement_id).wait(wait)
+            statement = await self._watch(record, livy, statement_id).wait(
+                wait, first_answer_within=self.broker.max_statement_wait
+            )
         except LivyError as error:
             raise await self.broker.livy_failure(
                 record.endpoint, error, record, statement_id

@@ -4,6 +4,8 @@ so the broker stays importable without tornado."""
 from __future__ import annotations
 
 import getpass
+import os
+from collections.abc import Collection
 from typing import Any
 
 from .errors import Forbidden
@@ -18,6 +20,22 @@ def serves_one_person(identity_provider: Any) -> bool:
     from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 
     return type(identity_provider) in (IdentityProvider, PasswordIdentityProvider)
+
+
+# Set in the environment of a server JupyterHub spawns: such a machine hosts several users' servers,
+# and older jupyterhub-singleuser versions patch jupyter_server's own identity provider instead of
+# naming their own.
+JUPYTERHUB_ENV = ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_SERVICE_PREFIX")
+
+
+def serves_several_users(identity_provider: Any, admin_users: Collection[str]) -> bool:
+    """Whether users of this server must be kept from one another and from the machine: any
+    identity provider but jupyter_server's own (which makes every login the one person), admin
+    users configured (there are others to administer), or a server JupyterHub spawned (the
+    machine holds other users' servers and the Hub's API on loopback)."""
+    if admin_users or any(os.environ.get(name) for name in JUPYTERHUB_ENV):
+        return True
+    return not serves_one_person(identity_provider)
 
 
 def broker_user(identity_provider: Any, current_user: Any) -> str:

@@ -25,6 +25,13 @@ class TokenNamesUser(IdentityProvider):
 
 
 @pytest.fixture
+def broker_config(broker_config) -> dict:
+    # The run-time endpoints below are Livys on loopback, which a server of several users refuses
+    # unless its operator allows them (tests/broker/test_endpoint_urls.py).
+    return {**broker_config, "internal_endpoint_urls": "allow"}
+
+
+@pytest.fixture
 def jp_server_config(jp_server_config):
     return {
         **jp_server_config,

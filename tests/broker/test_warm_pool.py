@@ -34,6 +34,8 @@ def broker_config(broker_config) -> dict:
         "idle_timeout": 0.5,
         # The test Livy runs plain Python sessions (no Spark): a warm-up that runs there.
         "warm_pool_warmup": {"pyspark": WARMUP},
+        # Fifty notebooks of one user race for the pool below: no cap on live sessions here.
+        "max_sessions_per_user": 0,
     }
 
 
@@ -180,6 +182,7 @@ async def test_two_servers_on_one_registry_claim_each_pooled_session_once(
         db_url=broker_config["db_url"],  # server A's registry, and its pooled sessions
         endpoints={"test": {"url": livy_url}},
         default_endpoint="test",
+        max_sessions_per_user=0,  # as server A: one user's notebooks race for the pool
     )
     try:
         await asyncio.to_thread(server_b.__enter__)  # a server that never answers is stopped too
