@@ -8,25 +8,40 @@ browser on another machine reaches; the proxy serves them at
 of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager's proxy). The broker's
 Spark Connect servers are proxied the same way, one path per server, since a server hosts the sessions
 of several notebooks: ``{base_url}spark-broker/connect-servers/{server}/ui/``.
+
+What such a port serves is its user's: code in a session may stop its Spark UI and serve any page
+there. So another user (an admin) gets it with a ``Content-Security-Policy: sandbox`` that gives it
+an opaque origin: its scripts run, but without the Jupyter origin's cookies, XSRF token or API. A
+redirect leaving the proxy path is not passed on (no open redirect), and a path with control
+characters is a 400.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
 from html import escape
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from .errors import Conflict, LivyUnavailable, NotFound
+from .errors import Conflict, InvalidRequest, LivyBadGateway, LivyUnavailable, NotFound
 from .handlers import BrokerHandler
 from .links import CONNECT_PAGES, PAGES, connect_ui_base, page_base
 from .registry import SessionRecord
+from .request_guards import CONTROL_CHARACTERS
 
 # Headers of the Spark UI's answers worth passing on to the browser.
 _PASSED_ON = ("Content-Type", "Cache-Control", "Last-Modified", "ETag", "Expires")
+# Another user's page runs in an opaque origin: scripts and forms work, the Jupyter origin's
+# cookies, storage and same-origin API calls do not (no allow-same-origin).
+FOREIGN_PAGE_SANDBOX = "sandbox allow-scripts allow-forms allow-popups"
+# A path segment's characters (RFC 3986 pchar, and '/'): the rest is quoted again before the proxy
+# passes the path on, as the browser sent it.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class _BrokerPage(BrokerHandler):
@@ -118,12 +133,23 @@ class SparkUIProxy(_BrokerPage):
                 "Livy's are; other endpoints' links lead to their own)"
             )
         base = page_base(self.base_url, session_id) + "/ui"
-        await self.proxy(record.spark_ui_url.rstrip("/"), base, path, f"of session {session_id!r}")
+        whose = f"of session {session_id!r}"
+        await self.proxy(record.spark_ui_url.rstrip("/"), base, path, whose, owner=record.owner)
 
-    async def proxy(self, target: str, base: str, path: str | None, whose: str) -> None:
-        """Answer with the Spark UI page at ``target``/``path``; its redirects to itself come
-        back under ``base``, where this page is proxied."""
-        url = f"{target}/{path or ''}" + (f"?{self.request.query}" if self.request.query else "")
+    async def proxy(
+        self, target: str, base: str, path: str | None, whose: str, *, owner: str | None
+    ) -> None:
+        """Answer with the Spark UI page at ``target``/``path``, ``owner``'s; its redirects to
+        itself come back under ``base``, where this page is proxied."""
+        if path and CONTROL_CHARACTERS.search(path):
+            raise InvalidRequest(
+                "path: the Spark UI path must not hold control characters", reason="invalid_field"
+            )
+        if owner != self.user:  # an admin's look at a user's page: in an opaque origin
+            policy = f"{self.content_security_policy}; {FOREIGN_PAGE_SANDBOX}"
+            self.set_header("Content-Security-Policy", policy)
+        url = f"{target}/{quote(path or '', safe=_PATH_SAFE)}"
+        url += f"?{self.request.query}" if self.request.query else ""
         accept = self.request.headers.get("Accept", "*/*")
         try:
             async with httpx.AsyncClient(timeout=30.0) as client:
@@ -137,9 +163,15 @@ class SparkUIProxy(_BrokerPage):
             if name in response.headers:
                 self.set_header(name, response.headers[name])
         if "Location" in response.headers:
-            location = response.headers["Location"]
-            if location.startswith(target):  # a redirect of the Spark UI to itself
-                location = base + location[len(target) :]
+            location = proxied_location(
+                response.headers["Location"], target, base, self.request.path
+            )
+            if location is None:
+                self.clear_header("Location")
+                raise LivyBadGateway(
+                    f"the Spark UI {whose} redirected outside its proxy path; not followed",
+                    reason="redirect_outside_proxy",
+                )
             self.set_header("Location", location)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         self.finish(response.content, set_content_type=content_type)
@@ -157,7 +189,30 @@ class ConnectUIProxy(SparkUIProxy):
         user, target = found
         self.broker.check_owner(self.user, user, f"Spark Connect server {server_id!r}")
         base = connect_ui_base(self.base_url, server_id)
-        await self.proxy(target.rstrip("/"), base, path, f"of Connect server {server_id!r}")
+        whose = f"of Connect server {server_id!r}"
+        await self.proxy(target.rstrip("/"), base, path, whose, owner=user)
+
+
+def proxied_location(location: str, target: str, base: str, request_path: str) -> str | None:
+    """Where the browser goes for the Spark UI's redirect to ``location``: the UI at ``target``
+    is proxied at ``base``, so a redirect to the UI itself comes back under ``base``; one that
+    leads anywhere else (another host, a path outside ``base``) gives None."""
+    if CONTROL_CHARACTERS.search(location) or "\\" in location:  # browsers read '\\' as '/'
+        return None
+    if location == target or location.startswith(target + "/"):
+        rest = location[len(target) :] or "/"
+        location = rest if _under(unquote(rest), unquote(base)) else base + rest
+    resolved = urljoin(request_path, location)
+    parts = urlsplit(resolved)
+    if parts.scheme or parts.netloc:
+        return None
+    # As the browser will read it: %2e%2e is '..' to it.
+    path = posixpath.normpath(unquote(parts.path)) + ("/" if parts.path.endswith("/") else "")
+    return resolved if _under(path, unquote(base)) else None
+
+
+def _under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
 
 
 def page_handlers() -> list[tuple[str, type]]:
