@@ -296,7 +296,7 @@ class SparkBroker(BrokerSettings):
             # The create may have reached Livy and only its reply been lost: look for the session.
             self.lifecycle.look_for_orphans(endpoint, record.id)
             raise
-        label = self.endpoints.metric_label(endpoint)
+        label = self.endpoint_label(endpoint)
         metrics.SESSION_CREATIONS.labels(label, profile.name).inc()
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.
@@ -521,12 +521,19 @@ class SparkBroker(BrokerSettings):
 
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
         """Live sessions by (state, endpoint, profile, protocol): ``spark_broker_sessions``."""
-        return metrics.count_sessions(self._live.values(), self.endpoints.metric_label)
+        return metrics.count_sessions(self._live.values(), self.endpoint_label)
+
+    def endpoint_label(self, name: str) -> str:
+        """A session's endpoint as metrics name it: a Connect endpoint (configured) or a Livy
+        one by name, except a user's run-time Livy endpoint (``SparkEndpoints.metric_label``)."""
+        if name in self.connect.endpoint_names():
+            return name
+        return self.endpoints.metric_label(name)
 
     def _count_attach(
         self, endpoint: str, created: bool, record: SessionRecord, protocol: str
     ) -> None:
-        label = self.endpoints.metric_label(endpoint)
+        label = self.endpoint_label(endpoint)
         metrics.count_attach(label, created, record.profile, protocol)
 
     def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
@@ -540,7 +547,7 @@ class SparkBroker(BrokerSettings):
         if record is not None:
             if record.is_finished:
                 if self._live.pop(record.id, None) is not None:  # it ended just now
-                    label = self.endpoints.metric_label(record.endpoint)
+                    label = self.endpoint_label(record.endpoint)
                     profile = record.profile or metrics.DEFAULT_PROFILE
                     metrics.SESSIONS_ENDED.labels(label, profile, record.state).inc()
                 self.statements.forget_session(record.id)

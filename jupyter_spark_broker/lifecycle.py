@@ -268,7 +268,7 @@ class BrokerLifecycle:
             with contextlib.suppress(LivyError, BrokerError):
                 livy = await self.endpoints.client(endpoint)
                 await livy.delete_session(session.id)
-                metrics.ORPHANS_DELETED.labels(self.endpoints.metric_label(endpoint)).inc()
+                metrics.ORPHANS_DELETED.labels(self.broker.endpoint_label(endpoint)).inc()
 
     async def _forget_failed_creates(
         self, endpoint: str, sessions: list[Session], listed_at: float
@@ -307,7 +307,7 @@ class BrokerLifecycle:
                 else:
                     await livy.get_session_state(record.livy_id)
                 outcome = "ok"
-            label = self.endpoints.metric_label(record.endpoint)
+            label = self.broker.endpoint_label(record.endpoint)
             metrics.KEEPALIVE_ACTIONS.labels(label, action, outcome).inc()
 
     async def reap(self) -> None:

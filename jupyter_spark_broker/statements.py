@@ -214,7 +214,7 @@ class StatementProxy:
         )
         livy = await self.broker.endpoints.client(record.endpoint)
         # The round trip, until seen finished.
-        timer = metrics.StatementTimer(self.broker.endpoints.metric_label(record.endpoint))
+        timer = metrics.StatementTimer(self.broker.endpoint_label(record.endpoint))
         try:
             statement = await self.broker.livy_call(
                 record.endpoint,
