@@ -194,25 +194,30 @@ class ConnectUIProxy(SparkUIProxy):
 
 
 def proxied_location(location: str, target: str, base: str, request_path: str) -> str | None:
-    """Where the browser goes for the Spark UI's redirect to ``location``: the UI at ``target``
-    is proxied at ``base``, so a redirect to the UI itself comes back under ``base``; one that
-    leads anywhere else (another host, a path outside ``base``) gives None."""
+    """Where the browser goes for the Spark UI's redirect to ``location``, or None if that leaves
+    the proxy. The UI at ``target`` is proxied at ``base``: a redirect to the UI itself, or to a
+    path of its own, comes back under ``base``; another host, or a path that climbs out of
+    ``base``, gives None."""
     if CONTROL_CHARACTERS.search(location) or "\\" in location:  # browsers read '\\' as '/'
         return None
     if location == target or location.startswith(target + "/"):
-        rest = location[len(target) :] or "/"
-        location = rest if _under(unquote(rest), unquote(base)) else base + rest
+        location = location[len(target) :] or "/"
+    own_path = location.startswith("/") and not location.startswith("//")
+    if own_path and not _under(urlsplit(location).path, base):
+        location = base + location
     resolved = urljoin(request_path, location)
     parts = urlsplit(resolved)
     if parts.scheme or parts.netloc:
         return None
-    # As the browser will read it: %2e%2e is '..' to it.
-    path = posixpath.normpath(unquote(parts.path)) + ("/" if parts.path.endswith("/") else "")
-    return resolved if _under(path, unquote(base)) else None
+    return resolved if _under(parts.path, base) else None
 
 
 def _under(path: str, base: str) -> bool:
-    return path == base or path.startswith(base.rstrip("/") + "/")
+    """Whether ``path`` is ``base`` or below it, as a browser reads it (``%2e%2e`` is ``..``)."""
+    read = unquote(path)
+    read = posixpath.normpath(read) + ("/" if read.endswith("/") else "")
+    base = unquote(base).rstrip("/")
+    return read.rstrip("/") == base or read.startswith(base + "/")
 
 
 def page_handlers() -> list[tuple[str, type]]:
