@@ -29,7 +29,7 @@ from .handlers import handlers
 from .kernel.settings import TOKEN_ENV, URL_ENV
 from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
-from .notebook_follow import notebook_deleted, notebook_moved
+from .notebook_follow import contents_confirm, notebook_deleted, notebook_moved
 from .pages import page_handlers
 from .profiles import SparkProfiles
 from .registry import Registry
@@ -121,21 +121,38 @@ class SparkBrokerApp(ExtensionApp):
         )
 
     async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        """Sessions follow their notebook through renames and moves; a deleted one releases them."""
+        """Sessions follow their notebook through renames and moves; a deleted one releases them.
+        Only once the contents manager confirms it: the event may come from any user."""
         root = self.serverapp.root_dir
+        contents = self.serverapp.contents_manager
         try:
             if data["action"] == "rename":
                 old, new = (
                     notebook_path(data["source_path"], root),
                     notebook_path(data["path"], root),
                 )
-                await self.ensure_started()
-                await notebook_moved(self.broker, old, new)
+                if await self._confirmed(contents, data, old, new):
+                    await self.ensure_started()
+                    await notebook_moved(self.broker, old, new)
             elif data["action"] == "delete":
-                await self.ensure_started()
-                await notebook_deleted(self.broker, notebook_path(data["path"], root))
+                path = notebook_path(data["path"], root)
+                if await self._confirmed(contents, data, path, None):
+                    await self.ensure_started()
+                    await notebook_deleted(self.broker, path)
         except Exception:  # a listener's error would only reach the event loop's log
             self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
+
+    async def _confirmed(
+        self, contents: Any, data: dict[str, Any], old: str, new: str | None
+    ) -> bool:
+        if await contents_confirm(contents, old, new):
+            return True
+        # Said without the paths: a forged event's text is the sender's, not the server's.
+        self.log.warning(
+            "Spark broker: a contents %r event the contents manager does not confirm; ignored",
+            data["action"],
+        )
+        return False
 
     def _move_old_settings(self) -> None:
         """Settings written ``c.SparkBrokerApp.<name>`` before they moved to the class that uses them

@@ -307,7 +307,8 @@ class SparkBroker(BrokerSettings):
             # The create may have reached Livy and only its reply been lost: look for the session.
             self.lifecycle.look_for_orphans(endpoint, record.id)
             raise
-        metrics.SESSION_CREATIONS.labels(endpoint, profile.name).inc()
+        label = self.endpoint_label(endpoint)
+        metrics.SESSION_CREATIONS.labels(label, profile.name).inc()
         self.lifecycle.wake_poller()
         # Not conditional on "not_started": the state poller may already have seen the new session.
         # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
@@ -428,14 +429,14 @@ class SparkBroker(BrokerSettings):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-            metrics.count_attach(record.endpoint, False, record.profile, protocol)
+            self._count_attach(record.endpoint, False, record, protocol)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
         if protocol == LIVY and kernel_id is not None and name is None and not overrides:
             kept = await kept_attachment(self, user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
-                metrics.count_attach(record.endpoint, False, record.profile, protocol)
+                self._count_attach(record.endpoint, False, record, protocol)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
         chosen = self.profile_catalog.get(profile)
@@ -484,7 +485,7 @@ class SparkBroker(BrokerSettings):
             attachment = await self.registry.attach(
                 record.id, path, kernel_id, user, self.server_id
             )
-        metrics.count_attach(endpoint, created, record.profile, protocol)
+        self._count_attach(endpoint, created, record, protocol)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
@@ -536,7 +537,20 @@ class SparkBroker(BrokerSettings):
 
     def session_counts(self) -> Iterable[tuple[tuple[str, str, str, str], int]]:
         """Live sessions by (state, endpoint, profile, protocol): ``spark_broker_sessions``."""
-        return metrics.count_sessions(self._live.values())
+        return metrics.count_sessions(self._live.values(), self.endpoint_label)
+
+    def endpoint_label(self, name: str) -> str:
+        """A session's endpoint as metrics name it: a Connect endpoint (configured) or a Livy
+        one by name, except a user's run-time Livy endpoint (``SparkEndpoints.metric_label``)."""
+        if name in self.connect.endpoint_names():
+            return name
+        return self.endpoints.metric_label(name)
+
+    def _count_attach(
+        self, endpoint: str, created: bool, record: SessionRecord, protocol: str
+    ) -> None:
+        label = self.endpoint_label(endpoint)
+        metrics.count_attach(label, created, record.profile, protocol)
 
     def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         return self.connect.manager.server_counts()
@@ -549,9 +563,9 @@ class SparkBroker(BrokerSettings):
         if record is not None:
             if record.is_finished:
                 if self._live.pop(record.id, None) is not None:  # it ended just now
-                    metrics.SESSIONS_ENDED.labels(
-                        record.endpoint, record.profile or metrics.DEFAULT_PROFILE, record.state
-                    ).inc()
+                    label = self.endpoint_label(record.endpoint)
+                    profile = record.profile or metrics.DEFAULT_PROFILE
+                    metrics.SESSIONS_ENDED.labels(label, profile, record.state).inc()
                 self.statements.forget_session(record.id)
             else:
                 self._live[record.id] = record

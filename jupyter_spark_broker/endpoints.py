@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +34,7 @@ from .livy import (
 from .livy.names import KIND_ALIASES
 from .livy_local import LocalLivyProcess, LocalLivyStartError, ui_guard
 from .livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
-from .metrics import LivyMetrics
+from .metrics import RUNTIME_ENDPOINT, LivyMetrics
 from .profiles import memory_bytes
 from .pydantic_errors import first_problem
 from .request_guards import check_endpoint_url_allowed, check_not_internal
@@ -63,6 +64,16 @@ EMBEDDED_SESSION_DEFAULTS = {
     },
 }
 log = logging.getLogger("jupyter_spark_broker")
+# ``alice:`` before a run-time endpoint's name says whose it is (``{user}:username@url``); the colon of
+# a URL's scheme (``http://``) is no such prefix.
+_USER_PREFIX = re.compile(r"([^:/]+):(?!//)")
+
+
+def user_prefix_of(name: str) -> str | None:
+    """The user a run-time endpoint's name claims by its prefix: ``alice`` for
+    ``alice:analyst@http://livy``; None for ``http://livy`` or ``analyst@http://livy``."""
+    match = _USER_PREFIX.match(name)
+    return match.group(1) if match else None
 
 
 class TooManyEndpoints(BrokerError):
@@ -398,8 +409,10 @@ class SparkEndpoints(LoggingConfigurable):
         return frozenset(KIND_ALIASES.values())
 
     def runnable_kinds(self) -> frozenset[str]:
-        """The kinds some endpoint runs, a run-time one included: which kernels to offer."""
-        return frozenset().union(*(self.kinds_of(name) for name in self.names()))
+        """The kinds some configured endpoint runs: which kernels to offer. Not a run-time one's:
+        the launcher is everyone's, and one user's endpoint would change it for all."""
+        configured = [name for name in self.names() if name not in self._runtime]
+        return frozenset().union(*(self.kinds_of(name) for name in configured))
 
     def is_embedded(self, name: str) -> bool:
         """True for the shipped local Livy (an endpoint without URL); False for unknown names too."""
@@ -410,6 +423,12 @@ class SparkEndpoints(LoggingConfigurable):
         """A configured endpoint serves everyone; a run-time one only the user who added it, since
         it holds that user's credentials."""
         return self._runtime.get(name, user) == user
+
+    def metric_label(self, name: str) -> str:
+        """The endpoint in metrics' labels: a configured one by name; a run-time one (now or once)
+        as ``runtime``, since its name holds its user and URL and /metrics is not theirs alone."""
+        configured = name in self._configs and name not in self._runtime
+        return name if configured else RUNTIME_ENDPOINT
 
     def check_usable(self, name: str, user: str) -> None:
         """NotFound for an unknown endpoint, Forbidden for another user's run-time one."""
@@ -446,6 +465,14 @@ class SparkEndpoints(LoggingConfigurable):
         if name in self._configs and name not in self._runtime:
             raise Conflict(
                 f"endpoint {name!r} is configured on the server", reason="endpoint_taken"
+            )
+        claimed = user_prefix_of(name)
+        if claimed not in (None, owner):
+            # Taken first, it would lock that user out of the name their own reconnect makes.
+            raise Forbidden(
+                f"endpoint {name!r}: a name starting {claimed + ':'!r} is another user's "
+                f"(yours start {owner + ':'!r}, or have no such prefix)",
+                reason="endpoint_forbidden",
             )
         try:
             config.build_auth(self.authenticators)
@@ -536,7 +563,7 @@ class SparkEndpoints(LoggingConfigurable):
             timeouts=self._timeouts,
             retry=self._retry,
             transport=self.livy_transport_class() if self.livy_transport_class else None,
-            observer=LivyMetrics(name),  # spark_broker_livy_* series, by endpoint name
+            observer=LivyMetrics(self.metric_label(name)),  # spark_broker_livy_* series
         )
         kept = self._clients.setdefault(name, client)
         if kept is not client:  # another request made one meanwhile

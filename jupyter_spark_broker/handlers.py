@@ -22,7 +22,7 @@ from tornado.escape import url_escape
 
 from .broker import SparkBroker
 from .endpoint_requests import add_endpoint
-from .errors import BrokerError, InvalidRequest, NotFound, SessionStarting
+from .errors import BrokerError, Forbidden, InvalidRequest, NotFound, SessionStarting
 from .events import ROUTE
 from .health import endpoints_health
 from .links import with_browser_links
@@ -128,6 +128,13 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
             return record
         log_url = self.api_url("sessions", record.id, "log")
         return dataclasses.replace(record, spark_ui_url=None, driver_log_url=log_url)
+
+    async def may(self, action: str, resource: str) -> bool:
+        """Whether the server's authorizer lets this user do ``action`` ("read", "write",
+        "execute") on ``resource`` ("kernels", "sessions", "contents"), as jupyter_server's own
+        handlers ask it; the broker asks before it acts on those for a user."""
+        allowed = self.authorizer.is_authorized(self, self.current_user, action, resource)
+        return bool(await ensure_async(allowed))
 
     def body(self) -> dict[str, Any]:
         return parse_json_body(self.request.body)
@@ -419,6 +426,13 @@ class AttachmentsHandler(BrokerHandler):
         keeps the name it started with, through renames and even restarts."""
         if kernel_id is None:
             return None
+        for resource in ("kernels", "sessions"):
+            if not await self.may("read", resource):
+                raise Forbidden(
+                    f"kernel_id: this server does not let {self.user!r} read {resource}, so no "
+                    "kernel's notebook is looked up for them",
+                    reason="not_authorized",
+                )
         try:
             model = await ensure_async(self.session_manager.get_session(kernel_id=kernel_id))
         except web.HTTPError:  # a kernel started without a Jupyter session
@@ -428,7 +442,7 @@ class AttachmentsHandler(BrokerHandler):
     async def _profile_in_notebook(self, path: str) -> str | None:
         """The profile the notebook's metadata names (``spark_broker.profile``), if it can be read."""
         contents = self.serverapp.contents_manager
-        if not path.endswith(".ipynb"):
+        if not path.endswith(".ipynb") or not await self.may("read", "contents"):
             return None
         try:
             model = await ensure_async(contents.get(path, content=True, type="notebook"))
@@ -482,6 +496,7 @@ class ReconnectHandler(BrokerHandler):
             self.serverapp.session_manager,
             self.serverapp.kernel_manager,
             self.serverapp.kernel_spec_manager,
+            may=self.may,
         )
         done = await reconnector.reconnect(
             self.user,

@@ -8,8 +8,10 @@ Why wrap that one method of the server's own kernel spec manager, at load:
   every kernel installed while the server runs, and override the user's own list.
 - Replacing the manager's class (``ServerApp.kernel_spec_manager_class``) is the user's choice (a
   gateway, nb_conda_kernels): an extension loads after the manager exists, and must keep theirs.
-- The wrapper asks the endpoints each time, so an endpoint added at run time (``%spark add``) shows
-  its kernels at the next listing; the user's ``allowed_kernelspecs`` still applies first.
+- The wrapper asks the endpoints each time; the user's ``allowed_kernelspecs`` still applies first.
+  Only configured endpoints count: one user's run-time endpoint (``%spark add``) would change the
+  launcher of every user of the server. Such a user opens the kernel by name (a saved notebook,
+  ``/reconnectsparkmagic``'s ``kernelname``).
 - ``get_kernel_spec(name)`` is left alone: a notebook saved with "SparkR (broker)" still opens, and
   its first cell says in words what it needs.
 """

@@ -268,7 +268,7 @@ class BrokerLifecycle:
             with contextlib.suppress(LivyError, BrokerError):
                 livy = await self.endpoints.client(endpoint)
                 await livy.delete_session(session.id)
-                metrics.ORPHANS_DELETED.labels(endpoint).inc()
+                metrics.ORPHANS_DELETED.labels(self.broker.endpoint_label(endpoint)).inc()
 
     async def _forget_failed_creates(
         self, endpoint: str, sessions: list[Session], listed_at: float
@@ -307,7 +307,8 @@ class BrokerLifecycle:
                 else:
                     await livy.get_session_state(record.livy_id)
                 outcome = "ok"
-            metrics.KEEPALIVE_ACTIONS.labels(record.endpoint, action, outcome).inc()
+            label = self.broker.endpoint_label(record.endpoint)
+            metrics.KEEPALIVE_ACTIONS.labels(label, action, outcome).inc()
 
     async def reap(self) -> None:
         """Beat; drop attachments whose kernel is gone; kill sessions unattached for ``idle_timeout``."""

@@ -5,9 +5,11 @@ needed unless ``ServerApp.authenticate_prometheus`` is off), so every series her
 registry once per process, prefixed ``spark_broker_``. Several brokers in one process (tests that
 restart one) add to the same counters; the session gauge sums the brokers that are running.
 
-The ``profile`` label is the session's profile (``default`` for rows from before profiles); the
-``protocol`` label says how clients reach a session: ``livy``, ``connect`` (a Spark Connect session)
-or ``livy+connect`` (a Livy session whose Spark also serves Connect clients).
+The ``endpoint`` label is a configured endpoint's name, or ``runtime`` for the endpoints users add
+at run time (``SparkEndpoints.metric_label``). The ``profile`` label is the session's profile
+(``default`` for rows from before profiles); the ``protocol`` label says how clients reach a
+session: ``livy``, ``connect`` (a Spark Connect session) or ``livy+connect`` (a Livy session whose
+Spark also serves Connect clients).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from prometheus_client import REGISTRY, Histogram
@@ -28,6 +30,9 @@ from .livy import LivyError, Statement
 
 PREFIX = "spark_broker_"
 DEFAULT_PROFILE = "default"
+# The ``endpoint`` label of every user's run-time endpoint: its name holds the user and the URL, and
+# /metrics is read by more than its user.
+RUNTIME_ENDPOINT = "runtime"
 
 # Seconds. A trivial statement takes milliseconds, a Spark job minutes; Livy calls up to the timeouts.
 STATEMENT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
@@ -232,9 +237,12 @@ def protocol_of(record: Any) -> str:
     return record.protocol
 
 
-def count_sessions(records: Iterable[Any]) -> Iterable[tuple[tuple[str, str, str, str], int]]:
-    """Sessions by (state, endpoint, profile, protocol)."""
+def count_sessions(
+    records: Iterable[Any], endpoint_label: Callable[[str], str]
+) -> Iterable[tuple[tuple[str, str, str, str], int]]:
+    """Sessions by (state, endpoint label, profile, protocol)."""
     counts = Counter(
-        (r.state, r.endpoint, r.profile or DEFAULT_PROFILE, protocol_of(r)) for r in records
+        (r.state, endpoint_label(r.endpoint), r.profile or DEFAULT_PROFILE, protocol_of(r))
+        for r in records
     )
     return counts.items()

@@ -4,7 +4,8 @@ and renames, moves and deletions (jupyter_server's contents events) reach the re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the broker imports this module
     from .broker import SparkBroker
@@ -26,6 +27,20 @@ async def kept_attachment(
         refreshed = await broker.registry.attach(record.id, path, kernel_id, user, broker.server_id)
         return refreshed, record
     return None
+
+
+async def contents_confirm(contents: Any, old: str, new: str | None) -> bool:
+    """Whether the contents manager agrees that ``old`` was moved to ``new`` (deleted, for None):
+    ``old`` is gone and ``new`` is there. A contents event proves nothing by itself, since any user
+    allowed on the event bus may emit one (``POST /api/events``)."""
+
+    async def exists(path: str) -> bool:
+        found = contents.exists(path)
+        return bool(await found if inspect.isawaitable(found) else found)
+
+    if await exists(old):
+        return False
+    return new is None or await exists(new)
 
 
 async def notebook_moved(broker: SparkBroker, old: str, new: str) -> None:

@@ -8,25 +8,40 @@ browser on another machine reaches; the proxy serves them at
 of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager's proxy). The broker's
 Spark Connect servers are proxied the same way, one path per server, since a server hosts the sessions
 of several notebooks: ``{base_url}spark-broker/connect-servers/{server}/ui/``.
+
+What such a port serves is its user's: code in a session may stop its Spark UI and serve any page
+there. So another user (an admin) gets it with a ``Content-Security-Policy: sandbox`` that gives it
+an opaque origin: its scripts run, but without the Jupyter origin's cookies, XSRF token or API. A
+redirect leaving the proxy path is not passed on (no open redirect), and a path with control
+characters is a 400.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
 from html import escape
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from .errors import Conflict, LivyUnavailable, NotFound
+from .errors import Conflict, InvalidRequest, LivyBadGateway, LivyUnavailable, NotFound
 from .handlers import BrokerHandler
 from .links import CONNECT_PAGES, PAGES, connect_ui_base, page_base
 from .registry import SessionRecord
+from .request_guards import CONTROL_CHARACTERS
 
 # Headers of the Spark UI's answers worth passing on to the browser.
 _PASSED_ON = ("Content-Type", "Cache-Control", "Last-Modified", "ETag", "Expires")
+# Another user's page runs in an opaque origin: scripts and forms work, the Jupyter origin's
+# cookies, storage and same-origin API calls do not (no allow-same-origin).
+FOREIGN_PAGE_SANDBOX = "sandbox allow-scripts allow-forms allow-popups"
+# A path segment's characters (RFC 3986 pchar, and '/'): the rest is quoted again before the proxy
+# passes the path on, as the browser sent it.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class _BrokerPage(BrokerHandler):
@@ -123,17 +138,38 @@ class SparkUIProxy(_BrokerPage):
             if record.livy_id is not None
             else None
         )
+        whose = f"of session {session_id!r}"
         await self.proxy(
-            record.spark_ui_url.rstrip("/"), base, path, f"of session {session_id!r}", authorization
+            record.spark_ui_url.rstrip("/"),
+            base,
+            path,
+            whose,
+            owner=record.owner,
+            authorization=authorization,
         )
 
     async def proxy(
-        self, target: str, base: str, path: str | None, whose: str, authorization: str | None
+        self,
+        target: str,
+        base: str,
+        path: str | None,
+        whose: str,
+        *,
+        owner: str | None,
+        authorization: str | None,
     ) -> None:
-        """Answer with the Spark UI page at ``target``/``path``; its redirects to itself come
-        back under ``base``, where this page is proxied. ``authorization`` lets the request through
-        the driver's JWSFilter, which refuses every other local process."""
-        url = f"{target}/{path or ''}" + (f"?{self.request.query}" if self.request.query else "")
+        """Answer with the Spark UI page at ``target``/``path``, ``owner``'s; its redirects to
+        itself come back under ``base``, where this page is proxied. ``authorization`` lets the
+        request through the driver's JWSFilter, which refuses every other local process."""
+        if path and CONTROL_CHARACTERS.search(path):
+            raise InvalidRequest(
+                "path: the Spark UI path must not hold control characters", reason="invalid_field"
+            )
+        if owner != self.user:  # an admin's look at a user's page: in an opaque origin
+            policy = f"{self.content_security_policy}; {FOREIGN_PAGE_SANDBOX}"
+            self.set_header("Content-Security-Policy", policy)
+        url = f"{target}/{quote(path or '', safe=_PATH_SAFE)}"
+        url += f"?{self.request.query}" if self.request.query else ""
         headers = {"Accept": self.request.headers.get("Accept", "*/*")}
         if authorization is not None:
             headers["Authorization"] = authorization
@@ -149,9 +185,15 @@ class SparkUIProxy(_BrokerPage):
             if name in response.headers:
                 self.set_header(name, response.headers[name])
         if "Location" in response.headers:
-            location = response.headers["Location"]
-            if location.startswith(target):  # a redirect of the Spark UI to itself
-                location = base + location[len(target) :]
+            location = proxied_location(
+                response.headers["Location"], target, base, self.request.path
+            )
+            if location is None:
+                self.clear_header("Location")
+                raise LivyBadGateway(
+                    f"the Spark UI {whose} redirected outside its proxy path; not followed",
+                    reason="redirect_outside_proxy",
+                )
             self.set_header("Location", location)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         self.finish(response.content, set_content_type=content_type)
@@ -168,13 +210,42 @@ class ConnectUIProxy(SparkUIProxy):
             raise NotFound(f"no running Spark Connect server {server_id!r}")
         self.broker.check_owner(self.user, found.user, f"Spark Connect server {server_id!r}")
         base = connect_ui_base(self.base_url, server_id)
+        whose = f"of Connect server {server_id!r}"
         await self.proxy(
             found.url.rstrip("/"),
             base,
             path,
-            f"of Connect server {server_id!r}",
-            found.authorization,
+            whose,
+            owner=found.user,
+            authorization=found.authorization,
         )
+
+
+def proxied_location(location: str, target: str, base: str, request_path: str) -> str | None:
+    """Where the browser goes for the Spark UI's redirect to ``location``, or None if that leaves
+    the proxy. The UI at ``target`` is proxied at ``base``: a redirect to the UI itself, or to a
+    path of its own, comes back under ``base``; another host, or a path that climbs out of
+    ``base``, gives None."""
+    if CONTROL_CHARACTERS.search(location) or "\\" in location:  # browsers read '\\' as '/'
+        return None
+    if location == target or location.startswith(target + "/"):
+        location = location[len(target) :] or "/"
+    own_path = location.startswith("/") and not location.startswith("//")
+    if own_path and not _under(urlsplit(location).path, base):
+        location = base + location
+    resolved = urljoin(request_path, location)
+    parts = urlsplit(resolved)
+    if parts.scheme or parts.netloc:
+        return None
+    return resolved if _under(parts.path, base) else None
+
+
+def _under(path: str, base: str) -> bool:
+    """Whether ``path`` is ``base`` or below it, as a browser reads it (``%2e%2e`` is ``..``)."""
+    read = unquote(path)
+    read = posixpath.normpath(read) + ("/" if read.endswith("/") else "")
+    base = unquote(base).rstrip("/")
+    return read.rstrip("/") == base or read.startswith(base + "/")
 
 
 def page_handlers() -> list[tuple[str, type]]:

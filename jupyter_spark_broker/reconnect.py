@@ -3,11 +3,16 @@
 Unlike sparkmagic 0.23 it awaits jupyter_server 2's coroutines, keeps the credentials on the server (the
 kernel only ever learns the broker's URL), names the Jupyter session, and binds the notebook to a Livy
 session through the broker, so reconnecting to the endpoint already in use keeps the Spark state.
+
+It acts on the server's Jupyter sessions and kernels for the caller, so it first asks the server's
+authorizer what jupyter_server's own handlers would (``POST /api/sessions``, a kernel restart), and
+leaves alone a notebook whose kernel another user's notebook is attached to.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +20,17 @@ from jupyter_core.utils import ensure_async
 
 from .broker import SparkBroker
 from .endpoints import EndpointConfig
-from .errors import InvalidRequest
+from .errors import Forbidden, InvalidRequest
 from .models import Reconnect
 from .request_guards import check_request_auth
 from .users import SERVER_OWNER
+
+# May the caller do ``action`` on ``resource``? The server's authorizer, asked for the caller.
+MayDo = Callable[[str, str], Awaitable[bool]]
+
+# What the reconnect does to the server's objects, as jupyter_server's authorizer names it: find the
+# notebook's Jupyter session, replace or start one, restart or start its kernel.
+NEEDED = (("read", "sessions"), ("write", "sessions"), ("write", "kernels"))
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,9 @@ class NotebookReconnector:
         session_manager: Any,
         kernel_manager: Any,
         kernel_spec_manager: Any,
+        may: MayDo,
     ):
+        self.may = may
         self.broker = broker
         self.session_manager = session_manager
         self.kernel_manager = kernel_manager
@@ -45,6 +59,8 @@ class NotebookReconnector:
     async def reconnect(
         self, user: str, request: Reconnect, *, path: str, kernel_name: str
     ) -> Reconnected:
+        # Asked before anything changes: a refused call leaves endpoints and bindings as they were.
+        await self._check_allowed(user, path)
         if not await self._kernel_installed(kernel_name):
             specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
             raise InvalidRequest(
@@ -72,6 +88,30 @@ class NotebookReconnector:
         return Reconnected(
             endpoint, attached.session.id, kernel_id, kept_session=not attached.created
         )
+
+    async def _check_allowed(self, user: str, path: str) -> None:
+        for action, resource in NEEDED:
+            if not await self.may(action, resource):
+                raise Forbidden(
+                    f"/reconnectsparkmagic restarts or starts the notebook's kernel: this server "
+                    f"does not let {user!r} {action} {resource}",
+                    reason="not_authorized",
+                )
+        current = await self._jupyter_session(path)
+        if current is None or self.broker.is_admin(user):
+            return
+        kernel_id = current["kernel"]["id"]
+        attached, _ = await self.broker.registry.attachments(path=path)
+        if any(a.kernel_id == kernel_id and a.owner != user for a in attached):
+            raise Forbidden(
+                f"the kernel of notebook {path!r} is another user's (their notebook is attached "
+                "to Spark through it); it is left alone",
+                reason="notebook_forbidden",
+            )
+
+    async def _jupyter_session(self, path: str) -> dict[str, Any] | None:
+        sessions = await ensure_async(self.session_manager.list_sessions())
+        return next((s for s in sessions if _session_path(s) == path), None)
 
     async def _kernel_installed(self, name: str) -> bool:
         """By name, not from the launcher's listing, which leaves out the broker's kernels of kinds
@@ -123,8 +163,7 @@ class NotebookReconnector:
 
     async def _start_or_restart_kernel(self, path: str, kernel_name: str) -> str:
         """sparkmagic's rules: same kernel -> restart it; other kernel -> replace the session; none -> new."""
-        sessions = await ensure_async(self.session_manager.list_sessions())
-        current = next((s for s in sessions if _session_path(s) == path), None)
+        current = await self._jupyter_session(path)
         if current is not None and current["kernel"]["name"] == kernel_name:
             await ensure_async(self.kernel_manager.restart_kernel(current["kernel"]["id"]))
             return current["kernel"]["id"]

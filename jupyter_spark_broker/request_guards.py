@@ -22,7 +22,7 @@ BUILT_IN_AUTHS = (AUTH_NONE, AUTH_BASIC, AUTH_KERBEROS)
 
 MAX_PATH_LENGTH = 1024  # a notebook path, relative to the server's root
 MAX_NAME_LENGTH = 200  # share names, endpoint names, kernel and session ids
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_request_auth(auth: str, authenticators: Mapping[str, str]) -> None:
@@ -91,6 +91,6 @@ def _is_internal(text: str) -> bool:
 
 def plain_text(value: str) -> str:
     """For pydantic validators: no control characters (NUL, newlines...) in names and paths."""
-    if _CONTROL.search(value):
+    if CONTROL_CHARACTERS.search(value):
         raise ValueError("must not hold control characters")
     return value

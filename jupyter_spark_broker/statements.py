@@ -228,7 +228,8 @@ class StatementProxy:
             await self.broker.live_session(user, session_id), hold=hold
         )
         livy = await self.broker.endpoints.client(record.endpoint)
-        timer = metrics.StatementTimer(record.endpoint)  # the round trip, until seen finished
+        # The round trip, until seen finished.
+        timer = metrics.StatementTimer(self.broker.endpoint_label(record.endpoint))
         try:
             statement = await self.broker.livy_call(
                 record.endpoint,

@@ -269,14 +269,15 @@ class SparkConnect(LoggingConfigurable):
     def url(self, user: str, record: SessionRecord) -> str:
         """``sc://host:port/;token=…;user_id=…;session_id=…``: for the session's owner only (an admin
         may list and kill it, but not act as its owner in Spark)."""
+        # Ownership first: what kind of session another user's is, is theirs to know.
+        if record.owner != user:
+            raise Forbidden(f"only the owner of Spark session {record.id!r} gets its Connect URL")
         if record.protocol != PROTOCOL and record.connect_session_id is None:
             raise Conflict(
                 f"Spark session {record.id!r} is a Livy session started without Spark Connect "
                 f"(protocol livy+connect starts one with it); it has no Connect URL",
                 reason="not_connect",
             )
-        if record.owner != user:
-            raise Forbidden(f"only the owner of Spark session {record.id!r} gets its Connect URL")
         if record.is_finished:
             raise Conflict(
                 f"Spark session {record.id!r} is {record.state}"

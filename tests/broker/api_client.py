@@ -77,6 +77,7 @@ class BrokerAPI:
         authenticated: bool = True,
         api: bool = True,
         validate: bool = True,
+        follow_redirects: bool = True,
         timeout: float = 300,  # a first statement on Apache Livy waits for a Spark driver
     ) -> Reply:
         relative = ("spark-broker/api/" if api else "") + path
@@ -95,6 +96,7 @@ class BrokerAPI:
             headers=headers,
             request_timeout=timeout,
             allow_nonstandard_methods=True,
+            follow_redirects=follow_redirects,
             raise_error=False,
         )
         reply = Reply(response.code, response.headers, response.body or b"")

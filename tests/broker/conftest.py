@@ -6,6 +6,9 @@ broker restart; the embedded ``local`` endpoint is exercised on its own.
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 
 from tests.broker.api_client import BrokerAPI
@@ -38,6 +41,20 @@ def jp_server_config(broker_config):
         "ServerApp": {"jpserver_extensions": {"jupyter_spark_broker": True}},
         **config_sections(broker_config),
     }
+
+
+@pytest.fixture
+def other_kernelspec(jp_data_dir):
+    """A second kernel name, to see a notebook's session replaced when the kernel name changes."""
+    target = jp_data_dir / "kernels" / "python-other"
+    target.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (other)",
+        "language": "python",
+    }
+    (target / "kernel.json").write_text(json.dumps(spec))
+    return "python-other"
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 
 from jupyter_spark_broker.events import BASE_ID, SESSION_ACTION, SUBSCRIBED
 from tests.broker.api_client import BrokerAPI
+from tests.broker.prometheus import scrape, value
 
 
 class TokenNamesUser(IdentityProvider):
@@ -184,3 +185,74 @@ async def test_an_endpoint_added_through_the_api_belongs_to_its_user(as_user, se
     attached = await alice.post("attachments", {"path": "a.ipynb", "endpoint": "alices-livy"})
     assert attached.status == 201 and attached.json["session"]["endpoint"] == "alices-livy"
     assert (await as_user("root-admin").delete("endpoints/alices-livy")).status == 204
+
+
+async def test_a_name_in_another_users_namespace_is_refused(as_user, secured_livy):
+    """Taken first by bob, ``alice:…`` made alice's own reconnect a 403 (issue 20, item 9)."""
+    alice, bob = as_user("alice"), as_user("bob")
+    hers = f"alice:analyst@{secured_livy.url}"
+    for name in (hers, f"alice:{secured_livy.url}", "alice:my-livy"):
+        refused = await bob.post("endpoints", {"url": secured_livy.url, "name": name})
+        assert refused.status == 403 and refused.json["reason"] == "endpoint_forbidden", name
+        assert "'alice:' is another user's" in refused.json["message"]
+    # Bob's own prefix, and names without one (a URL's scheme is none), stay his to take.
+    for name in ("bob:my-livy", secured_livy.url, "bobs-livy"):
+        assert (await bob.post("endpoints", {"url": secured_livy.url, "name": name})).status == 201
+
+    credentials = {"username": "analyst", "password": "Owner-Pass-456"}
+    body = {"path": "a.ipynb", "endpoint": secured_livy.url, **credentials}
+    reply = await alice.request("POST", "reconnectsparkmagic", api=False, body=body)
+    assert reply.status == 200 and reply.json["endpoint"] == hers, reply.json
+
+
+async def test_another_users_session_is_a_403_before_anything_else_about_it(as_user):
+    """Unfixed, a Connect URL of alice's Livy session told bob 409 ``not_connect`` (item 10)."""
+    alices = (await as_user("alice").post("sessions", {})).json["id"]
+    bob = as_user("bob")
+    for path in (
+        f"sessions/{alices}/connect",
+        f"sessions/{alices}",
+        f"sessions/{alices}/log",
+        f"sessions/{alices}/statements/1",
+    ):
+        reply = await bob.get(path)
+        assert (reply.status, reply.json["reason"]) == (403, "forbidden"), (path, reply.json)
+    for path, body in (
+        (f"sessions/{alices}/statements", {"code": "1"}),
+        (f"sessions/{alices}/completion", {"code": "sp", "cursor": 2}),
+        ("attachments", {"path": "b.ipynb", "session": alices}),
+    ):
+        reply = await bob.post(path, body)
+        assert (reply.status, reply.json["reason"]) == (403, "forbidden"), (path, reply.json)
+
+
+async def test_metrics_name_no_users_run_time_endpoint(as_user, livy_url):
+    """/metrics is read by more than one user: a run-time endpoint is ``runtime`` there, never its
+    name, which holds its user and URL (issue 20, item 10)."""
+    alice = as_user("alice")
+    added = await alice.post("endpoints", {"url": livy_url, "name": "alices-secret-livy"})
+    assert added.status == 201
+    attached = await alice.post(
+        "attachments", {"path": "m.ipynb", "endpoint": "alices-secret-livy"}
+    )
+    assert attached.status == 201
+    session_id = attached.json["session_id"]
+    ran = await alice.post(f"sessions/{session_id}/statements", {"code": "1"}, params={"wait": 60})
+    assert ran.json["state"] == "available", ran.json
+    reconnected = await alice.request(
+        "POST",
+        "reconnectsparkmagic",
+        api=False,
+        body={"path": "r.ipynb", "endpoint": livy_url.replace("127.0.0.1", "localhost"),
+              "username": "", "password": ""},
+    )  # fmt: skip
+    assert reconnected.status == 200, reconnected.json
+
+    samples = await scrape(as_user("root-admin"))
+    endpoints = {dict(labels).get("endpoint") for _, labels in samples} - {None}
+    assert "runtime" in endpoints and not any("alice" in e for e in endpoints), endpoints
+    attaches = value(
+        samples, "spark_broker_attaches_total", endpoint="runtime", profile="default",
+        result="new_session", protocol="livy",
+    )  # fmt: skip
+    assert attaches >= 2

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
+from jupyter_spark_broker.pages import proxied_location
 from jupyter_spark_broker.users import SERVER_OWNER
 
 
@@ -60,3 +63,32 @@ async def test_pages_of_an_ended_session_say_so_in_a_small_page(api, broker_app,
     lines = [r.getMessage() for r in caplog.records]
     assert any(f"ended Spark session {session_id} (killed)" in line for line in lines)
     assert not any("User-Agent" in line for line in lines)
+
+
+UI = "http://127.0.0.1:4040"
+PROXY = "/a%40b/spark-broker/sessions/s1/ui"
+
+
+@pytest.mark.parametrize(
+    ("location", "followed"),
+    [
+        (f"{UI}/jobs/", f"{PROXY}/jobs/"),  # the UI to itself
+        (UI, f"{PROXY}/"),
+        ("/jobs/", f"{PROXY}/jobs/"),  # a path of the UI's own
+        (f"{PROXY}/environment/", f"{PROXY}/environment/"),  # already under the proxy
+        ("stages/", f"{PROXY}/jobs/stages/"),  # relative to the page asked for
+        ("?id=1", f"{PROXY}/jobs/job?id=1"),
+        ("http://evil.example/", None),
+        ("//evil.example/x", None),
+        ("/\\evil.example", None),  # '\' is '/' to a browser
+        ("https:evil.example", None),
+        ("javascript:alert(1)", None),
+        ("../../../api/contents", None),
+        ("%2e%2e/%2e%2e/%2e%2e/api/contents", None),  # '..' to a browser
+        (f"{UI}/../../api/contents", None),
+        ("/jobs/\r\nSet-Cookie: x=1", None),
+    ],
+)
+def test_a_spark_ui_redirect_is_followed_only_under_its_proxy(location, followed):
+    """Issue 20, item 3: no redirect leaves the proxy (the browser test sees the real ones)."""
+    assert proxied_location(location, UI, PROXY, f"{PROXY}/jobs/job") == followed

@@ -3,24 +3,7 @@ with real kernels started by the Jupyter server."""
 
 from __future__ import annotations
 
-import json
-import sys
-
 import pytest
-
-
-@pytest.fixture
-def other_kernelspec(jp_data_dir):
-    """A second kernel name, to see a notebook's session replaced when the kernel name changes."""
-    target = jp_data_dir / "kernels" / "python-other"
-    target.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python (other)",
-        "language": "python",
-    }
-    (target / "kernel.json").write_text(json.dumps(spec))
-    return "python-other"
 
 
 def body(livy_url: str, **fields) -> dict:
