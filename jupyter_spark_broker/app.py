@@ -31,7 +31,6 @@ from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
 from .notebook_follow import contents_confirm, notebook_deleted, notebook_moved
 from .pages import page_handlers
-from .profiles import SparkProfiles
 from .registry import Registry
 from .sealing import Sealer
 from .users import serves_several_users
@@ -93,7 +92,6 @@ class SparkBrokerApp(ExtensionApp):
     # -- wiring ---------------------------------------------------------------------------------
 
     def initialize_settings(self) -> None:
-        self._move_old_settings()
         self._log_where_the_server_logs()
         self.registry = self.registry_class(self.db_url)
         kernel_manager = self.serverapp.kernel_manager
@@ -153,18 +151,6 @@ class SparkBrokerApp(ExtensionApp):
             data["action"],
         )
         return False
-
-    def _move_old_settings(self) -> None:
-        """Settings written ``c.SparkBrokerApp.<name>`` before they moved to the class that uses them
-        still apply there, with a warning that says where they belong now."""
-        old = self.config.get("SparkBrokerApp", {})
-        for owner in (self.broker_class, self.endpoints_class, SparkProfiles):
-            section = self.config[owner.__name__]
-            for name in sorted(set(old) & set(owner.class_traits(config=True))):
-                self.log.warning(
-                    "c.SparkBrokerApp.%s has moved: write c.%s.%s", name, owner.__name__, name
-                )
-                section.setdefault(name, old[name])
 
     def _log_where_the_server_logs(self) -> None:
         """The broker's module loggers (its audit trail among them) write to the server's log."""

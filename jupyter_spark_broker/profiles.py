@@ -106,8 +106,8 @@ def parse_profiles(raw: Mapping[str, Any]) -> dict[str, Profile]:
 
 
 class SparkProfiles(LoggingConfigurable):
-    """The profiles, the warm pool's size and the per-user cap. Configured as ``c.SparkProfiles.<name>``
-    (the issue's ``c.SparkBrokerApp.profiles`` is moved here with a warning)."""
+    """The profiles, the warm pool's size and the per-user cap. Configured as
+    ``c.SparkProfiles.<name>``."""
 
     profiles = Dict(
         config=True,
