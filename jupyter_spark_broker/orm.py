@@ -1,12 +1,11 @@
-"""The registry's tables (SQLAlchemy 2.0 typed models) and their schema versions.
+"""The registry's tables (SQLAlchemy 2.0 typed models).
 
-A later release adds a column by appending a step to ``MIGRATIONS``: ``open`` runs every step above the
-version stored in ``broker_meta``, so existing rows are kept.
+A change here needs an Alembic revision in ``migrations/versions/`` (``migrations/README.md``): the
+registry's schema is made by the revisions alone, and a test checks that they and these models agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -16,16 +15,11 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from .users import SERVER_OWNER
 
 
 def active_key(endpoint: str, share_key: str | None) -> str | None:
@@ -67,7 +61,7 @@ class SessionRow(Base):
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_activity: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unattached_since: Mapped[datetime | None] = mapped_column(DateTime)
-    # The profile the session was started with (schema v4); NULL before profiles: the default.
+    # The profile the session was started with; NULL for sessions from before profiles: the default.
     profile: Mapped[str | None] = mapped_column(String(255))
     # owner + the client's request id of an idempotent create: a retried create finds its session.
     request_key: Mapped[str | None] = mapped_column(Text)
@@ -134,67 +128,6 @@ class ServerRow(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class MetaRow(Base):
-    __tablename__ = "broker_meta"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
 Index("ix_spark_attachments_kernel", AttachmentRow.kernel_id)
-# An index rather than a column constraint: the v4 migration creates the very same one.
+# An index rather than a column constraint: the registries of the hand-written schema versions have it.
 Index("uq_spark_sessions_request_key", SessionRow.request_key, unique=True)
-
-
-def _v2_owners(connection: Connection) -> None:
-    """Bindings and run-time endpoints get an owner. Version 1 served one user: the server's."""
-    owner = {"owner": SERVER_OWNER}
-    connection.execute(text("ALTER TABLE spark_endpoints ADD COLUMN owner VARCHAR(255)"))
-    connection.execute(text("UPDATE spark_endpoints SET owner = :owner"), owner)
-    # The primary key grows to (owner, path): a new table, the rows copied, then renamed into place.
-    new = BindingRow.__table__.to_metadata(MetaData(), name="spark_bindings_v2")
-    new.create(connection)
-    connection.execute(
-        text(
-            "INSERT INTO spark_bindings_v2 (owner, path, endpoint, updated) "
-            "SELECT :owner, path, endpoint, updated FROM spark_bindings"
-        ),
-        owner,
-    )
-    connection.execute(text("DROP TABLE spark_bindings"))
-    connection.execute(text("ALTER TABLE spark_bindings_v2 RENAME TO spark_bindings"))
-
-
-def _v3_attachment_servers(connection: Connection) -> None:
-    """Attachments name the broker whose kernel holds them (``broker_servers`` is a new table)."""
-    connection.execute(text("ALTER TABLE spark_attachments ADD COLUMN server_id VARCHAR(32)"))
-
-
-def _v4_profiles(connection: Connection) -> None:
-    """Sessions name their profile, and an idempotent create its request (unique)."""
-    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN profile VARCHAR(255)"))
-    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN request_key TEXT"))
-    connection.execute(
-        text("CREATE UNIQUE INDEX uq_spark_sessions_request_key ON spark_sessions (request_key)")
-    )
-
-
-def _v5_connect_sessions(connection: Connection) -> None:
-    """Sessions have a protocol (every earlier one is Livy's) and, for Spark Connect, a session id
-    and the sealed address."""
-    connection.execute(
-        text("ALTER TABLE spark_sessions ADD COLUMN protocol VARCHAR(16) DEFAULT 'livy' NOT NULL")
-    )
-    connection.execute(text("ALTER TABLE spark_sessions ADD COLUMN connect_session_id VARCHAR(36)"))
-    blob = LargeBinary().compile(dialect=connection.dialect)  # BLOB or BYTEA
-    connection.execute(text(f"ALTER TABLE spark_sessions ADD COLUMN sealed_connect {blob}"))
-
-
-SCHEMA_VERSION = 5
-# version -> step that brings a database from version - 1 to it (e.g. ALTER TABLE ... ADD COLUMN).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    2: _v2_owners,
-    3: _v3_attachment_servers,
-    4: _v4_profiles,
-    5: _v5_connect_sessions,
-}

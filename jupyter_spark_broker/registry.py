@@ -1,7 +1,9 @@
 """The broker's registry: sessions, attachments, notebook bindings and run-time endpoints.
 
 Any SQLAlchemy URL works; SQLite is the default (its file created mode 0600). Every database call runs
-on one worker thread, never on the event loop, and returns plain frozen records, not ORM objects.
+on one worker thread, never on the event loop, and returns plain frozen records, not ORM objects. The
+schema is Alembic's, brought to the newest revision under a lock when the registry opens
+(:mod:`.registry_schema`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,9 @@ from sqlalchemy.sql import Select
 from .livy.names import RECORD_FINISHED_STATES as FINISHED_STATES
 from .notebook_moves import move_notebook, release_notebook
 from .orm import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
     AttachmentRow,
-    Base,
     BindingRow,
     EndpointRow,
-    MetaRow,
     ServerRow,
     SessionRow,
     active_key,
@@ -45,10 +43,7 @@ from .records import (
 from .records import (
     session_record as _session_record,
 )
-
-
-class RegistryError(RuntimeError):
-    """The database cannot be used (for example: it was written by a newer release)."""
+from .registry_schema import RegistryError, current_revision, upgrade
 
 
 class ShareKeyTaken(Exception):
@@ -78,31 +73,7 @@ class Registry:
         self._engine = create_engine(url, pool_pre_ping=True)
         if url.get_backend_name() == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self._engine)
-        with self._engine.begin() as connection:
-            stored = connection.execute(
-                select(MetaRow.value).where(MetaRow.key == "schema_version")
-            ).scalar_one_or_none()
-            version = int(stored) if stored is not None else SCHEMA_VERSION
-            if version > SCHEMA_VERSION:
-                raise RegistryError(
-                    f"the registry at {self.url} has schema version {version}, newer than this "
-                    f"release understands ({SCHEMA_VERSION}); upgrade jupyter-spark-broker"
-                )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[step](connection)
-            if stored is None:
-                connection.execute(
-                    MetaRow.__table__.insert().values(
-                        key="schema_version", value=str(SCHEMA_VERSION)
-                    )
-                )
-            elif version != SCHEMA_VERSION:
-                connection.execute(
-                    MetaRow.__table__.update()
-                    .where(MetaRow.key == "schema_version")
-                    .values(value=str(SCHEMA_VERSION))
-                )
+        upgrade(self._engine)  # under a lock: several servers may open one registry at once
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     async def close(self) -> None:
@@ -117,10 +88,13 @@ class Registry:
         assert self._sessions is not None, "Registry.open() was not awaited"
         return self._sessions()
 
-    async def schema_version(self) -> int:
-        def read() -> int:
-            with self._session() as db:
-                return int(db.get(MetaRow, "schema_version").value)
+    async def schema_revision(self) -> str | None:
+        """The Alembic revision the registry's schema is at."""
+
+        def read() -> str | None:
+            assert self._engine is not None, "Registry.open() was not awaited"
+            with self._engine.connect() as connection:
+                return current_revision(connection)
 
         return await self._run(read)
 

@@ -2,7 +2,7 @@
 
 The tests imported here run again in this module, where ``broker_config`` points the registry at a
 fresh database of a real PostgreSQL server (tests/postgres_server.py). The schema migrations run on
-PostgreSQL in test_secrets_and_registry.py.
+PostgreSQL in test_registry_migrations.py.
 """
 
 from __future__ import annotations

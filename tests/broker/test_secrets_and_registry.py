@@ -1,4 +1,5 @@
-"""Secrets stay secret; the registry keeps its data, its schema version and its file private."""
+"""Secrets stay secret; the registry keeps its data, its schema revision and its file private (its
+migrations: test_registry_migrations.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,12 @@ import logging
 import os
 import sqlite3
 import stat
-from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import (
-    Column,
-    DateTime,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    text,
-)
 
-from jupyter_spark_broker.orm import SCHEMA_VERSION
-from jupyter_spark_broker.registry import Registry, RegistryError, ShareKeyTaken
-from jupyter_spark_broker.replies import Session
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.registry import Registry
+from jupyter_spark_broker.registry_schema import head_revision
 
 PASSWORD = "Zebra-Quartz-5417-Secret"
 
@@ -90,7 +78,7 @@ async def test_registry_file_and_key_are_private(api, broker_app):
     assert stat.S_IMODE(os.stat(broker_app.secret_key_file).st_mode) == 0o600
 
 
-def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_asyncio_loop):
+def test_registry_keeps_data_and_schema_revision_across_reopen(tmp_path, jp_asyncio_loop):
     url = f"sqlite:///{tmp_path}/registry.sqlite"
 
     async def write() -> str:
@@ -106,163 +94,11 @@ def test_registry_keeps_data_and_schema_version_across_reopen(tmp_path, jp_async
         registry = Registry(url)
         await registry.open()
         try:
-            return await registry.get_session(session_id), await registry.schema_version()
+            return await registry.get_session(session_id), await registry.schema_revision()
         finally:
             await registry.close()
 
     session_id = jp_asyncio_loop.run_until_complete(write())
     record, version = jp_asyncio_loop.run_until_complete(read(session_id))
     assert record is not None and record.livy_name == "jsb-x"
-    assert version == SCHEMA_VERSION
-
-
-def turn_into_version_4(db) -> None:
-    """Undo the v5 step: no Spark Connect columns on sessions."""
-    for column in ("protocol", "connect_session_id", "sealed_connect"):
-        db.execute(text(f"ALTER TABLE spark_sessions DROP COLUMN {column}"))
-
-
-def turn_into_version_3(db) -> None:
-    """Undo the v5 and v4 steps: no profile or request_key column on sessions either."""
-    turn_into_version_4(db)
-    db.execute(text("DROP INDEX uq_spark_sessions_request_key"))
-    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN request_key"))
-    db.execute(text("ALTER TABLE spark_sessions DROP COLUMN profile"))
-
-
-def turn_into_version_1(url: str) -> None:
-    """Give a new registry the tables later versions changed as version 1 made them, with one binding
-    and one run-time endpoint in them."""
-    old = MetaData()
-    bindings = Table(
-        "spark_bindings", old,
-        Column("path", String(1024), primary_key=True),
-        Column("endpoint", String(255), nullable=False),
-        Column("updated", DateTime, nullable=False),
-    )  # fmt: skip
-    endpoints = Table(
-        "spark_endpoints", old,
-        Column("name", String(255), primary_key=True),
-        Column("sealed_config", LargeBinary, nullable=False),
-        Column("updated", DateTime, nullable=False),
-    )  # fmt: skip
-    engine = create_engine(url)
-    with engine.begin() as db:
-        turn_into_version_3(db)
-        db.execute(text("ALTER TABLE spark_attachments DROP COLUMN server_id"))
-        for table in ("broker_servers", "spark_bindings", "spark_endpoints"):
-            db.execute(text(f"DROP TABLE {table}"))
-        old.create_all(db)
-        when = datetime(2026, 11, 1, 10, 0)
-        db.execute(bindings.insert().values(path="nb/a.ipynb", endpoint="kept@x", updated=when))
-        db.execute(
-            endpoints.insert().values(name="kept@x", sealed_config=b"\x00\xff", updated=when)
-        )
-        db.execute(
-            text(
-                "INSERT INTO spark_sessions (id, endpoint, livy_id, livy_name, kind, state, owner, "
-                "config, created, last_activity) VALUES ('old', 'kept@x', 3, 'jsb-old', 'pyspark', "
-                "'idle', 'alice', '{}', :when, :when)"
-            ),
-            {"when": when},
-        )
-        db.execute(text("UPDATE broker_meta SET value = '1' WHERE key = 'schema_version'"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/registry.sqlite"
-    return request.getfixturevalue("postgres_db_url")
-
-
-def test_a_version_1_registry_is_migrated_and_gives_its_bindings_to_the_server_user(
-    registry_url, jp_asyncio_loop
-):
-    async def open_close() -> None:
-        registry = Registry(registry_url)
-        await registry.open()
-        await registry.close()
-
-    async def read():
-        registry = Registry(registry_url)
-        await registry.open()
-        try:
-            await registry.bind("bob", "nb/a.ipynb", "bobs")  # the key is (owner, path) now
-            return (
-                await registry.schema_version(),
-                await registry.binding(SERVER_OWNER, "nb/a.ipynb"),
-                await registry.binding("bob", "nb/a.ipynb"),
-                await registry.saved_endpoints(),
-                await registry.get_session("old"),
-            )
-        finally:
-            await registry.close()
-
-    jp_asyncio_loop.run_until_complete(open_close())
-    turn_into_version_1(registry_url)
-    version, mine, theirs, endpoints, session = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 5
-    assert (mine, theirs) == ("kept@x", "bobs")
-    assert endpoints == {"kept@x": (SERVER_OWNER, b"\x00\xff")}
-    # Version 4: every earlier session is a Livy session.
-    assert (session.protocol, session.livy_id, session.connect_session_id) == ("livy", 3, None)
-
-
-def test_a_version_3_registry_is_migrated_and_keeps_its_sessions(registry_url, jp_asyncio_loop):
-    async def write() -> None:
-        registry = Registry(registry_url)
-        await registry.open()
-        await registry.insert_session(
-            id="b" * 32, endpoint="e", livy_name="jsb-old", kind="pyspark", state="idle", owner="me"
-        )
-        await registry.close()
-
-    async def read():
-        registry = Registry(registry_url)
-        await registry.open()
-        try:
-            old = await registry.get_session("b" * 32)
-            fields = {"endpoint": "e", "kind": "pyspark", "state": "idle", "owner": "me"}
-            await registry.insert_session(
-                id="c" * 32, livy_name="jsb-new", profile="small", request_key="me\n1", **fields
-            )
-            with pytest.raises(ShareKeyTaken):  # the v4 unique index holds
-                await registry.insert_session(
-                    id="d" * 32, livy_name="jsb-again", request_key="me\n1", **fields
-                )
-            new = await registry.find_by_request("me\n1")
-            return await registry.schema_version(), old, new
-        finally:
-            await registry.close()
-
-    jp_asyncio_loop.run_until_complete(write())
-    engine = create_engine(registry_url)
-    with engine.begin() as db:
-        turn_into_version_3(db)
-        db.execute(text("UPDATE broker_meta SET value = '3' WHERE key = 'schema_version'"))
-    engine.dispose()
-    version, old, new = jp_asyncio_loop.run_until_complete(read())
-    assert version == SCHEMA_VERSION == 5
-    assert old.livy_name == "jsb-old" and old.profile is None
-    assert Session.of(old).profile == "default"  # rows from before profiles
-    assert (new.id, new.profile) == ("c" * 32, "small")
-
-
-def test_registry_refuses_a_database_from_a_newer_release(tmp_path, jp_asyncio_loop):
-    url = f"sqlite:///{tmp_path}/registry.sqlite"
-
-    async def open_close() -> None:
-        registry = Registry(url)
-        await registry.open()
-        await registry.close()
-
-    jp_asyncio_loop.run_until_complete(open_close())
-    with sqlite3.connect(tmp_path / "registry.sqlite") as db:
-        db.execute(
-            "UPDATE broker_meta SET value = ? WHERE key = 'schema_version'",
-            (str(SCHEMA_VERSION + 1),),
-        )
-    with pytest.raises(RegistryError, match="newer than this release"):
-        jp_asyncio_loop.run_until_complete(open_close())
+    assert version == head_revision()
