@@ -36,7 +36,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.orm import Base, SessionRow
+from jupyter_spark_broker.orm import SessionRow
+from jupyter_spark_broker.registry_schema import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from benchmarks.livy_server import livy_server  # noqa: E402
@@ -46,7 +47,7 @@ from tests.live_server import LiveJupyter  # noqa: E402
 def fill_registry(db_path: Path, count: int) -> None:
     """``count`` finished sessions, as months of use leave behind."""
     engine = create_engine(f"sqlite:///{db_path}")
-    Base.metadata.create_all(engine)
+    upgrade(engine)  # the schema as the broker makes it: Alembic's revisions
     start = datetime(2026, 1, 1)
     with Session(engine) as db:
         db.add_all(
