@@ -1,6 +1,6 @@
 """Renders the broker's OpenAPI 3 document as MyST Markdown, offline, into one docs page.
 
-A page that holds the line ``<!-- openapi-reference -->`` gets, in its place, every operation of
+A page that holds the line ``<!-- openapi-reference -->`` (alone on its line) gets, in its place, every operation of
 ``openapi_spec`` (conf.py; a path relative to the docs folder): its method and path, summary,
 description, parameters, request body and replies; then the shared replies and every schema of
 ``components``, each with a label (``api-op-<operationid>``, ``api-response-<name>``,
@@ -260,12 +260,14 @@ class Renderer:
 
 
 def _source_read(app, docname: str, source: list[str]) -> None:
-    if MARKER not in source[0]:
+    lines = source[0].split("\n")
+    if MARKER not in lines:  # the marker alone on its line, not quoted in prose
         return
     spec_path = (Path(app.confdir) / app.config.openapi_spec).resolve()
     app.env.note_dependency(str(spec_path))
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-    source[0] = source[0].replace(MARKER, Renderer(spec).render())
+    lines[lines.index(MARKER)] = Renderer(spec).render()
+    source[0] = "\n".join(lines)
 
 
 def setup(app):
