@@ -1,7 +1,8 @@
 """Renders the broker's OpenAPI 3 document as MyST Markdown, offline, into one docs page.
 
-A page that holds the line ``<!-- openapi-reference -->`` (alone on its line) gets, in its place, every operation of
-``openapi_spec`` (conf.py; a path relative to the docs folder): its method and path, summary,
+A page that holds the line ``<!-- openapi-reference -->`` (alone on its line) gets, in its place,
+every operation of ``openapi_spec`` (conf.py; a path relative to the docs folder): its method and
+path, summary,
 description, parameters, request body and replies; then the shared replies and every schema of
 ``components``, each with a label (``api-op-<operationid>``, ``api-response-<name>``,
 ``api-schema-<name>``) that other pages can reference. Descriptions are Markdown in the spec, so
