@@ -7,8 +7,10 @@ others wait and then find it at head.
 
 - PostgreSQL: ``pg_advisory_lock`` with a fixed key, held by the migrating connection (advisory locks
   are per database, so other databases on the server are not held up). The DDL is transactional.
-- SQLite (a file): the database's own write lock, taken up front with ``BEGIN IMMEDIATE`` on a
-  connection of its own, whose transaction the whole migration runs in.
+- SQLite (a file): a file lock beside the database (``<file>-migrate.lock``), then the database's
+  own write lock, taken up front with ``BEGIN IMMEDIATE`` on a connection of its own, whose
+  transaction the whole migration runs in. The file lock is for the journal mode: switching a new
+  database to WAL needs it to itself, and fails at once (no waiting) while another broker migrates.
 - Any other database: one transaction, no lock beyond what the database takes by itself.
 
 The migration environment is found through this package's path, not through an ``alembic.ini``: the
@@ -18,8 +20,11 @@ says how to write a revision.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -114,6 +119,29 @@ def _upgrade_postgresql(engine: Engine) -> str:
 
 
 def _upgrade_sqlite_file(engine: Engine) -> str:
+    database = Path(engine.url.database)
+    with _file_lock(database.with_name(database.name + "-migrate.lock")):
+        return _upgrade_sqlite_file_locked(engine)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Held by one process at a time, until it closes the file (or dies). Never the database file
+    itself: closing any descriptor of it would drop SQLite's own locks in this process."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the database's write lock alone
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _upgrade_sqlite_file_locked(engine: Engine) -> str:
     # pysqlite begins transactions by itself and only before writing rows, never before DDL: this
     # engine begins them itself (as SQLAlchemy's documentation shows), IMMEDIATE, so the write lock
     # is taken before anything is read, and the whole migration is one transaction.
@@ -130,6 +158,9 @@ def _upgrade_sqlite_file(engine: Engine) -> str:
 
 
 def _pysqlite_without_transactions(dbapi_connection, _record) -> None:
+    # The registry's journal mode (registry.py sets it too): readers do not block the writer. Here
+    # first, under the file lock: the switch needs the database to itself. A no-op once in WAL.
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.isolation_level = None
 
 

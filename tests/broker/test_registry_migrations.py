@@ -17,6 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from jupyter_spark_broker import registry_schema
 from jupyter_spark_broker.orm import Base
@@ -299,11 +300,12 @@ async def test_on_postgresql_the_upgrade_waits_for_the_advisory_lock(postgres_db
 async def test_on_sqlite_the_upgrade_takes_the_write_lock_first(tmp_path, monkeypatch):
     """Another broker holds SQLite's write lock: the upgrade cannot start, not even to read."""
     url = f"sqlite:///{tmp_path}/registry.sqlite"
+    assert await open_close(url) == head_revision()
     monkeypatch.setattr(registry_schema, "SQLITE_LOCK_TIMEOUT", 0.2)
     held = sqlite3.connect(tmp_path / "registry.sqlite", isolation_level=None)
     held.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(Exception, match="database is locked"):
+        with pytest.raises(OperationalError, match="database is locked"):
             await open_close(url)
     finally:
         held.execute("ROLLBACK")
