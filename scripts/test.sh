@@ -7,7 +7,7 @@
 # a test starts may reach anything but this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh spark,connect,lab,test,kerberos,postgresql
+scripts/setup.sh spark,connect,lab,test,kerberos,postgresql,docs
 if ! scripts/apache-livy.sh prepare; then
   echo "test.sh: Apache Livy could not be prepared (above); its test variants will be skipped" >&2
 fi

@@ -97,3 +97,19 @@ def command_lines_seen_by_another_os_user() -> str:
         text=True,
         check=True,
     ).stdout
+
+
+def environments_of(marker: str) -> list[set[str]]:
+    """The names in the environment of each process whose command line holds ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker.encode() not in (proc / "cmdline").read_bytes():
+                continue
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        found.append({item.partition(b"=")[0].decode() for item in environ.split(b"\0") if item})
+    return found

@@ -1,6 +1,7 @@
 """Where the local Livy does not do what Apache Livy 0.9.0 does, on purpose: each difference named,
 with its reason. The tests that run on both servers assert both sides of each one (search for its
-name), and README.md's table lists the same names (``test_readme_lists_every_difference``)."""
+name), and the table of docs/developers/two-livys.md lists the same names
+(``test_readme_lists_every_difference``)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,11 @@ from tests.broker.prometheus import grew, scrape, value
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 from tests.connect.conftest import TEST_CONF, run_client
 from tests.connect.test_embedded_servers import port_open
-from tests.helpers import command_lines_seen_by_another_os_user, processes_holding
+from tests.helpers import (
+    command_lines_seen_by_another_os_user,
+    environments_of,
+    processes_holding,
+)
 
 CONNECT_CONFIG = {"master": "local[1]", "spark_conf": TEST_CONF}
 
@@ -77,9 +81,10 @@ async def until(condition, timeout: float, what: str):
 
 @pytest.mark.spark
 async def test_a_notebooks_connect_session_through_the_broker(
-    as_user, broker_app, caplog, tmp_path, jp_base_url
+    as_user, broker_app, caplog, tmp_path, jp_base_url, monkeypatch
 ):
     alice, bob, admin = as_user("alice"), as_user("bob"), as_user("root-admin")
+    monkeypatch.setenv("SPARK_BROKER_TOKEN", "the-jupyter-servers-token")  # as a real server has it
     before = await scrape(alice)
 
     first = await alice.post("attachments", {"path": "c.ipynb", "protocol": "connect"})
@@ -126,6 +131,9 @@ async def test_a_notebooks_connect_session_through_the_broker(
     assert token not in command_lines_seen_by_another_os_user()
     assert processes_holding(token) == []
     assert not list(Path(broker_app.broker.connect.manager.log_dir).glob("*.properties"))
+    # Nor does the server inherit the Jupyter server's token, which the Jupyter process holds.
+    servers = environments_of("SparkConnectServer")
+    assert servers and not any("SPARK_BROKER_TOKEN" in names for names in servers)
 
     # Another notebook: another session, in the same Spark application of alice's.
     other = (await alice.post("attachments", {"path": "d.ipynb", "protocol": "connect"})).json

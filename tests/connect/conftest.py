@@ -4,6 +4,7 @@ each client in a process of its own, as a kernel would be."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -16,11 +17,11 @@ T = TypeVar("T")
 
 # A kernel-like client: connect by URL, run the code, print what it prints.
 CLIENT = """
-import sys, warnings
+import os, sys, warnings
 warnings.simplefilter("ignore", FutureWarning)
 from pyspark.sql import SparkSession
-spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
-exec(sys.argv[2])
+spark = SparkSession.builder.remote(os.environ.pop("JSB_TEST_CONNECT_URL")).getOrCreate()
+exec(sys.argv[1])
 """
 
 # A server for the tests: one core, a small driver.
@@ -43,14 +44,23 @@ class ClientResult:
         return self
 
 
-def client_command(url: str, code: str) -> list[str]:
-    return [sys.executable, "-c", CLIENT, url, code]
+def client_command(code: str) -> list[str]:
+    return [sys.executable, "-c", CLIENT, code]
+
+
+def client_environment(url: str) -> dict[str, str]:
+    """The URL holds the session's token: in the client's environment, never its command line."""
+    return {**os.environ, "JSB_TEST_CONNECT_URL": url}
 
 
 def run_client(url: str, code: str, timeout: float = 180.0) -> ClientResult:
     """Run ``code`` with ``spark`` bound to the Connect session at ``url``, in a new process."""
     done = subprocess.run(
-        client_command(url, code), capture_output=True, text=True, timeout=timeout
+        client_command(code),
+        env=client_environment(url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return ClientResult(done.returncode, done.stdout, done.stderr)
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from jupyter_spark_broker.connect import ConnectRpc, ConnectUnauthenticated, new_session_id
 
-from .conftest import client_command, run_client
+from .conftest import client_command, client_environment, run_client
 
 pytestmark = pytest.mark.spark
 
@@ -120,7 +120,8 @@ def test_interrupt_stops_the_sessions_running_operation(shared_manager, alice, r
     grant = run(shared_manager.open_session("alice"))
     endless = "spark.range(0, 10**13, 1, 1).selectExpr('sum(id)').collect()"
     client = subprocess.Popen(
-        client_command(grant.address.url(), endless),
+        client_command(endless),
+        env=client_environment(grant.address.url()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

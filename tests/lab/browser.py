@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Set to a directory (docs/images) to keep the screenshots the README shows.
+# Set to a directory (docs/images) to keep the screenshots the README and the docs show.
 SCREENSHOTS = os.environ.get("JSB_SCREENSHOTS")
 
 

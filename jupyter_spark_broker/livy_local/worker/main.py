@@ -112,6 +112,12 @@ class Interpreter:
         if ui_key is not None and ui_guard.spark_has_filter(pyspark.__version__):
             settings = ui_guard.filter_conf(ui_key, settings)
             self.ui_authorization = ui_guard.authorization(ui_key)
+        elif ui_key is not None:  # the session's log says so: an operator may want Spark 4
+            print(
+                f"livy-local: Spark {pyspark.__version__} has no JWSFilter (Spark 4.0+): this "
+                "session's Spark UI answers any local process",
+                file=sys.stderr,
+            )
         # pyspark hands the conf it launches the JVM with to spark-submit as `--conf KEY=VALUE`, where
         # any OS user reads it with `ps`. The JVM starts with the rest; secrets (a Connect token) go to
         # the SparkContext's conf over py4j, before the context (and its plugins) start.
