@@ -3,7 +3,9 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/', 'node_modules/', 'jupyter_spark_broker/labextension/'] },
+  {
+    ignores: ['lib/', 'node_modules/', 'jupyter_spark_broker/labextension/', 'src/generated/']
+  },
   {
     files: ['src/**/*.ts', 'src/**/*.tsx'],
     extends: [tseslint.configs.recommended],

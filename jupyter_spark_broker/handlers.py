@@ -55,8 +55,10 @@ from .replies import (
     Endpoint,
     EndpointHealthList,
     EndpointList,
+    ErrorReply,
     Message,
     ProfileList,
+    ReconnectFailed,
     ReconnectReply,
     Reply,
     Session,
@@ -175,20 +177,18 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(error, SessionStarting):
             self.set_header("Retry-After", str(error.retry_after))
         if isinstance(error, BrokerError):
-            body = {"message": error.message, "reason": error.reason}
+            body = ErrorReply(message=error.message, reason=error.reason)
         elif isinstance(error, web.HTTPError):
             message = error.log_message % error.args if error.args else error.log_message
-            body = {
-                "message": message or responses.get(status_code, "error"),
-                "reason": error.reason,
-            }
+            body = ErrorReply(
+                message=message or responses.get(status_code, "error"), reason=error.reason
+            )
         else:
-            body = {
-                "message": "internal error in the Spark broker; see the server log",
-                "reason": "internal",
-            }
+            body = ErrorReply(
+                message="internal error in the Spark broker; see the server log", reason="internal"
+            )
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps(body.model_dump(mode="json")))
 
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, BrokerError) and value.status < 500:
@@ -522,9 +522,8 @@ class ReconnectHandler(BrokerHandler):
         )
         reason = error.reason if isinstance(error, BrokerError) else None
         self.set_header("Content-Type", "application/json")
-        self.finish(
-            json.dumps({"success": False, "error": message, "message": message, "reason": reason})
-        )
+        failed = ReconnectFailed(error=message, message=message, reason=reason)
+        self.finish(json.dumps(failed.model_dump(mode="json")))
 
 
 class NotFoundHandler(BrokerHandler):

@@ -1,8 +1,9 @@
-"""REST API replies (pydantic v2), named as the spec's schemas. ``openapi.yaml`` mirrors them, and a
-test checks each schema's fields against its model (tests/broker/test_reply_models.py).
+"""REST API replies (pydantic v2): the source of the reply schemas of ``openapi.yaml``, each named as
+its model (``contract.py`` writes the spec; a test checks the committed file is what they give).
 
 Each is built from a registry record or a Livy model by its ``of`` class method; handlers send
-``model_dump(mode="json")``.
+``model_dump(mode="json")``. A reply always holds every field, so the spec requires every field, and
+no other (``additionalProperties: false``): what a client reads is what the model says.
 """
 
 from __future__ import annotations
@@ -10,15 +11,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_serializer,
+)
 
 from .livy import SessionLog, Statement
+from .models import KindName, SessionState, StatementState
+from .profiles import Limits
 from .registry import AttachmentRecord, SessionRecord
 
 
 class Reply(BaseModel):
     # from_attributes: registry records and Livy models are read field by field.
-    model_config = ConfigDict(frozen=True, from_attributes=True, populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True,
+        from_attributes=True,
+        populate_by_name=True,
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra={"additionalProperties": False},
+    )
 
     def json_body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -39,7 +55,7 @@ class Attachment(Reply):
     last_seen: datetime
 
     @field_serializer("attached", "last_seen")
-    def _times(self, value: datetime) -> str:
+    def _times(self, value: datetime):  # no return type: the spec keeps format date-time
         return _time(value)
 
     @classmethod
@@ -57,21 +73,32 @@ class Session(Reply):
     )
     share_key: str | None
     kind: str
-    state: str
+    state: SessionState = Field(
+        description="Livy's state, or `lost` (Livy no longer has it) or `killed` (by the broker)"
+    )
     app_id: str | None
-    spark_ui_url: str | None
-    driver_log_url: str | None
+    spark_ui_url: str | None = Field(
+        description="the Spark UI as the user's browser reaches it: for the embedded local Livy, "
+        "its proxy under the server (`{base_url}spark-broker/sessions/{id}/ui/`), null for users "
+        "who are not admins on a server of several users; for a session on the broker's own Spark "
+        "Connect servers, its server's proxy (`{base_url}spark-broker/connect-servers/{server}/ui`); "
+        "for other endpoints, the link Livy reports (YARN's proxy, say)"
+    )
+    driver_log_url: str | None = Field(
+        description="the driver log as text, served by the broker "
+        "(`{base_url}spark-broker/sessions/{id}/log`)"
+    )
     owner: str
     settings: dict[str, Any] = Field(validation_alias="config")
     protocol: Literal["livy", "connect"] = Field(
-        description="livy, or connect: a Spark Connect session (its URL: GET …/connect)"
+        description="connect: a Spark Connect session (no Livy statements; its URL: GET …/connect)"
     )
     connect: bool = Field(
         validation_alias="connect_session_id",
         description="Connect clients reach it (GET …/connect): a connect session, or a livy one "
         "started with protocol livy+connect",
     )
-    message: str | None
+    message: str | None = Field(description="why it failed or ended")
     created: datetime
     last_activity: datetime
     profile: str = Field(description="the profile it was started with")
@@ -87,7 +114,7 @@ class Session(Reply):
         return value or "default"  # rows from before profiles
 
     @field_serializer("created", "last_activity")
-    def _times(self, value: datetime) -> str:
+    def _times(self, value: datetime):  # no return type: the spec keeps format date-time
         return _time(value)
 
     @classmethod
@@ -140,7 +167,7 @@ class StatementOutput(Reply):
 class StatementReply(Reply):
     id: int
     code: str
-    state: Literal["waiting", "running", "available", "cancelling", "cancelled", "error"]
+    state: StatementState
     output: StatementOutput | None
     progress: float = Field(ge=0, le=1)
     started: int = Field(description="epoch milliseconds; 0 until started")
@@ -171,29 +198,47 @@ class Message(Reply):
 
 
 class ConnectUrl(Reply):
-    url: str = Field(description="sc://host:port/;token=…;user_id=…;session_id=…")
+    url: str = Field(
+        description="sc://host:port/;token=…;user_id=…;session_id=…",
+        json_schema_extra={"pattern": "^sc://"},
+    )
 
 
 class Endpoint(Reply):
     name: str
-    url: str | None = Field(description="null for the embedded local Livy before it starts")
+    url: str | None = Field(
+        description="null for the embedded local Livy before it starts, and always for users who "
+        "are not admins (on a single-user server the one user is): its address is for admins only"
+    )
     embedded: bool
     auth: str
     username: str | None
     header_names: list[str]
     default: bool
     source: Literal["config", "sparkmagic", "reconnect", "api"] = Field(
-        description="config: the server's; sparkmagic: from sparkmagic's config file; reconnect "
-        "or api: a user's own, added at run time"
+        description="config: the server's; sparkmagic: from sparkmagic's config file "
+        "(SparkEndpoints.read_sparkmagic_config); reconnect or api: a user's own, added at run time"
     )
     description: str
     session_defaults: dict[str, Any]
-    kinds: list[str] = Field(description="the Livy session kinds it runs")
+    kinds: list[KindName] = Field(
+        description="the Livy session kinds it runs: its `kinds` setting; else every kind for a "
+        "Livy elsewhere, and for the embedded local Livy what it has (no `sparkr`; `spark` only "
+        "with Spark). JupyterLab is offered a broker kernel only when some endpoint runs its kind."
+    )
 
 
 class EndpointList(Reply):
     endpoints: list[Endpoint]
     default: str
+
+
+class ProfileLimits(Limits):
+    """A profile's limits as a reply: the limits set, without the unset ones."""
+
+    @model_serializer(mode="wrap")
+    def _set_only(self, handler):  # no return type: the spec keeps the fields
+        return {name: value for name, value in handler(self).items() if value is not None}
 
 
 class Profile(Reply):
@@ -202,8 +247,8 @@ class Profile(Reply):
     display_name: str
     description: str
     settings: dict[str, Any] = Field(description="Livy session fields its sessions start with")
-    limits: dict[str, Any] = Field(description="what a request may ask (unset: no limit)")
-    warm: int = Field(ge=0, description="started, unclaimed sessions ready now")
+    limits: ProfileLimits = Field(description="what a request may ask (an unset key: no limit)")
+    warm: int = Field(ge=0, description="started, unclaimed sessions ready now, warmed up")
 
 
 class ProfileList(Reply):
@@ -218,13 +263,30 @@ class Caller(Reply):
 class EndpointHealth(Reply):
     name: str
     reachable: bool | None
-    version: str | None
-    sessions: int | None
+    version: str | None = Field(description="Livy's version; null when Livy has no /version")
+    sessions: int | None = Field(description="every session Livy holds, the broker's or not")
     error: str | None
 
 
 class EndpointHealthList(Reply):
     endpoints: list[EndpointHealth]
+
+
+class ErrorReply(BaseModel):
+    """Every error: a message for a person, and a reason for a program."""
+
+    message: str
+    reason: str | None = None
+
+
+class ReconnectFailed(BaseModel):
+    """``/reconnectsparkmagic``'s errors: sparkmagic's ``{"success", "error"}``, and the broker's."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+    success: Literal[False] = False
+    error: str = Field(description="the message, where sparkmagic reads it")
+    message: str
+    reason: str | None = None
 
 
 class ReconnectReply(Reply):

@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=.venv/.setup-stamp
 
-# What an install depends on beyond the Python sources (an editable install reads those live).
+# What an install depends on beyond the Python sources (an editable install reads those live):
+# openapi.yaml too, the source of the Lab extension's API types (src/generated/, made by the build).
 fingerprint() {
   { find pyproject.toml package.json package-lock.json tsconfig.json scripts/setup.sh \
-    src style jupyter-config -type f -print0 2>/dev/null || true; } |
+    jupyter_spark_broker/openapi.yaml src style jupyter-config -path src/generated -prune -o \
+    -type f -print0 2>/dev/null || true; } |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 # Whether the stamp covers every extra of $1 (comma-separated), from the same fingerprint.

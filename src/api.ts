@@ -3,54 +3,19 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-export interface ISession {
-  id: string;
-  endpoint: string;
-  livy_id: number | null;
-  kind: string;
-  profile: string;
-  protocol: string;
-  state: string;
-  app_id: string | null;
-  spark_ui_url: string | null;
-  driver_log_url: string | null;
-  owner: string;
-  message: string | null;
-  created: string;
-  last_activity: string;
-}
+import type { components } from './generated/api-types';
 
-export interface IAttachment {
-  id: string;
-  path: string;
-  kernel_id: string | null;
-  session_id: string;
-  owner: string;
-  attached: string;
-  last_seen: string;
-}
-
-export interface IEndpoint {
-  name: string;
-  url: string | null;
-  embedded: boolean;
-  default: boolean;
-  description?: string | null;
-}
-
-export interface IEndpointHealth {
-  name: string;
-  reachable: boolean | null;
-  version: string | null;
-  sessions: number | null;
-  error: string | null;
-}
-
-export interface ISessionLog {
-  from: number;
-  total: number;
-  log: string[];
-}
+// The types come from the contract: src/generated/api-types.ts is made from openapi.yaml by
+// `npm run build:types` (every build runs it), so a reply's shape is the server's models'.
+type Schemas = components['schemas'];
+export type ISession = Schemas['Session'];
+export type ISessionWithAttachments = Schemas['SessionWithAttachments'];
+export type IAttachment = Schemas['Attachment'];
+export type IEndpoint = Schemas['Endpoint'];
+export type IEndpointHealth = Schemas['EndpointHealth'];
+export type ISessionLog = Schemas['SessionLogReply'];
+export type ICaller = Schemas['Caller'];
+export type SessionState = Schemas['SessionState'];
 
 /** A failed call, with the broker's message for a person to act on. */
 export class BrokerError extends Error {
@@ -68,30 +33,30 @@ export class BrokerAPI {
   readonly settings = ServerConnection.makeSettings();
 
   /** Who the broker takes this user for, and whether they see every user's sessions. */
-  async me(): Promise<{ user: string; admin: boolean }> {
-    return this.call<{ user: string; admin: boolean }>('me');
+  async me(): Promise<ICaller> {
+    return this.call<ICaller>('me');
   }
 
   async sessions(allUsers: boolean): Promise<ISession[]> {
     const query = allUsers ? 'limit=1000' : 'mine=true&limit=1000';
-    return (await this.call<{ sessions: ISession[] }>(`sessions?${query}`)).sessions;
+    return (await this.call<Schemas['SessionList']>(`sessions?${query}`)).sessions;
   }
 
-  async session(id: string): Promise<ISession> {
-    return this.call<ISession>(`sessions/${encodeURIComponent(id)}`);
+  async session(id: string): Promise<ISessionWithAttachments> {
+    return this.call<ISessionWithAttachments>(`sessions/${encodeURIComponent(id)}`);
   }
 
   async attachments(path?: string): Promise<IAttachment[]> {
     const query = path ? `path=${encodeURIComponent(path)}&limit=1000` : 'limit=1000';
-    return (await this.call<{ attachments: IAttachment[] }>(`attachments?${query}`)).attachments;
+    return (await this.call<Schemas['AttachmentList']>(`attachments?${query}`)).attachments;
   }
 
   async endpoints(): Promise<IEndpoint[]> {
-    return (await this.call<{ endpoints: IEndpoint[] }>('endpoints')).endpoints;
+    return (await this.call<Schemas['EndpointList']>('endpoints')).endpoints;
   }
 
   async health(): Promise<IEndpointHealth[]> {
-    return (await this.call<{ endpoints: IEndpointHealth[] }>('endpoints/health')).endpoints;
+    return (await this.call<Schemas['EndpointHealthList']>('endpoints/health')).endpoints;
   }
 
   async log(id: string, lines: number): Promise<ISessionLog> {

@@ -16,6 +16,11 @@ import {
   IEndpointHealth,
   ISession
 } from './api';
+import {
+  endedStateValues,
+  startingStateValues,
+  statementEndedStateValues
+} from './generated/api-types';
 import { runInKernel } from './kernel';
 
 export const EVENTS = 'https://events.jupyter.org/jupyter_spark_broker/';
@@ -24,9 +29,11 @@ const SESSION_STATE = `${EVENTS}session_state/v1`;
 const STATEMENT = `${EVENTS}statement/v1`;
 const SUBSCRIBED = `${EVENTS}subscribed/v1`;
 
-export const STARTING = new Set(['not_started', 'starting', 'recovering']);
-export const FINISHED = new Set(['shutting_down', 'error', 'dead', 'killed', 'success', 'lost']);
-const STATEMENT_DONE = new Set(['available', 'error', 'cancelled']);
+// Livy's states as the API names them (openapi.yaml's StartingState, EndedState and
+// StatementEndedState): an ended session is one nothing will run in again, `lost` included.
+export const STARTING: ReadonlySet<string> = new Set<string>(startingStateValues);
+export const FINISHED: ReadonlySet<string> = new Set<string>(endedStateValues);
+const STATEMENT_DONE: ReadonlySet<string> = new Set<string>(statementEndedStateValues);
 
 export interface IProgress {
   statementId: number;

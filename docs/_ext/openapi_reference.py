@@ -97,6 +97,8 @@ class Renderer:
         if "format" in schema:
             words += f" ({schema['format']})"
         details = []
+        if "const" in schema:  # OpenAPI 3.1: one value
+            details.append(f"always {_code(schema['const'])}")
         if "enum" in schema:
             details.append("one of " + ", ".join(_code(value) for value in schema["enum"]))
         if "minLength" in schema or "maxLength" in schema:

@@ -37,7 +37,9 @@ SESSION_KINDS = tuple(KIND_ALIASES)
 DEFAULT_KIND = "pyspark"
 
 # Spark's sizes (driverMemory, executorMemory): 512m, 2g, 1024k.
-SPARK_SIZE = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)
+# Spelled out in both cases, not re.IGNORECASE: the pattern goes into openapi.yaml as it is.
+SPARK_SIZE_PATTERN = "[0-9]+[kmgtpKMGTP]?[bB]?"
+SPARK_SIZE = re.compile(SPARK_SIZE_PATTERN)
 
 # Fields of ``POST /sessions`` by Livy's name -> the client's snake_case name (§2.1).
 SESSION_SETTINGS = {

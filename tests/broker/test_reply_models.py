@@ -1,75 +1,80 @@
-"""Every reply model (``replies.py``) has exactly the fields of its schema in ``openapi.yaml``."""
+"""``openapi.yaml`` is what the models make (``jupyter_spark_broker/contract.py``): the committed file
+is the generated one, every reply model is in it, and no body schema is written by hand."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from openapi_spec_validator import validate
 
-from jupyter_spark_broker import replies
+from jupyter_spark_broker import contract, replies
 
-SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
-
-
-def schema_at(pointer: str) -> dict[str, Any]:
-    node: Any = SPEC
-    for part in pointer.lstrip("#/").split("/"):
-        node = node[part.replace("~1", "/")]
-    return node
+COMMITTED = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC = yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))
 
 
-def flattened(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
-    """(property names, required names) of a schema, through $ref and allOf."""
-    if "$ref" in schema:
-        return flattened(schema_at(schema["$ref"]))
-    properties, required = set(schema.get("properties", {})), set(schema.get("required", []))
-    for part in schema.get("allOf", []):
-        more_properties, more_required = flattened(part)
-        properties |= more_properties
-        required |= more_required
-    return properties, required
+def test_the_committed_spec_is_what_the_models_make():
+    committed, made = COMMITTED.read_text(encoding="utf-8"), contract.render()
+    diff = difflib.unified_diff(
+        committed.splitlines(), made.splitlines(), "openapi.yaml", "made", lineterm="", n=1
+    )
+    excerpt = "\n".join(list(diff)[:60])
+    assert committed == made, f"openapi.yaml is out of date: run {contract.COMMAND}\n{excerpt}"
 
 
-def reply_schema(path: str, method: str, status: str) -> dict[str, Any]:
-    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+def test_the_repository_root_serves_the_package_file():
+    assert COMMITTED.resolve() == contract.SPEC.resolve()
 
 
-API = "/spark-broker/api"
-CASES = {
-    replies.Session: {"$ref": "#/components/schemas/Session"},
-    replies.SessionWithAttachments: {"$ref": "#/components/schemas/SessionWithAttachments"},
-    replies.Attachment: {"$ref": "#/components/schemas/Attachment"},
-    replies.AttachmentWithSession: {"$ref": "#/components/schemas/AttachmentWithSession"},
-    replies.StatementReply: {"$ref": "#/components/schemas/Statement"},
-    replies.StatementOutput: schema_at("#/components/schemas/Statement")["properties"]["output"],
-    replies.Endpoint: {"$ref": "#/components/schemas/Endpoint"},
-    replies.ReconnectReply: {"$ref": "#/components/schemas/ReconnectReply"},
-    replies.EndpointList: reply_schema(f"{API}/endpoints", "get", "200"),
-    replies.Profile: {"$ref": "#/components/schemas/Profile"},
-    replies.ProfileList: reply_schema(f"{API}/profiles", "get", "200"),
-    replies.Caller: reply_schema(f"{API}/me", "get", "200"),
-    replies.EndpointHealthList: reply_schema(f"{API}/endpoints/health", "get", "200"),
-    replies.EndpointHealth: reply_schema(f"{API}/endpoints/health", "get", "200")["properties"][
-        "endpoints"
-    ]["items"],
-    replies.SessionList: reply_schema(f"{API}/sessions", "get", "200"),
-    replies.AttachmentList: reply_schema(f"{API}/attachments", "get", "200"),
-    replies.SessionLogReply: reply_schema(f"{API}/sessions/{{session_id}}/log", "get", "200"),
-    replies.ConnectUrl: {"$ref": "#/components/schemas/ConnectUrl"},
-    replies.Completion: reply_schema(f"{API}/sessions/{{session_id}}/completion", "post", "200"),
-    replies.Message: reply_schema(
-        f"{API}/sessions/{{session_id}}/statements/{{statement_id}}/cancel", "post", "200"
-    ),
-}
+def test_the_spec_is_valid_openapi():
+    validate(SPEC)
 
 
-@pytest.mark.parametrize("model", list(CASES), ids=lambda model: model.__name__)
-def test_a_reply_model_has_the_fields_of_its_schema(model):
-    properties, required = flattened(CASES[model])
-    fields = {field.alias or name: field for name, field in model.model_fields.items()}
-    assert set(fields) == properties
-    # What the spec requires, the model always sends; what the model must be given, the spec requires.
-    assert required <= set(fields)
-    assert {name for name, field in fields.items() if field.is_required()} <= required
+def reply_models() -> list[type[replies.Reply]]:
+    found, todo = [], [replies.Reply]
+    while todo:
+        for model in todo.pop().__subclasses__():
+            found.append(model)
+            todo.append(model)
+    return found
+
+
+@pytest.mark.parametrize("model", reply_models(), ids=lambda model: model.__name__)
+def test_every_reply_model_is_in_the_spec(model):
+    assert model.__name__ in SPEC["components"]["schemas"], (
+        f"{model.__name__} is in no reply of the spec: add it to contract.REPLIES"
+    )
+
+
+def bodies(node: Any, where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every JSON body's schema in the paths and the shared responses."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "application/json":
+                found.append((where, value["schema"]))
+            else:
+                found += bodies(value, f"{where}/{key}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "where, schema", bodies({"paths": SPEC["paths"], "responses": SPEC["components"]["responses"]})
+)
+def test_every_json_body_is_a_model(where, schema):
+    # In the overlay a body is its model's schema, not one written by hand beside the model.
+    assert set(schema) == {"$ref"} and schema["$ref"].startswith("#/components/schemas/"), where
+
+
+def test_the_session_states_are_livys_and_lost():
+    from jupyter_spark_broker.livy import names
+
+    schemas = SPEC["components"]["schemas"]
+    assert set(schemas["StartingState"]["enum"]) == names.SESSION_STARTING_STATES
+    assert set(schemas["ReadyState"]["enum"]) == names.SESSION_READY_STATES
+    assert set(schemas["EndedState"]["enum"]) == names.RECORD_FINISHED_STATES
+    assert set(schemas["StatementEndedState"]["enum"]) == names.STATEMENT_FINISHED_STATES
