@@ -59,3 +59,14 @@ def config_sections(flat: dict) -> dict[str, dict]:
             raise KeyError(f"no broker class has a setting named {name!r}")
         sections.setdefault(owner.__name__, {})[name] = value
     return sections
+
+
+def wait_for_file(path: str, timeout: float = 60) -> str:
+    """Python code for a statement that runs until ``path`` exists (and fails after ``timeout``
+    seconds): a statement that ends when the test says so."""
+    return (
+        f"import os, time\ndeadline = time.monotonic() + {timeout}\n"
+        f"while not os.path.exists({path!r}):\n"
+        "    assert time.monotonic() < deadline, 'nobody opened the gate'\n"
+        "    time.sleep(0.01)"
+    )
