@@ -19,11 +19,12 @@ async def session_state(api, session_id: str) -> str:
 
 @pytest.mark.both_livys
 async def test_broker_restart_readopts_live_sessions(api, broker_app, livy_url):
-    attached = [
-        (await api.post("attachments", {"path": f"restart/{i}.ipynb"})).json for i in range(3)
-    ]
-    sessions = [a["session"] for a in attached]
-    for session in sessions:  # wait for each to start, and give it some state to keep
+    sessions = []
+    # One at a time, each waited for and given some state to keep: three Spark drivers of Apache
+    # Livy starting at once on 2 busy cores took over 4 minutes.
+    for i in range(3):
+        session = (await api.post("attachments", {"path": f"restart/{i}.ipynb"})).json["session"]
+        sessions.append(session)
         statement = await api.post(
             f"sessions/{session['id']}/statements",
             {"code": "kept = 7"},
