@@ -116,8 +116,8 @@ DIFFERENCES = {
         kind="spark",
         apache="Spark 3.5's texts: a SQL error's evalue has no SQLSTATE; Scala's '... N elided' "
         "counts its own frames",
-        local="Spark 4's texts: SQL error evalues add 'SQLSTATE: ...' (and a 'Search path' for "
-        "unknown functions); other elided frame counts",
+        local="Spark 4's texts: SQL error evalues add 'SQLSTATE: ...' (42703 for an unknown column); "
+        "other wording and elided frame counts",
         why="each runs the Spark it has: pyspark 4 here, Spark 3.5 under Apache Livy 0.9",
     ),
     "session_start_time": Difference(
