@@ -593,6 +593,22 @@ class SparkBroker(BrokerSettings):
         updated = await self.update_record(record.id, expect_state=record.state, **changes)
         return updated or record
 
+    async def follow_after_statement(self, session_id: str) -> None:
+        """A statement of the session was just seen finished. Livy's REPL went idle before the
+        statement became available, but the registry shows what the state poller last saw: a
+        session it saw ``busy`` stays so until its next round. So a session shown busy is asked
+        again now, before anyone reads the result, and no client reads a state Livy has left."""
+        record = self._live.get(session_id)
+        if record is None or record.state != "busy" or record.livy_id is None:
+            return
+        try:
+            livy = await self.endpoints.client(record.endpoint)
+            await self.apply_livy_view(record, await livy.get_session(record.livy_id))
+        except (LivyError, BrokerError) as error:  # the result stands; the poller catches up
+            log.info("spark broker: refreshing session %s after a statement: %s", session_id, error)
+        except Exception:  # a registry fault must not cost the client its statement's result
+            log.exception("spark broker: refreshing session %s after a statement", session_id)
+
     # -- Livy failures ----------------------------------------------------------------------------
 
     async def livy_call(

@@ -242,8 +242,9 @@ class StatementProxy:
             timer.finish("livy_error")
             raise
         await self._touch(record.id)
-        if statement.is_finished:
+        if statement.is_finished:  # Apache Livy may answer the POST with the result itself
             timer.finish(metrics.statement_outcome(statement))
+            await self.broker.follow_after_statement(record.id)
             return statement
         # Poll from now on: a kernel long-polls for it next, and its GET may find it done.
         idle_after = IDLE_AFTER if wait > 0 else UNCLAIMED_AFTER
@@ -338,7 +339,10 @@ class StatementProxy:
         wait = min(wait, self.broker.max_statement_wait)
         if wait <= 0:
             fetch = livy.get_statement(record.livy_id, statement_id)
-            return await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
+            statement = await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
+            if statement.is_finished:
+                await self.broker.follow_after_statement(record.id)
+            return statement
         try:
             statement = await self._watch(record, livy, statement_id).wait(
                 wait, first_answer_within=self.broker.max_statement_wait
@@ -355,7 +359,10 @@ class StatementProxy:
         livy_id = record.livy_id
 
         async def fetch() -> Statement:
-            return await livy.get_statement(livy_id, statement_id)
+            statement = await livy.get_statement(livy_id, statement_id)
+            if statement.is_finished:  # before the waiters get it: they may read the session next
+                await self.broker.follow_after_statement(record.id)
+            return statement
 
         def report(statement: Statement) -> None:  # the Lab status bar's progress
             self.broker.events.statement_progress(

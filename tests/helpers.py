@@ -113,3 +113,14 @@ def environments_of(marker: str) -> list[set[str]]:
             continue
         found.append({item.partition(b"=")[0].decode() for item in environ.split(b"\0") if item})
     return found
+
+
+def wait_for_file(path: str, timeout: float = 60) -> str:
+    """Python code for a statement that runs until ``path`` exists (and fails after ``timeout``
+    seconds): a statement that ends when the test says so."""
+    return (
+        f"import os, time\ndeadline = time.monotonic() + {timeout}\n"
+        f"while not os.path.exists({path!r}):\n"
+        "    assert time.monotonic() < deadline, 'nobody opened the gate'\n"
+        "    time.sleep(0.01)"
+    )

@@ -8,6 +8,7 @@ import pytest
 
 from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.paths import normalise_notebook_path
+from tests.conftest import SESSION_START_TIMEOUT
 
 
 async def livy_sessions_named(livy_url: str, name: str) -> int:
@@ -39,8 +40,12 @@ async def test_reattach_after_kernel_restart_reuses_the_live_session(api):
     first = await api.post("attachments", {"path": "work/a.ipynb"})
     assert first.status == 201
     sid = first.json["session_id"]
-    run = await api.post(f"sessions/{sid}/statements", {"code": "cached = 'still here'"})
-    await api.get(f"sessions/{sid}/statements/{run.json['id']}", params={"wait": 30})
+    run = await api.post(
+        f"sessions/{sid}/statements",
+        {"code": "cached = 'still here'"},
+        params={"wait": SESSION_START_TIMEOUT},  # difference session_start_time
+    )
+    assert run.status == 201 and run.json["state"] == "available", run.json
 
     # The same notebook again (as after a kernel restart), in another spelling of its path.
     again = await api.post("attachments", {"path": "/work/./a.ipynb"})

@@ -9,6 +9,7 @@ import pytest
 from jupyter_spark_broker.livy import LivyClient, LivyNotFound
 from jupyter_spark_broker.livy_local import LocalLivyProcess
 from tests.broker.conftest import restart_broker
+from tests.conftest import SESSION_START_TIMEOUT
 from tests.helpers import eventually
 
 
@@ -18,15 +19,18 @@ async def session_state(api, session_id: str) -> str:
 
 @pytest.mark.both_livys
 async def test_broker_restart_readopts_live_sessions(api, broker_app, livy_url):
-    attached = [
-        (await api.post("attachments", {"path": f"restart/{i}.ipynb"})).json for i in range(3)
-    ]
-    sessions = [a["session"] for a in attached]
-    for session in sessions:  # make them idle and give one some state to keep
-        statement = await api.post(f"sessions/{session['id']}/statements", {"code": "kept = 7"})
-        await api.get(
-            f"sessions/{session['id']}/statements/{statement.json['id']}", params={"wait": 30}
+    sessions = []
+    # One at a time, each waited for and given some state to keep: three Spark drivers of Apache
+    # Livy starting at once on 2 busy cores took over 4 minutes.
+    for i in range(3):
+        session = (await api.post("attachments", {"path": f"restart/{i}.ipynb"})).json["session"]
+        sessions.append(session)
+        statement = await api.post(
+            f"sessions/{session['id']}/statements",
+            {"code": "kept = 7"},
+            params={"wait": SESSION_START_TIMEOUT},  # difference session_start_time
         )
+        assert statement.status == 201 and statement.json["state"] == "available", statement.json
 
     await broker_app.stop_extension()  # Jupyter goes down; the Livy sessions live on
     async with LivyClient(livy_url) as livy:  # one dies while the broker is away

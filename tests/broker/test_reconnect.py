@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import SESSION_START_TIMEOUT
+
 
 def body(livy_url: str, **fields) -> dict:
     return {
@@ -85,9 +87,11 @@ async def test_reconnect_to_the_same_endpoint_keeps_spark_state_and_restarts_the
     first = await reconnect(api, body(livy_url))
     session_id = first.json["session_id"]
     statement = await api.post(
-        f"sessions/{session_id}/statements", {"code": "df_cache = [1, 2, 3]"}
+        f"sessions/{session_id}/statements",
+        {"code": "df_cache = [1, 2, 3]"},
+        params={"wait": SESSION_START_TIMEOUT},  # difference session_start_time
     )
-    await api.get(f"sessions/{session_id}/statements/{statement.json['id']}", params={"wait": 30})
+    assert statement.status == 201 and statement.json["state"] == "available", statement.json
     kernel = jp_serverapp.kernel_manager.get_kernel(first.json["kernel_id"])
     pid_before = kernel.provisioner.pid
 

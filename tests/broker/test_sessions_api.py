@@ -13,6 +13,12 @@ import yaml
 from jupyter_spark_broker import __version__
 from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.users import SERVER_OWNER
+from tests.broker.conftest import restart_broker
+from tests.conftest import SESSION_START_TIMEOUT
+from tests.helpers import eventually, wait_for_file
+
+# A wait that covers a real session start, whatever the Livy (difference session_start_time).
+START = SESSION_START_TIMEOUT
 
 
 async def create_ready_session(api, **body) -> dict:
@@ -20,10 +26,10 @@ async def create_ready_session(api, **body) -> dict:
     assert created.status == 201, created.json
     path = api.path_of(created.headers["Location"])
     assert path == f"sessions/{created.json['id']}"
-    # The first statement waits for the session to start: no polling needed by the caller.
-    statement = await api.post(f"{path}/statements", {"code": "'ready'"})
-    assert statement.status == 201, statement.json
-    done = await api.get(f"{path}/statements/{statement.json['id']}", params={"wait": 30})
+    # The first statement waits for the session to start (its wait covers a Spark driver's start on
+    # Apache Livy): no polling needed by the caller.
+    done = await api.post(f"{path}/statements", {"code": "'ready'"}, params={"wait": START})
+    assert done.status == 201, done.json
     assert done.json["state"] == "available"
     return (await api.get(path)).json
 
@@ -81,6 +87,38 @@ async def test_session_lifecycle_through_the_api(api, livy_url):
     assert (await api.delete(f"sessions/{sid}")).status == 204  # killing twice is harmless
     gone = await api.post(f"sessions/{sid}/statements", {"code": "1"})
     assert gone.status == 409 and gone.json["reason"] == "session_finished"
+
+
+@pytest.mark.both_livys
+async def test_a_session_is_idle_as_soon_as_its_statement_is_seen_finished(
+    api, broker_app, livy_url, tmp_path
+):
+    """The broker's view of a session does not lag Livy's after a statement: the state poller's
+    last round saw it busy, yet a client reading the session right after the result reads idle."""
+    session = await create_ready_session(api)
+    sid, livy_id = session["id"], session["livy_id"]
+    gate = tmp_path / "release"
+    held_code = wait_for_file(str(gate), timeout=START) + "\n'released'"
+    held = await api.post(f"sessions/{sid}/statements", {"code": held_code})
+    try:
+        async with LivyClient(livy_url) as livy:
+
+            async def livy_runs_it() -> bool:
+                return (await livy.get_session_state(livy_id)).state == "busy"
+
+            await eventually(livy_runs_it, what="Livy to run the held statement", timeout=60)
+        # A broker that has seen the session busy and polls again only in an hour: its restart
+        # reads Livy's view (busy), and the busy poll interval keeps that view.
+        await restart_broker(broker_app, busy_poll_interval=3600)
+        assert (await api.get(f"sessions/{sid}")).json["state"] == "busy"
+    finally:
+        gate.touch()
+
+    done = await api.get(f"sessions/{sid}/statements/{held.json['id']}", params={"wait": 60})
+    assert done.json["output"]["data"] == {"text/plain": "'released'"}
+    assert (await api.get(f"sessions/{sid}")).json["state"] == "idle"
+    async with LivyClient(livy_url) as livy:  # as Livy has it
+        assert (await livy.get_session_state(livy_id)).state == "idle"
 
 
 async def test_killing_a_session_livy_already_forgot(api, livy_url):

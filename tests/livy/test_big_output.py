@@ -31,6 +31,20 @@ async def test_output_over_64_kib_arrives_whole_and_the_session_goes_on(make_ses
     assert after.output.data["text/plain"] == "2"
 
 
+@pytest.mark.both_livys
+async def test_output_over_a_million_characters(livy, pooled_session, livy_backend):
+    session = await pooled_session()
+    big = await livy.run_statement(session.id, "print('E' * 1_100_000)", timeout=120)
+    assert big.state == "available", big.state
+    text = big.output.data["text/plain"]
+    if livy_backend == "apache":  # difference output_cap: Apache Livy has no cap
+        assert text == "E" * 1_100_000
+    else:  # the default --max-output, 1,000,000 characters
+        assert text.startswith("E" * 1_000_000 + "\n" + OUTPUT_CUT_MARKER), text[-200:]
+    after = await livy.run_statement(session.id, "1 + 1", timeout=30)
+    assert after.output.data["text/plain"] == "2"
+
+
 async def test_output_past_the_cap_is_cut_with_a_visible_marker(
     small_cap_livy_url, make_session, jp_asyncio_loop
 ):

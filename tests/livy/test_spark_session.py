@@ -58,6 +58,11 @@ async def test_pyspark_session_runs_spark_and_sql(spark_livy_url, make_session, 
         assert failing.output.is_error and "nope" in failing.output.evalue
         assert failing.output.ename == "Error"  # Livy's SQL interpreter runs in the JVM
         assert failing.output.traceback[0].startswith("org.apache.spark.sql.")  # JVM frames
+        assert failing.output.evalue.startswith("[UNRESOLVED_COLUMN.WITH_SUGGESTION]")
+        if livy_backend == "apache":  # difference spark_35_error_texts: Spark 3.5's text
+            assert "SQLSTATE" not in failing.output.evalue
+        else:  # Spark 4's
+            assert "SQLSTATE: 42703" in failing.output.evalue
 
         # pyspark's own API warnings stay out of text/plain, which clients parse (sparkmagic's
         # %%sql reads these rows); the user's own warnings are kept, after stdout, as in Livy.
