@@ -82,7 +82,13 @@ async def test_a_session_that_ends_in_livy_ends_its_attachments(api, livy_url, e
         return reply.json["state"] in ("killed", "dead", "lost") and reply.json
 
     ended_session = await eventually(ended, what="the state poller to see the session end")
-    assert ended_session["attachments"] == []
+
+    # The notebooks are detached right after the ended state is written (the next registry write):
+    # a read in between may still list them.
+    async def detached_all():
+        return (await api.get(f"sessions/{session['id']}")).json["attachments"] == []
+
+    await eventually(detached_all, what="the ended session's notebooks to be detached")
     assert await attached_paths(api, "trial/ended.ipynb") == []
     detached = await events.wait_for(SESSION_ACTION, action="detached", session_id=session["id"])
     assert detached["actor"] == "spark-broker"
