@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -62,22 +62,24 @@ def config_sections(flat: dict) -> dict[str, dict]:
     return sections
 
 
-def processes_holding(secret: str) -> list[str]:
-    """Every process whose command line or environment holds ``secret``, as 'PID: command' (read as
-    root, so every process is seen)."""
-    found = []
+def _processes() -> Iterator[tuple[str, bytes, bytes]]:
+    """(pid, command line, environment) of every process, read as root; those that end meanwhile are
+    left out."""
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            environ = (proc / "environ").read_bytes()
-        except OSError:  # ended meanwhile
-            continue
-        if secret.encode() in cmdline or secret.encode() in environ:
-            command = cmdline.replace(b"\0", b" ").decode(errors="replace")
-            found.append(f"{proc.name}: {command}")
-    return found
+        if proc.name.isdigit():
+            try:
+                yield proc.name, (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+            except OSError:
+                continue
+
+
+def processes_holding(secret: str) -> list[str]:
+    """Every process whose command line or environment holds ``secret``, as 'PID: command'."""
+    return [
+        pid + ": " + cmdline.replace(b"\0", b" ").decode(errors="replace")
+        for pid, cmdline, environ in _processes()
+        if secret.encode() in cmdline or secret.encode() in environ
+    ]
 
 
 def command_lines_seen_by_another_os_user() -> str:
@@ -101,18 +103,11 @@ def command_lines_seen_by_another_os_user() -> str:
 
 def environments_of(marker: str) -> list[set[str]]:
     """The names in the environment of each process whose command line holds ``marker``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if marker.encode() not in (proc / "cmdline").read_bytes():
-                continue
-            environ = (proc / "environ").read_bytes()
-        except OSError:  # ended meanwhile
-            continue
-        found.append({item.partition(b"=")[0].decode() for item in environ.split(b"\0") if item})
-    return found
+    return [
+        {item.partition(b"=")[0].decode() for item in environ.split(b"\0") if item}
+        for _, cmdline, environ in _processes()
+        if marker.encode() in cmdline
+    ]
 
 
 def wait_for_file(path: str, timeout: float = 60) -> str:
