@@ -36,8 +36,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.orm import SessionRow
-from jupyter_spark_broker.registry_schema import upgrade
+from jupyter_spark_broker.registry.orm import SessionRow
+from jupyter_spark_broker.registry.schema import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from benchmarks.livy_server import livy_server  # noqa: E402

@@ -15,7 +15,7 @@ server's websocket, as Lab does. It measures:
    session (the broker's case), and when a new session has to start (no broker: the session died with
    the kernel). Each restart is timed from the restart request to the first cell's execute_reply.
 
-``--websocket-nodelay`` runs the server with ``jupyter_spark_broker.websocket.NoDelayKernelConnection``.
+``--websocket-nodelay`` runs the server with ``jupyter_spark_broker.server.websocket.NoDelayKernelConnection``.
 
 Results go to stdout as a table and one JSON line; record them in benchmarks/README.md.
 """
@@ -193,7 +193,7 @@ def main() -> None:
         )
         server_config = (
             {
-                "kernel_websocket_connection_class": "jupyter_spark_broker.websocket.NoDelayKernelConnection"
+                "kernel_websocket_connection_class": "jupyter_spark_broker.server.websocket.NoDelayKernelConnection"
             }
             if options.websocket_nodelay
             else {}

@@ -8,7 +8,7 @@ from ._version import __version__
 
 
 def _jupyter_server_extension_points() -> list[dict]:
-    from .app import SparkBrokerApp
+    from .server.app import SparkBrokerApp
 
     return [{"module": "jupyter_spark_broker", "app": SparkBrokerApp}]
 

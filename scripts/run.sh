@@ -12,5 +12,5 @@ echo "run: starting JupyterLab (notebooks in $notebooks)…"
 # Kernel websockets without Nagle's delay: about 40 ms less per cell (benchmarks/README.md).
 exec .venv/bin/jupyter lab --allow-root --no-browser \
   --ServerApp.root_dir="$notebooks" \
-  --ServerApp.kernel_websocket_connection_class=jupyter_spark_broker.websocket.NoDelayKernelConnection \
+  --ServerApp.kernel_websocket_connection_class=jupyter_spark_broker.server.websocket.NoDelayKernelConnection \
   "$@"

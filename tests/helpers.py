@@ -46,11 +46,11 @@ def config_sections(flat: dict) -> dict[str, dict]:
     """The broker's settings from one flat dict into the config sections of the classes that own them
     (``SparkBrokerApp``, ``SparkBroker``, ``SparkEndpoints``, ``SparkProfiles``, ``SparkConnect``); a
     name no class knows is an error."""
-    from jupyter_spark_broker.app import SparkBrokerApp
-    from jupyter_spark_broker.broker import SparkBroker
-    from jupyter_spark_broker.connect.sessions import SparkConnect
-    from jupyter_spark_broker.endpoints import SparkEndpoints
-    from jupyter_spark_broker.profiles import SparkProfiles
+    from jupyter_spark_broker.broker.broker import SparkBroker
+    from jupyter_spark_broker.broker.connect_sessions import SparkConnect
+    from jupyter_spark_broker.broker.endpoints import SparkEndpoints
+    from jupyter_spark_broker.broker.profiles import SparkProfiles
+    from jupyter_spark_broker.server.app import SparkBrokerApp
 
     owners = [SparkBrokerApp, SparkBroker, SparkEndpoints, SparkProfiles, SparkConnect]
     sections: dict[str, dict] = {}

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from jupyter_spark_broker.websocket import NoDelayKernelConnection
+from jupyter_spark_broker.server.websocket import NoDelayKernelConnection
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def jp_server_config():
     return {
         "ServerApp": {
             "kernel_websocket_connection_class": (
-                "jupyter_spark_broker.websocket.NoDelayKernelConnection"
+                "jupyter_spark_broker.server.websocket.NoDelayKernelConnection"
             )
         }
     }

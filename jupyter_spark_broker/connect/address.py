@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..pydantic_errors import what
+from ..support.pydantic_errors import what
 
 DEFAULT_PORT = 15002
 _SAFE_USER_ID = re.compile(r"[A-Za-z0-9._@+-]{1,128}")

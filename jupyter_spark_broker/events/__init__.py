@@ -1,5 +1,6 @@
-"""The broker's events: schemas (``schemas/*.yaml``), the emitter the broker calls, and the
-owner-scoped subscription JupyterLab's panel listens on. Documented in ``events.md``."""
+"""The broker's events: schemas (``schemas/*.yaml``) and the emitter the broker calls. The owner-scoped
+subscription JupyterLab's panel listens on is the web layer's (``server/events_subscription.py``).
+Documented in ``README.md``, beside this file."""
 
 from .emitter import (
     BASE_ID,

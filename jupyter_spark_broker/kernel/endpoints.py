@@ -9,15 +9,21 @@ out of the notebook and the kernel's history. Registered by the ``%spark`` line 
 from __future__ import annotations
 
 import getpass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..livy.names import RECORD_FINISHED_STATES
+from .client import BrokerClient
 
-if TYPE_CHECKING:
-    from .magics import SparkMagics
+
+class SparkCommandHost(Protocol):
+    """What these commands use of the ``%spark`` magics: the broker's client, the cells' kind."""
+
+    client: BrokerClient
+    kind: str | None
+
 
 # sparkmagic's -l values, and the Livy kind each is: a kernel's cells have one kind.
 LANGUAGES = {"python": "pyspark", "scala": "spark", "r": "sparkr"}
@@ -53,7 +59,7 @@ def _delete_parser() -> MagicArgumentParser:
     return parser
 
 
-def add_command(magics: SparkMagics, args: list[str]) -> None:
+def add_command(magics: SparkCommandHost, args: list[str]) -> None:
     options = _add_parser().parse_args(args)
     kind = magics.kind or "pyspark"
     if options.language and LANGUAGES[options.language] != kind:
@@ -88,7 +94,7 @@ def _ask_password(username: str) -> str:
         ) from None
 
 
-def endpoint_command(magics: SparkMagics, args: list[str]) -> None:
+def endpoint_command(magics: SparkCommandHost, args: list[str]) -> None:
     """``%spark endpoint``: list them; ``%spark endpoint NAME``: use it for new sessions."""
     if len(args) > 1 or any(arg.startswith("-") for arg in args):
         raise UsageError("usage: %spark endpoint  (list them)  or  %spark endpoint NAME")
@@ -108,7 +114,7 @@ def endpoint_command(magics: SparkMagics, args: list[str]) -> None:
         print(f"{mark} {endpoint['name']:<24} {where}  ({endpoint['auth']}, {endpoint['source']})")
 
 
-def choose_endpoint(magics: SparkMagics, name: str) -> None:
+def choose_endpoint(magics: SparkCommandHost, name: str) -> None:
     """New sessions of this notebook go to ``name``. A session on another endpoint is left (not
     killed: switching back finds it), so the next Spark cell attaches on ``name``."""
     client = magics.client
@@ -123,7 +129,7 @@ def choose_endpoint(magics: SparkMagics, name: str) -> None:
     print(f"Endpoint {name!r}: the next Spark cell runs there.")
 
 
-def delete_command(magics: SparkMagics, args: list[str]) -> bool:
+def delete_command(magics: SparkCommandHost, args: list[str]) -> bool:
     """``%spark delete -e NAME``; False when it is ``%spark delete`` alone (the session's kill)."""
     options = _delete_parser().parse_args(args)
     if options.endpoint is None:
@@ -146,6 +152,6 @@ def delete_command(magics: SparkMagics, args: list[str]) -> bool:
     return True
 
 
-def _current(magics: SparkMagics) -> str | None:
+def _current(magics: SparkCommandHost) -> str | None:
     client = magics.client
     return client.endpoint or (client.session or {}).get("endpoint")

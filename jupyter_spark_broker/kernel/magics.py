@@ -451,7 +451,7 @@ class SparkMagics(Magics):
         elif command == "logs" and not args:
             print("\n".join(self.client.log(self._session()["id"], size=-1)))
         elif command == "profile":
-            profile_command(self, args)
+            profile_command(self.client, args)
         elif command == "add":
             add_command(self, args)
         elif command == "endpoint":

@@ -3,12 +3,8 @@ sessions. Registered by the ``%spark`` line magic (``magics.py``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..livy.names import RECORD_FINISHED_STATES
-
-if TYPE_CHECKING:
-    from .magics import SparkMagics
+from .client import BrokerClient
 
 USAGE = (
     "Usage: %spark profile            (list them)\n"
@@ -16,8 +12,7 @@ USAGE = (
 )
 
 
-def profile_command(magics: SparkMagics, args: list[str]) -> None:
-    client = magics.client
+def profile_command(client: BrokerClient, args: list[str]) -> None:
     profiles = {profile["name"]: profile for profile in client.profiles()}
     force = "-f" in args
     names = [arg for arg in args if arg != "-f"]

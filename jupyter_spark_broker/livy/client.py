@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ..pydantic_errors import first_problem
+from ..support.pydantic_errors import first_problem
 from .backoff import PollBackoff, RetryPolicy
 from .errors import (
     LivyAuthFailed,

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ..pydantic_errors import first_problem
+from ..support.pydantic_errors import first_problem
 from .errors import LivyAuthFailed
 
 log = logging.getLogger("jupyter_spark_broker")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..livy.names import KIND_ALIASES
-from ..pydantic_errors import where
+from ..support.pydantic_errors import where
 
 ModelT = TypeVar("ModelT", bound="_LivyRequest")
 

@@ -5,7 +5,7 @@ problem, and bounded: the reply does not echo kilobytes of what was sent."""
 from __future__ import annotations
 
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.models import SESSION_STATES
+from jupyter_spark_broker.server.models import SESSION_STATES
 from tests.broker.test_sessions_api import create_ready_session
 
 

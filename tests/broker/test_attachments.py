@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from jupyter_spark_broker.broker.paths import normalise_notebook_path
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.paths import normalise_notebook_path
 from tests.conftest import SESSION_START_TIMEOUT
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_spark_broker.endpoints import EndpointConfig
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.broker.endpoints import EndpointConfig
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 from tests.broker.conftest import restart_broker
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 from tests.broker.conftest import restart_broker
 from tests.broker.test_reconnect import body, reconnect
 
@@ -176,7 +176,7 @@ async def test_a_404_names_no_other_users_endpoints(api, broker_app, livy_url):
 
 
 def _endpoint_config(url: str):
-    from jupyter_spark_broker.endpoints import EndpointConfig
+    from jupyter_spark_broker.broker.endpoints import EndpointConfig
 
     return EndpointConfig(url=url)
 

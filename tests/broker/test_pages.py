@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from jupyter_spark_broker.pages import proxied_location
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.broker.users import SERVER_OWNER
+from jupyter_spark_broker.server.pages import proxied_location
 
 
 async def test_the_driver_log_link_is_a_text_page_of_the_broker(api, jp_base_url):

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 
 
 def closed_port() -> int:

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.users import SERVER_OWNER
 from tests.broker.conftest import restart_broker
 
 PROFILES = {
@@ -186,7 +186,7 @@ async def test_a_create_retried_with_its_request_id_makes_one_session(api):
 async def test_a_bad_profile_config_names_the_profile_and_field():
     from traitlets.config import TraitError
 
-    from jupyter_spark_broker.profiles import SparkProfiles
+    from jupyter_spark_broker.broker.profiles import SparkProfiles
 
     with pytest.raises(TraitError, match="profile 'bad'.*max_executors"):
         SparkProfiles(

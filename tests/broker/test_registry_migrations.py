@@ -19,10 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from jupyter_spark_broker import registry_schema
-from jupyter_spark_broker.orm import Base
-from jupyter_spark_broker.registry import Registry, RegistryError
-from jupyter_spark_broker.registry_schema import (
+from jupyter_spark_broker.registry import schema as registry_schema
+from jupyter_spark_broker.registry.orm import Base
+from jupyter_spark_broker.registry.registry import Registry, RegistryError
+from jupyter_spark_broker.registry.schema import (
     INITIAL_REVISION,
     PG_LOCK_KEY,
     VERSION_TABLE,
@@ -320,7 +320,7 @@ def test_several_processes_upgrading_one_new_database_at_once_all_succeed(regist
     url = registry_url
     program = (
         "import asyncio, sys\n"
-        "from jupyter_spark_broker.registry import Registry\n"
+        "from jupyter_spark_broker.registry.registry import Registry\n"
         "async def main():\n"
         "    registry = Registry(sys.argv[1])\n"
         "    await registry.open()\n"

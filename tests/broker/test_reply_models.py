@@ -1,4 +1,4 @@
-"""``openapi.yaml`` is what the models make (``jupyter_spark_broker/contract.py``): the committed file
+"""``openapi.yaml`` is what the models make (``jupyter_spark_broker/server/contract.py``): the committed file
 is the generated one, every reply model is in it, and no body schema is written by hand."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from jupyter_spark_broker import contract, replies
+from jupyter_spark_broker.server import contract, replies
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.yaml"
 SPEC = yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))

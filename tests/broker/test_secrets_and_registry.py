@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_spark_broker.registry import Registry
-from jupyter_spark_broker.registry_schema import head_revision
+from jupyter_spark_broker.registry.registry import Registry
+from jupyter_spark_broker.registry.schema import head_revision
 
 PASSWORD = "Zebra-Quartz-5417-Secret"
 

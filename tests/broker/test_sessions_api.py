@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from jupyter_spark_broker import __version__
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.users import SERVER_OWNER
 from tests.broker.conftest import restart_broker
 from tests.conftest import SESSION_START_TIMEOUT
 from tests.helpers import eventually, wait_for_file

@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
-from jupyter_spark_broker.endpoints import SparkEndpoints
-from jupyter_spark_broker.sparkmagic_config import (
+from jupyter_spark_broker.broker.endpoints import SparkEndpoints
+from jupyter_spark_broker.broker.sparkmagic_config import (
     SparkmagicConfigError,
     endpoints_from_sparkmagic,
     sparkmagic_config_path,

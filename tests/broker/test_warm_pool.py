@@ -12,11 +12,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from jupyter_spark_broker.broker.pool import POOL_OWNER
+from jupyter_spark_broker.broker.users import SERVER_OWNER
 from jupyter_spark_broker.livy import LivyClient
-from jupyter_spark_broker.orm import utcnow
-from jupyter_spark_broker.pool import POOL_OWNER
-from jupyter_spark_broker.registry import Registry
-from jupyter_spark_broker.users import SERVER_OWNER
+from jupyter_spark_broker.registry.orm import utcnow
+from jupyter_spark_broker.registry.registry import Registry
 from tests.broker.conftest import restart_broker
 from tests.broker.prometheus import grew, scrape, value
 from tests.helpers import eventually

@@ -28,7 +28,7 @@ def test_a_notebook_in_jupyterlab_from_launcher_to_rename(tmp_path, livy_url):
     assert CHROMIUM.exists(), "Chromium is missing: scripts/test.sh installs it"
     # As scripts/run.sh starts it: kernel websockets without Nagle's delay.
     no_delay = {
-        "kernel_websocket_connection_class": "jupyter_spark_broker.websocket.NoDelayKernelConnection"
+        "kernel_websocket_connection_class": "jupyter_spark_broker.server.websocket.NoDelayKernelConnection"
     }
     embedded = {"default_endpoint": "local", "local_livy_args": ["--spark", "on"]}
     with (

@@ -17,7 +17,7 @@ from typing import Any
 
 import tornado.web
 
-from ... import __version__
+from ..._version import __version__
 from ..config import LOOPBACK_HOSTS, LocalLivyConfig
 from ..messages import (
     BadRequestBody,
@@ -380,37 +380,3 @@ class NotFoundHandler(LivyHandler):
         super().prepare()
         if not self._finished:
             self.reply(404, {"msg": f"Not found: {self.request.method} {self.request.path}"})
-
-
-def make_app(manager: SessionManager, config: LocalLivyConfig) -> tornado.web.Application:
-    kerberos = None
-    if config.kerberos_principal and config.kerberos_keytab:
-        kerberos = SpnegoFilter(
-            config.kerberos_principal, config.kerberos_keytab, config.auth_token_validity
-        )
-    args = {"manager": manager, "config": config, "kerberos": kerberos}
-    session = r"/sessions/([^/]+)"
-    statement = session + r"/statements/([^/]+)"
-    from .ui import RootHandler, UiHandler  # they subclass LivyHandler
-
-    routes = [
-        (r"/", RootHandler),
-        (r"/ui/?", UiHandler),
-        (r"/version/?", VersionHandler),
-        (r"/sessions/?", SessionsHandler),
-        (session + r"/?", SessionHandler),
-        (session + r"/state", SessionStateHandler),
-        (session + r"/log", SessionLogHandler),
-        (session + r"/statements/?", StatementsHandler),
-        (statement + r"/?", StatementHandler),
-        (statement + r"/cancel", StatementCancelHandler),
-        (session + r"/completion", CompletionHandler),
-        (session + r"/connect", ConnectHandler),
-        (session + r"/stop", StopHandler),
-        (session + r"/interrupt", InterruptHandler),
-    ]
-    return tornado.web.Application(
-        [(path, handler, args) for path, handler in routes],
-        default_handler_class=NotFoundHandler,
-        default_handler_args=args,
-    )

@@ -13,7 +13,7 @@ import tornado.netutil
 from ..config import READY_PREFIX, LocalLivyConfig
 from ..sessions import SessionManager
 from ..worker.scratch import sweep_orphaned_scratch
-from .handlers import make_app
+from .routes import make_app
 
 log = logging.getLogger("livy_local")
 

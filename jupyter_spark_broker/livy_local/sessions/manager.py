@@ -9,7 +9,7 @@ import logging
 import time
 from collections import OrderedDict
 
-from ...looping import every
+from ...support.looping import every
 from ..config import UNSUPPORTED_KINDS, LocalLivyConfig, parse_duration
 from ..messages import CreateInteractiveRequest, normalise_kind
 from .session import BLACKLISTED_CONF, LocalSession, Rejected

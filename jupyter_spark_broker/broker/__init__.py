@@ -1,0 +1,1 @@
+"""The domain: sessions, attachments, statements, lifecycle, profiles, endpoints (no tornado)."""

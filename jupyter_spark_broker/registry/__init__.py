@@ -1,0 +1,1 @@
+"""The registry: SQLAlchemy tables, queries, plain records, Alembic migrations."""

@@ -1,0 +1,44 @@
+"""Alembic's environment for the broker's registry.
+
+Run by :mod:`jupyter_spark_broker.registry.schema` with the connection it migrates (in a transaction it
+began, holding its lock), or with a URL for a developer's ``command.revision(..., autogenerate=True)``.
+There is no ``alembic.ini``: ``registry_schema.alembic_config`` is the configuration.
+"""
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from jupyter_spark_broker.registry.orm import Base
+from jupyter_spark_broker.registry.schema import VERSION_TABLE
+
+config = context.config
+options = {
+    "target_metadata": Base.metadata,
+    "version_table": VERSION_TABLE,
+    # SQLite alters a table by copying it: autogenerate writes batch operations, which do that there
+    # and are plain ALTER TABLE elsewhere.
+    "render_as_batch": True,
+}
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if context.is_offline_mode():
+        context.configure(url=config.attributes["url"], literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    elif connection is not None:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():  # nothing to begin: the caller's transaction holds
+            context.run_migrations()
+    else:
+        engine = create_engine(config.attributes["url"], poolclass=NullPool)
+        with engine.connect() as connection:
+            context.configure(connection=connection, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+        engine.dispose()
+
+
+run_migrations()

@@ -1,0 +1,93 @@
+"""The registry's plain records: frozen copies of its rows, which leave the database thread."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..livy.names import RECORD_FINISHED_STATES
+from .orm import AttachmentRow, SessionRow
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    id: str
+    session_id: str
+    path: str
+    kernel_id: str | None
+    server_id: str | None
+    owner: str
+    attached: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    endpoint: str
+    livy_id: int | None
+    livy_name: str
+    kind: str
+    state: str
+    app_id: str | None
+    spark_ui_url: str | None
+    driver_log_url: str | None
+    owner: str
+    share_key: str | None
+    config: dict[str, Any]
+    message: str | None
+    created: datetime
+    last_activity: datetime
+    unattached_since: datetime | None
+    profile: str | None = None
+    protocol: str = "livy"
+    connect_session_id: str | None = None
+    sealed_connect: bytes | None = field(default=None, repr=False)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in RECORD_FINISHED_STATES
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def session_record(row: SessionRow) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        endpoint=row.endpoint,
+        livy_id=row.livy_id,
+        livy_name=row.livy_name,
+        kind=row.kind,
+        state=row.state,
+        app_id=row.app_id,
+        spark_ui_url=row.spark_ui_url,
+        driver_log_url=row.driver_log_url,
+        owner=row.owner,
+        share_key=row.share_key,
+        config=dict(row.config or {}),
+        message=row.message,
+        created=row.created,
+        last_activity=row.last_activity,
+        unattached_since=row.unattached_since,
+        profile=row.profile,
+        protocol=row.protocol or "livy",
+        connect_session_id=row.connect_session_id,
+        sealed_connect=row.sealed_connect,
+    )
+
+
+def attachment_record(row: AttachmentRow) -> AttachmentRecord:
+    return AttachmentRecord(
+        id=row.id,
+        session_id=row.session_id,
+        path=row.path,
+        kernel_id=row.kernel_id,
+        server_id=row.server_id,
+        owner=row.owner,
+        attached=row.attached,
+        last_seen=row.last_seen,
+    )

@@ -1,0 +1,1 @@
+"""The web layer: the Jupyter Server extension app, REST handlers, pages, /reconnectsparkmagic."""

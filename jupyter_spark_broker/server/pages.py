@@ -1,0 +1,257 @@
+"""Pages for the user's browser, served by the Jupyter server under its own login: a session's
+driver log as text, and the Spark UI of the embedded local Livy's sessions, proxied.
+
+The embedded Livy's Spark UIs listen on the server's loopback (``http://localhost:4040``), which no
+browser on another machine reaches; the proxy serves them at
+``{base_url}spark-broker/sessions/{id}/ui/``, and each such session is started with that path as
+``spark.ui.proxyBase``, so Spark writes its links (and its JavaScript's API calls) under it. Sessions
+of other endpoints keep Livy's own Spark UI link (on YARN, the resource manager's proxy). The broker's
+Spark Connect servers are proxied the same way, one path per server, since a server hosts the sessions
+of several notebooks: ``{base_url}spark-broker/connect-servers/{server}/ui/``.
+
+What such a port serves is its user's: code in a session may stop its Spark UI and serve any page
+there. So another user (an admin) gets it with a ``Content-Security-Policy: sandbox`` that gives it
+an opaque origin: its scripts run, but without the Jupyter origin's cookies, XSRF token or API. A
+redirect leaving the proxy path is not passed on (no open redirect), and a path with control
+characters is a 400.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from html import escape
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+import httpx
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+
+from ..broker.errors import Conflict, InvalidRequest, LivyBadGateway, LivyUnavailable, NotFound
+from ..broker.links import CONNECT_PAGES, PAGES, connect_ui_base, page_base
+from ..registry.registry import SessionRecord
+from .handlers import BrokerHandler
+from .request_guards import CONTROL_CHARACTERS
+
+# Headers of the Spark UI's answers worth passing on to the browser.
+_PASSED_ON = ("Content-Type", "Cache-Control", "Last-Modified", "ETag", "Expires")
+# Another user's page runs in an opaque origin: scripts and forms work, the Jupyter origin's
+# cookies, storage and same-origin API calls do not (no allow-same-origin).
+FOREIGN_PAGE_SANDBOX = "sandbox allow-scripts allow-forms allow-popups"
+# A path segment's characters (RFC 3986 pchar, and '/'): the rest is quoted again before the proxy
+# passes the path on, as the browser sent it.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+class _BrokerPage(BrokerHandler):
+    """A broker handler answering a browser: its own content types, and the page's scripts and
+    styles allowed (an API handler forbids them all)."""
+
+    _quiet = False  # the access log's line at info: an ended session's page is no warning
+
+    @property
+    def content_security_policy(self) -> str:
+        return JupyterHandler.content_security_policy.fget(self)
+
+    @property
+    def log(self) -> logging.Logger | logging.LoggerAdapter:
+        return _InfoForWarnings(super().log) if self._quiet else super().log
+
+    async def session_for_page(self, session_id: str) -> SessionRecord | None:
+        """The session, or None once a page saying it ended has been answered."""
+        record = await self.broker.get_session(self.user, session_id)
+        if record.is_finished:
+            self.answer_ended(record)
+            return None
+        return record
+
+    def answer_ended(self, record: SessionRecord) -> None:
+        """410 Gone, as a small page a person reads (a browser opened it from a notebook's link)."""
+        what = "Spark UI" if isinstance(self, SparkUIProxy) else "driver log"
+        self.log.info(
+            "spark broker: %s of ended Spark session %s (%s)", what, record.id, record.state
+        )
+        self._quiet = True
+        why = f": {escape(record.message)}" if record.message else ""
+        self.set_status(410)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            _ENDED_PAGE.format(
+                what=what, session=escape(record.id), state=escape(record.state), why=why
+            ).encode("utf-8"),
+            set_content_type="text/html; charset=utf-8",
+        )
+
+
+_ENDED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Spark session ended</title></head>
+<body><h1>This Spark session has ended</h1>
+<p>Spark session <code>{session}</code> is <strong>{state}</strong>{why}.</p>
+<p>Its {what} ended with it. Run a cell of the notebook to start a new session.</p>
+</body></html>
+"""
+
+
+class _InfoForWarnings(logging.LoggerAdapter):
+    """A logger whose warnings are info lines (jupyter_server logs every 4xx as a warning)."""
+
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter):
+        super().__init__(logger, {})
+
+    def warning(self, msg, *args, **kwargs) -> None:
+        self.info(msg, *args, **kwargs)
+
+
+class DriverLogPage(_BrokerPage):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        if await self.session_for_page(session_id) is None:
+            return
+        try:
+            log = await self.broker.session_log(self.user, session_id, from_=0, size=-1)
+        except Conflict as error:
+            if error.reason != "session_finished":
+                raise
+            self.answer_ended(await self.broker.get_session(self.user, session_id))
+            return
+        text = "\n".join(log.log) + "\n"
+        self.finish(text.encode("utf-8"), set_content_type="text/plain; charset=utf-8")
+
+
+class SparkUIProxy(_BrokerPage):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str, path: str | None = None) -> None:
+        record = await self.session_for_page(session_id)
+        if record is None:
+            return
+        if not (record.spark_ui_url and self.broker.endpoints.is_embedded(record.endpoint)):
+            raise NotFound(
+                f"Spark session {session_id!r} has no Spark UI served here (only the embedded "
+                "Livy's are; other endpoints' links lead to their own)"
+            )
+        base = page_base(self.base_url, session_id) + "/ui"
+        authorization = (
+            self.broker.endpoints.spark_ui_authorization(record.livy_id)
+            if record.livy_id is not None
+            else None
+        )
+        whose = f"of session {session_id!r}"
+        await self.proxy(
+            record.spark_ui_url.rstrip("/"),
+            base,
+            path,
+            whose,
+            owner=record.owner,
+            authorization=authorization,
+        )
+
+    async def proxy(
+        self,
+        target: str,
+        base: str,
+        path: str | None,
+        whose: str,
+        *,
+        owner: str | None,
+        authorization: str | None,
+    ) -> None:
+        """Answer with the Spark UI page at ``target``/``path``, ``owner``'s; its redirects to
+        itself come back under ``base``, where this page is proxied. ``authorization`` lets the
+        request through the driver's JWSFilter, which refuses every other local process."""
+        if path and CONTROL_CHARACTERS.search(path):
+            raise InvalidRequest(
+                "path: the Spark UI path must not hold control characters", reason="invalid_field"
+            )
+        if owner != self.user:  # an admin's look at a user's page: in an opaque origin
+            policy = f"{self.content_security_policy}; {FOREIGN_PAGE_SANDBOX}"
+            self.set_header("Content-Security-Policy", policy)
+        url = f"{target}/{quote(path or '', safe=_PATH_SAFE)}"
+        url += f"?{self.request.query}" if self.request.query else ""
+        headers = {"Accept": self.request.headers.get("Accept", "*/*")}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        try:
+            async with httpx.AsyncClient(timeout=30.0) as client:
+                response = await client.get(url, headers=headers)
+        except httpx.TransportError:
+            raise LivyUnavailable(
+                f"the Spark UI {whose} does not answer: has the session ended?"
+            ) from None
+        self.set_status(response.status_code)
+        for name in _PASSED_ON:
+            if name in response.headers:
+                self.set_header(name, response.headers[name])
+        if "Location" in response.headers:
+            location = proxied_location(
+                response.headers["Location"], target, base, self.request.path
+            )
+            if location is None:
+                self.clear_header("Location")
+                raise LivyBadGateway(
+                    f"the Spark UI {whose} redirected outside its proxy path; not followed",
+                    reason="redirect_outside_proxy",
+                )
+            self.set_header("Location", location)
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        self.finish(response.content, set_content_type=content_type)
+
+
+class ConnectUIProxy(SparkUIProxy):
+    """The Spark UI of one of the broker's Connect servers, for the user it serves (and admins)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, server_id: str, path: str | None = None) -> None:  # type: ignore[override]
+        found = self.broker.connect.manager.ui_of(server_id)
+        if found is None:
+            raise NotFound(f"no running Spark Connect server {server_id!r}")
+        self.broker.check_owner(self.user, found.user, f"Spark Connect server {server_id!r}")
+        base = connect_ui_base(self.base_url, server_id)
+        whose = f"of Connect server {server_id!r}"
+        await self.proxy(
+            found.url.rstrip("/"),
+            base,
+            path,
+            whose,
+            owner=found.user,
+            authorization=found.authorization,
+        )
+
+
+def proxied_location(location: str, target: str, base: str, request_path: str) -> str | None:
+    """Where the browser goes for the Spark UI's redirect to ``location``, or None if that leaves
+    the proxy. The UI at ``target`` is proxied at ``base``: a redirect to the UI itself, or to a
+    path of its own, comes back under ``base``; another host, or a path that climbs out of
+    ``base``, gives None."""
+    if CONTROL_CHARACTERS.search(location) or "\\" in location:  # browsers read '\\' as '/'
+        return None
+    if location == target or location.startswith(target + "/"):
+        location = location[len(target) :] or "/"
+    own_path = location.startswith("/") and not location.startswith("//")
+    if own_path and not _under(urlsplit(location).path, base):
+        location = base + location
+    resolved = urljoin(request_path, location)
+    parts = urlsplit(resolved)
+    if parts.scheme or parts.netloc:
+        return None
+    return resolved if _under(parts.path, base) else None
+
+
+def _under(path: str, base: str) -> bool:
+    """Whether ``path`` is ``base`` or below it, as a browser reads it (``%2e%2e`` is ``..``)."""
+    read = unquote(path)
+    read = posixpath.normpath(read) + ("/" if read.endswith("/") else "")
+    base = unquote(base).rstrip("/")
+    return read.rstrip("/") == base or read.startswith(base + "/")
+
+
+def page_handlers() -> list[tuple[str, type]]:
+    session = rf"{PAGES}/(?P<session_id>[^/]+)"
+    return [
+        (rf"{session}/log", DriverLogPage),
+        (rf"{session}/ui(?:/(?P<path>.*))?", SparkUIProxy),
+        (rf"{CONNECT_PAGES}/(?P<server_id>[^/]+)/ui(?:/(?P<path>.*))?", ConnectUIProxy),
+    ]
