@@ -2,9 +2,10 @@
 
 No tornado here: handlers translate HTTP to these calls, and :mod:`.errors` back to HTTP. The broker
 builds its collaborators and gives each the narrow parts it needs: the live sessions and their row
-writes (:mod:`.live`), the statement long-poll (:mod:`.statements`), the background loops
-(:mod:`.lifecycle`), the warm pool (:mod:`.pool`), the Connect sessions (:mod:`.connect_sessions`).
-None of them imports this module.
+writes (:mod:`.live`), the session backends that make and end sessions (:mod:`.backends`: Livy's in
+:mod:`.livy_sessions`, Spark Connect's in :mod:`.connect_sessions`), the statement long-poll
+(:mod:`.statements`), the background loops (:mod:`.lifecycle`), the warm pool (:mod:`.pool`), the
+user's cap (:mod:`.caps`). None of them imports this module.
 """
 
 from __future__ import annotations
@@ -20,32 +21,25 @@ from typing import Any
 
 from .. import metrics
 from ..events import BROKER_ACTOR, BrokerEvents
-from ..livy import CreateSessionRequest, SessionLog
-from ..registry.orm import utcnow
+from ..livy import SessionLog
 from ..registry.registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from ..registry.sealing import Sealer
+from .backends import NewSession, SessionBackend
+from .caps import SessionCaps
 from .connect_sessions import SparkConnect
 from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
-from .errors import BrokerError, Conflict, InvalidRequest, NotFound
+from .errors import BrokerError, Conflict, NotFound
 from .lifecycle import BrokerLifecycle
-from .links import connect_ui_base, spark_ui_conf
+from .links import connect_ui_base
 from .live import LiveSessions
-from .livy_connect import LivyConnectPlan, check_serves_connect, plan_for
+from .livy_connect import check_serves_connect, plan_for
 from .livy_sessions import LivySessions
 from .ownership import Ownership
-from .pool import POOL_OWNER, WarmPool
-from .profiles import Profile, SparkProfiles, check_machine_bounds, enforce_limits, tag_conf
-from .protocols import CONNECT, LIVY, SessionBackend, base_protocol
-from .session_settings import (
-    check_settings_size,
-    fields_of,
-    livy_name_of,
-    livy_view,
-    merge_session_settings,
-)
+from .pool import WarmPool
+from .profiles import SparkProfiles
+from .protocols import CONNECT, LIVY, base_protocol
 from .settings import BrokerSettings
 from .statements import StatementProxy
-from .users import proxy_user_for
 
 log = logging.getLogger("jupyter_spark_broker")
 
@@ -62,7 +56,7 @@ class Attached:
 
 
 class SparkBroker(BrokerSettings):
-    """Owns the Livy sessions of this Jupyter server. Configured as ``c.SparkBroker.<name>``."""
+    """Owns the Spark sessions of this Jupyter server. Configured as ``c.SparkBroker.<name>``."""
 
     def __init__(
         self,
@@ -94,6 +88,7 @@ class SparkBroker(BrokerSettings):
         self.statements = StatementProxy(self.live, endpoints, self)
         self.live.on_ended.append(self.statements.forget_session)
         self.profile_catalog = SparkProfiles(parent=self, default_endpoint=endpoints.default)
+        self.caps = SessionCaps(registry, self.profile_catalog, self.owners)
         self.connect = SparkConnect(
             parent=self,
             registry=registry,
@@ -101,13 +96,23 @@ class SparkBroker(BrokerSettings):
             server_id=self.server_id,
             update=self.live.update,
             profiles=self.profile_catalog,
+            caps=self.caps,
             ui_proxy_base=functools.partial(connect_ui_base, self.base_url),
         )
-        # Each protocol's sessions end where they run: Livy's in Livy, Connect's on their server.
-        self.backends: dict[str, SessionBackend] = {
-            LIVY: LivySessions(self.live),
-            CONNECT: self.connect,
-        }
+        self.livy = LivySessions(
+            self.live,
+            self.caps,
+            self,
+            sealer=sealer,
+            server_id=self.server_id,
+            base_url=base_url,
+            created=lambda: self.lifecycle.wake_poller(),
+            failed=lambda endpoint, session_id: self.lifecycle.look_for_orphans(
+                endpoint, session_id
+            ),
+        )
+        # Sessions are made and ended by their protocol's backend: Livy, or a Connect server.
+        self.backends: dict[str, SessionBackend] = {LIVY: self.livy, CONNECT: self.connect}
         self.lifecycle = BrokerLifecycle(
             self.live,
             self.connect,
@@ -117,7 +122,7 @@ class SparkBroker(BrokerSettings):
             kill=functools.partial(self.kill, actor=BROKER_ACTOR),
             reload_endpoints=self.load_saved_endpoints,
         )
-        self.pool = WarmPool(self.live, self.profile_catalog, self.owners, self, self._create)
+        self.pool = WarmPool(self.live, self.profile_catalog, self.caps, self, self.livy.create)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -238,17 +243,18 @@ class SparkBroker(BrokerSettings):
         if earlier:  # a retry of a create that was done
             return earlier, False
         try:
-            record = await self._create(
+            new = NewSession(
                 user,
                 endpoint,
-                kind,
+                chosen,
                 share_key=f"name:{name}" if name else None,
+                kind=kind,
                 overrides=overrides,
                 attached=False,
-                profile=chosen,
                 request_key=request_key,
-                connect=plan_for(self.endpoints, endpoint, protocol),
+                livy_connect=plan_for(self.endpoints, endpoint, protocol),
             )
+            record = await self.livy.create(new)
         except ShareKeyTaken:
             earlier = request_key and await self.registry.find_by_request(request_key)
             if earlier:  # the same request, retried while the first was being made
@@ -259,99 +265,6 @@ class SparkBroker(BrokerSettings):
             ) from None
         self.events.created(record, actor=user)
         return record, True
-
-    async def _create(
-        self,
-        user: str,
-        endpoint: str,
-        kind: str | None,
-        *,
-        share_key: str | None,
-        overrides: dict[str, Any],
-        attached: bool,
-        profile: Profile,
-        path: str | None = None,
-        request_key: str | None = None,
-        connect: LivyConnectPlan | None = None,
-    ) -> SessionRecord:
-        check_settings_size(overrides, self.max_settings_bytes)
-        config = self.endpoints.settings_of(endpoint)
-        kind = kind or self.default_kind
-        broker_id = new_id()
-        livy_name = livy_name_of(broker_id)
-        fields = merge_session_settings(
-            config.session_defaults, self.session_defaults, profile.settings, overrides
-        )
-        if self.endpoints.is_embedded(endpoint):  # its Spark UI is served through our proxy
-            # No one gets more than the machine has, admins included: it runs on this machine.
-            check_machine_bounds(fields, **self.endpoints.local_bounds())
-            fields["conf"] = {
-                **spark_ui_conf(self.base_url, broker_id),
-                **(fields.get("conf") or {}),
-            }
-        exempt = user == POOL_OWNER or self.is_admin(user)
-        fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
-        fields = tag_conf(fields, user=user, path=path, profile=profile.name, session_id=broker_id)
-        if connect is not None:  # Spark's Connect plugin too; its token goes to Livy only
-            fields["conf"] = connect.shown_conf(fields.get("conf"))
-        if self.impersonate:
-            requested = fields_of(overrides).get("proxy_user")
-            fields["proxy_user"] = proxy_user_for(user, requested, admin=self.is_admin(user))
-        try:
-            request = CreateSessionRequest.model_validate(
-                {
-                    **fields,
-                    **({"conf": connect.secret_conf(fields["conf"])} if connect else {}),
-                    "kind": kind,
-                    "name": livy_name,
-                    "heartbeat_timeout_in_second": self.livy_heartbeat_timeout or None,
-                }
-            )
-        except ValueError as error:
-            raise InvalidRequest(f"session settings: {error}") from None
-        # The row exists before the Livy call: a broker that dies mid-create finds the session again
-        # by its name instead of leaking it.
-        async with self.pool.within_cap(user, exempt=exempt):
-            record = self.live.remember(
-                await self.registry.insert_session(
-                    id=broker_id,
-                    endpoint=endpoint,
-                    livy_name=livy_name,
-                    kind=kind,
-                    state="not_started",
-                    owner=user,
-                    share_key=share_key,
-                    config=fields,
-                    # The reaper's clock starts now for a session nobody is attached to.
-                    unattached_since=None if attached else utcnow(),
-                    profile=profile.name,
-                    request_key=request_key,
-                    **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
-                )
-            )
-        try:
-            livy = await self.endpoints.client(endpoint)
-            session = await self.live.livy_call(endpoint, livy.create_session(request))
-        except BrokerError as error:
-            # No request key: a retry of this request makes a session, since this one made none.
-            await self.live.update(
-                record.id, state="error", message=error.message, request_key=None
-            )
-            # The create may have reached Livy and only its reply been lost: look for the session.
-            self.lifecycle.look_for_orphans(endpoint, record.id)
-            raise
-        label = self.endpoint_label(endpoint)
-        metrics.SESSION_CREATIONS.labels(label, profile.name).inc()
-        self.lifecycle.wake_poller()
-        # Not conditional on "not_started": the state poller may already have seen the new session.
-        # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
-        created = await self.live.update(record.id, **livy_view(session))
-        if created is None or (created.is_finished and created.state != session.state):
-            # Killed while Livy was creating it: finish that kill rather than leak the session.
-            with contextlib.suppress(BrokerError):
-                await self.live.livy_call(endpoint, livy.delete_session(session.id))
-            raise Conflict(f"Spark session {record.id!r} was killed while it was being created")
-        return created
 
     async def list_sessions(
         self, user: str, *, mine: bool = False, **filters: Any
@@ -434,9 +347,8 @@ class SparkBroker(BrokerSettings):
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = f"connect:{self._share_key(user, path, CONNECT, name)}"
-            create = functools.partial(
-                self._create_connect, user, endpoint=endpoint, share_key=share_key, profile=chosen
-            )
+            new = NewSession(user, endpoint, chosen, share_key, path=path)
+            create = functools.partial(self.connect.create, new)
         else:
             endpoint = (
                 endpoint
@@ -445,17 +357,17 @@ class SparkBroker(BrokerSettings):
             )
             self.endpoints.check_usable(endpoint, user)
             share_key = self._share_key(user, path, kind, name)
-            create = functools.partial(
-                self.pool.claim_or_create,
+            new = NewSession(
                 user,
-                path,
                 endpoint,
-                kind,
-                share_key,
-                overrides or {},
                 chosen,
-                connect=plan_for(self.endpoints, endpoint, protocol),
+                share_key,
+                kind=kind,
+                overrides=overrides or {},
+                path=path,
+                livy_connect=plan_for(self.endpoints, endpoint, protocol),
             )
+            create = functools.partial(self.pool.claim_or_create, new)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
@@ -481,11 +393,6 @@ class SparkBroker(BrokerSettings):
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
         return Attached(attachment, record, created)
-
-    async def _create_connect(self, user: str, **options: Any) -> SessionRecord:
-        """A new Connect session, within ``max_sessions_per_user`` like a Livy one."""
-        async with self.pool.within_cap(user, exempt=self.is_admin(user)):
-            return await self.connect.create(user, **options)
 
     async def _kept_attachment(
         self, user: str, path: str, kernel_id: str, endpoint: str | None

@@ -27,9 +27,11 @@ from ..connect.rpc import ConnectRpc, ConnectRpcError
 from ..registry.orm import utcnow
 from ..registry.registry import Registry, SessionRecord, new_id
 from ..registry.sealing import Sealer
+from .backends import NewSession
+from .caps import SessionCaps
 from .connect_profiles import spark_conf_of
 from .errors import Conflict, Forbidden, InvalidRequest, NotFound
-from .profiles import Profile, SparkProfiles
+from .profiles import SparkProfiles
 from .protocols import CONNECT
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -100,10 +102,12 @@ class SparkConnect(LoggingConfigurable):
         server_id: str,
         update: Callable[..., Awaitable[SessionRecord | None]],
         profiles: SparkProfiles,
+        caps: SessionCaps,
         ui_proxy_base: Callable[[str], str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        self.caps = caps  # a user's cap counts Connect sessions with Livy ones
         self.profiles = profiles  # a Connect server's Spark settings are its profile's
         self.registry = registry
         self.sealer = sealer
@@ -161,40 +165,34 @@ class SparkConnect(LoggingConfigurable):
 
     # -- create and start --------------------------------------------------------------------------
 
-    async def create(
-        self,
-        user: str,
-        *,
-        endpoint: str,
-        share_key: str | None,
-        profile: Profile,
-        attached: bool = True,
-    ) -> SessionRecord:
+    async def create(self, new: NewSession) -> SessionRecord:
         """A new row: ready at once when the user's server of the profile runs, a warm one waits
         (or the endpoint is remote), else ``starting`` while the server comes up in the
         background. On the broker's own servers, the profile's settings are the server's Spark
         conf (one server per user and profile)."""
+        user, endpoint, profile = new.user, new.endpoint, new.profile
         broker_id = new_id()
         embedded = endpoint == EMBEDDED_ENDPOINT
         config = {"profile": profile.name}
         if embedded:
             config["conf"] = spark_conf_of(profile)
-        record = await self.registry.insert_session(
-            id=broker_id,
-            endpoint=endpoint,
-            livy_name=f"jsb-{broker_id}",
-            kind=KIND,
-            state="starting",
-            owner=user,
-            share_key=share_key,
-            config=config,
-            profile=profile.name,
-            unattached_since=None if attached else utcnow(),
-            protocol=CONNECT,
-            connect_session_id=new_session_id(),
-            # Whose it is, from the start: another broker on the registry leaves it alone.
-            sealed_connect=self.sealer.seal({"broker": self.server_id}),
-        )
+        async with self.caps.within(user):
+            record = await self.registry.insert_session(
+                id=broker_id,
+                endpoint=endpoint,
+                livy_name=f"jsb-{broker_id}",
+                kind=KIND,
+                state="starting",
+                owner=user,
+                share_key=new.share_key,
+                config=config,
+                profile=profile.name,
+                unattached_since=None if new.attached else utcnow(),
+                protocol=CONNECT,
+                connect_session_id=new_session_id(),
+                # Whose it is, from the start: another broker on the registry leaves it alone.
+                sealed_connect=self.sealer.seal({"broker": self.server_id}),
+            )
         if (
             not embedded
             or self.manager.is_running(user, profile.name)

@@ -23,23 +23,22 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from .. import metrics
 from ..livy import LivyError
 from ..livy.names import KIND_ALIASES, SESSION_READY_STATES
-from ..registry.registry import SessionRecord, ShareKeyTaken, new_id
+from ..registry.registry import SessionRecord, new_id
+from .backends import NewSession
+from .caps import POOL_OWNER, SessionCaps
 from .endpoints import SparkEndpoints
 from .errors import BrokerError
 from .live import LiveSessions
-from .livy_connect import LivyConnectPlan
-from .ownership import Ownership
-from .profiles import Profile, SparkProfiles, check_session_cap
+from .profiles import Profile, SparkProfiles
 
 log = logging.getLogger("jupyter_spark_broker")
 
-POOL_OWNER = "(warm pool)"
 POOL_PREFIX = "pool:"
 STATUSES = ("warm", "starting")
 
@@ -58,46 +57,27 @@ class PoolSettings(Protocol):
     session_start_timeout: float
 
 
-class CreateSession(Protocol):
-    """The broker's create of a new Livy session (when no pooled one fits, and to fill the pool)."""
-
-    async def __call__(
-        self,
-        user: str,
-        endpoint: str,
-        kind: str | None,
-        *,
-        share_key: str | None,
-        overrides: dict[str, Any],
-        attached: bool,
-        profile: Profile,
-        path: str | None = None,
-        connect: LivyConnectPlan | None = None,
-    ) -> SessionRecord: ...
-
-
 class WarmPool:
     def __init__(
         self,
         live: LiveSessions,
         catalog: SparkProfiles,
-        owners: Ownership,
+        caps: SessionCaps,
         settings: PoolSettings,
-        create: CreateSession,
+        create: Callable[[NewSession], Awaitable[SessionRecord]],
     ):
         self.live = live
         self.registry = live.registry
         self.endpoints: SparkEndpoints = live.endpoints
         self.catalog = catalog
-        self.owners = owners
+        self.caps = caps
         self.settings = settings
-        self.create = create
+        self.create = create  # Livy's create: when no pooled session fits, and to fill the pool
         self.targets = self._targets()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._primed: set[str] = set()  # pooled sessions that ran the warm-up (or need none)
         self._priming: dict[str, asyncio.Task] = {}
-        self._cap_locks: dict[str, asyncio.Lock] = {}  # per user: count and add one at a time
 
     def _targets(self) -> dict[str, int]:
         """profile -> sessions to keep, within ``warm_pool_max_total`` (in the order configured)."""
@@ -278,62 +258,26 @@ class WarmPool:
                 return taken
         return None
 
-    @contextlib.asynccontextmanager
-    async def within_cap(self, user: str, *, exempt: bool) -> AsyncIterator[None]:
-        """429 when ``user`` already holds ``max_sessions_per_user`` live sessions; else the body
-        (which adds the user's session row) runs before this server counts for ``user`` again, so
-        concurrent creates cannot all pass the cap. Servers sharing a registry count separately."""
-        cap = self.catalog.max_sessions_per_user
-        if exempt or not cap:
-            yield
-            return
-        async with self._cap_locks.setdefault(user, asyncio.Lock()):
-            check_session_cap(user, await self.registry.count_live(user), cap)
-            yield
-
-    async def claim_or_create(
-        self,
-        user: str,
-        path: str,
-        endpoint: str,
-        kind: str | None,
-        share_key: str,
-        overrides: dict[str, Any],
-        profile: Profile,
-        connect: LivyConnectPlan | None = None,
-    ) -> SessionRecord:
+    async def claim_or_create(self, new: NewSession) -> SessionRecord:
         """A notebook's new session: a pooled one of its profile when one fits, else a new one
-        (always new with ``connect``: pooled sessions run no Connect plugin)."""
-        if connect is None and self.serves(profile, endpoint, kind, overrides):
-            async with self.within_cap(user, exempt=self.owners.is_admin(user)):
-                claimed = await self.claim(profile.name, share_key=share_key, owner=user)
+        (always new with Connect: pooled sessions run no Connect plugin)."""
+        fits = self.serves(new.profile, new.endpoint, new.kind, dict(new.overrides))
+        if new.livy_connect is None and fits and new.share_key is not None:
+            async with self.caps.within(new.user):
+                claimed = await self.claim(
+                    new.profile.name, share_key=new.share_key, owner=new.user
+                )
             if claimed is not None:
                 self.live.remember(claimed)
                 return claimed
-        return await self.create(
-            user,
-            endpoint,
-            kind,
-            share_key=share_key,
-            overrides=overrides,
-            attached=True,
-            profile=profile,
-            path=path,
-            connect=connect,
-        )
+        return await self.create(new)
 
     async def start_pooled(self, profile: Profile, share_key: str) -> SessionRecord:
         """A session for the pool: counted as attached, so never reaped as idle."""
+        endpoint = self.catalog.endpoint_of(profile)
         return await self.create(
-            POOL_OWNER,
-            self.catalog.endpoint_of(profile),
-            None,
-            share_key=share_key,
-            overrides={},
-            attached=True,
-            profile=profile,
-            path="warm pool",
+            NewSession(POOL_OWNER, endpoint, profile, share_key, path="warm pool")
         )
 
 
-__all__ = ["POOL_OWNER", "ShareKeyTaken", "WarmPool", "pool_key_prefix"]
+__all__ = ["WarmPool", "pool_key_prefix"]

@@ -5,13 +5,6 @@ Connect server (no Livy behind it); ``livy+connect`` is asked for by attach or c
 session whose driver also serves Connect clients: its row says ``livy`` (``livy_connect.py``).
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from ..registry.records import SessionRecord
-
 LIVY = "livy"
 CONNECT = "connect"
 LIVY_AND_CONNECT = "livy+connect"
@@ -20,11 +13,3 @@ LIVY_AND_CONNECT = "livy+connect"
 def base_protocol(protocol: str) -> str:
     """The protocol of the registry row an attach asks for: livy+connect is a Livy session."""
     return LIVY if protocol == LIVY_AND_CONNECT else protocol
-
-
-class SessionBackend(Protocol):
-    """Where sessions of one protocol run: the Livy sessions (``livy_sessions.py``) and the Spark
-    Connect sessions (``connect_sessions.py``). The broker ends any session through its backend."""
-
-    async def end(self, record: SessionRecord) -> None:
-        """End the session where it runs; one already gone there is ended too."""

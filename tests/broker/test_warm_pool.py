@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from jupyter_spark_broker.broker.pool import POOL_OWNER
+from jupyter_spark_broker.broker.caps import POOL_OWNER
 from jupyter_spark_broker.broker.users import SERVER_OWNER
 from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.registry.orm import utcnow
