@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from .json_types import JSONObject
 from .livy.names import RECORD_FINISHED_STATES
 from .orm import AttachmentRow, SessionRow
 
@@ -36,7 +36,7 @@ class SessionRecord:
     driver_log_url: str | None
     owner: str
     share_key: str | None
-    config: dict[str, Any]
+    config: JSONObject  # the session's settings as the user gave them
     message: str | None
     created: datetime
     last_activity: datetime
