@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -46,7 +46,10 @@ from .sparkmagic_config import (
 )
 
 LOCAL = "local"
-Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal made at run time from names.py, which mypy cannot read: a str to it
+    Kind: TypeAlias = str
+else:
+    Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]
 # How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
 RECONNECT, API_ADDED = "reconnect", "api"
 SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
