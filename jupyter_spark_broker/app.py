@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -34,6 +34,10 @@ from .pages import page_handlers
 from .registry import Registry
 from .sealing import Sealer
 from .users import serves_several_users
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
+    from jupyter_server.serverapp import ServerApp
 
 # jupyter_server announces renames, moves and deletions of files with this schema.
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
@@ -91,38 +95,48 @@ class SparkBrokerApp(ExtensionApp):
 
     # -- wiring ---------------------------------------------------------------------------------
 
+    @property
+    def _server(self) -> ServerApp:
+        """The Jupyter server; jupyter_server sets it before it calls any of the methods below."""
+        assert self.serverapp is not None
+        return self.serverapp
+
+    @property
+    def _event_logger(self) -> EventLogger:
+        """The server's event bus (jupyter_server 2 always makes one)."""
+        assert self._server.event_logger is not None
+        return self._server.event_logger
+
     def initialize_settings(self) -> None:
         self._log_where_the_server_logs()
-        self.registry = self.registry_class(self.db_url)
-        kernel_manager = self.serverapp.kernel_manager
-        register_schemas(self.serverapp.event_logger)
-        self.broker = self.broker_class(
+        self.registry: Registry = self.registry_class(self.db_url)
+        kernel_manager = self._server.kernel_manager
+        register_schemas(self._event_logger)
+        self.broker: SparkBroker = self.broker_class(
             parent=self,
             registry=self.registry,
             endpoints=self.endpoints_class(parent=self),
             sealer=Sealer(self.secret_key_file),
-            base_url=self.serverapp.base_url,
+            base_url=self._server.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
-            events=BrokerEvents(self.serverapp.event_logger),
+            events=BrokerEvents(self._event_logger),
         )
         self.broker.endpoints.several_users = serves_several_users(
-            self.serverapp.identity_provider, self.broker.admin_users
+            self._server.identity_provider, self.broker.admin_users
         )
-        self._started: asyncio.Task | None = None
+        self._started: asyncio.Future[None] | None = None
         # The launcher offers a broker kernel only where some endpoint runs its kind (no SparkR
         # without an R-capable Livy); kernel_offer.py says why this way.
         offer_runnable_kernels(
-            self.serverapp.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
+            self._server.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
         )
-        self.serverapp.event_logger.add_listener(
-            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
-        )
+        self._event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks)
 
     async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """Sessions follow their notebook through renames and moves; a deleted one releases them.
         Only once the contents manager confirms it: the event may come from any user."""
-        root = self.serverapp.root_dir
-        contents = self.serverapp.contents_manager
+        root = self._server.root_dir
+        contents = self._server.contents_manager
         try:
             if data["action"] == "rename":
                 old, new = (
@@ -191,10 +205,10 @@ class SparkBrokerApp(ExtensionApp):
         await self.ensure_started()
 
     async def stop_extension(self) -> None:
-        self.serverapp.event_logger.remove_listener(
+        self._event_logger.remove_listener(
             schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
         )
-        stop_offering(self.serverapp.kernel_spec_manager)
+        stop_offering(self._server.kernel_spec_manager)
         if self._started is not None:
             if not self._started.done():
                 self._started.cancel()

@@ -46,7 +46,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _one_of(values: Iterable[str]) -> Any:  # Any: a Literal type made at run time
-    return Literal[tuple(sorted(values))]  # type: ignore[valid-type]  # mypy wants literals
+    return Literal[tuple(sorted(values))]
 
 
 # The API's names, from Livy's (livy/names.py). Each alias is a schema of its own in openapi.yaml, so
