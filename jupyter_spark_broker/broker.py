@@ -47,6 +47,7 @@ from .users import proxy_user_for
 
 log = logging.getLogger("jupyter_spark_broker")
 T = TypeVar("T")
+RecordT = TypeVar("RecordT", bound=SessionRecord | None)
 
 # This process among the Jupyter servers sharing the registry. Per process, as kernels are: a broker
 # stopped and started again in the same process keeps its kernels and its attachments.
@@ -369,7 +370,7 @@ class SparkBroker(BrokerSettings):
     ) -> SessionLog:
         record = await self.live_session(user, session_id)
         livy = await self.endpoints.client(record.endpoint)
-        fetch = livy.get_session_log(record.livy_id, from_=from_, size=size)
+        fetch = livy.get_session_log(record.livy_ref, from_=from_, size=size)
         return await self.livy_call(record.endpoint, fetch, record)
 
     async def live_session(
@@ -468,18 +469,20 @@ class SparkBroker(BrokerSettings):
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
-            record = await self.registry.find_live(endpoint, share_key)
-            if record is None:
+            live = await self.registry.find_live(endpoint, share_key)
+            if live is None:
                 try:
                     record = self._remember(await create())
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
-                    record = await self.registry.find_live(endpoint, share_key)
-                    if record is None:
+                    raced = await self.registry.find_live(endpoint, share_key)
+                    if raced is None:
                         raise Conflict(
                             "the session for this notebook is being replaced; retry"
                         ) from None
+                    record = raced
             else:
+                record = live
                 self.check_owner(user, record.owner, f"the session named {name!r}")
                 check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
@@ -559,7 +562,7 @@ class SparkBroker(BrokerSettings):
         """The warm pool by (profile, status): the ``spark_broker_warm_pool_sessions`` gauge."""
         return self.pool.counts(self._live.values())
 
-    def _remember(self, record: SessionRecord | None) -> SessionRecord | None:
+    def _remember(self, record: RecordT) -> RecordT:
         if record is not None:
             if record.is_finished:
                 if self._live.pop(record.id, None) is not None:  # it ended just now

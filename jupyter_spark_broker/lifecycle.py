@@ -247,6 +247,8 @@ class BrokerLifecycle:
         foreign = self._foreign.setdefault(endpoint, set())
         foreign &= {session.name for session in sessions}  # forget those Livy no longer lists
         for session in sessions:
+            if session.name is None:  # no broker names its sessions so
+                continue
             broker_id = broker_id_in(session.name)
             if session.name in known or session.name in foreign:
                 continue

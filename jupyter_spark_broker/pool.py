@@ -163,11 +163,14 @@ class WarmPool:
         return waiting
 
     async def _prime(self, record: SessionRecord) -> None:
-        kind, code = self._warmup_of(record)  # type: ignore[misc] - checked by prime_idle
+        warmup = self._warmup_of(record)
+        if warmup is None:  # prime_idle asked first; the profile was reloaded since
+            return
+        kind, code = warmup
         try:
             livy = await self.broker.endpoints.client(record.endpoint)
             statement = await livy.run_statement(
-                record.livy_id, code, kind=kind, timeout=self.broker.session_start_timeout
+                record.livy_ref, code, kind=kind, timeout=self.broker.session_start_timeout
             )
             if statement.output is not None and statement.output.status != "ok":
                 log.warning(

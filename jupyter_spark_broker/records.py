@@ -50,6 +50,13 @@ class SessionRecord:
     def is_finished(self) -> bool:
         return self.state in RECORD_FINISHED_STATES
 
+    @property
+    def livy_ref(self) -> int:
+        """``livy_id`` of a session Livy has made: the broker's ``live_session`` checks there is one."""
+        if self.livy_id is None:
+            raise LookupError(f"Spark session {self.id!r} has no Livy session yet")
+        return self.livy_id
+
 
 def new_id() -> str:
     return uuid.uuid4().hex

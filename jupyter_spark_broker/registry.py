@@ -250,7 +250,7 @@ class Registry:
         return await self._run(live)
 
     async def take_over(
-        self, session_id: str, *, from_share_key: str, share_key: str, owner: str
+        self, session_id: str, *, from_share_key: str | None, share_key: str, owner: str
     ) -> SessionRecord | None:
         """Give a live session held under ``from_share_key`` a new share key and owner, in one
         conditional UPDATE: of concurrent callers (in any process on this database) one wins, the

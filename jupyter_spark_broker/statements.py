@@ -234,7 +234,7 @@ class StatementProxy:
             statement = await self.broker.livy_call(
                 record.endpoint,
                 livy.create_statement(
-                    record.livy_id, code, kind=kind or self._default_kind(record)
+                    record.livy_ref, code, kind=kind or self._default_kind(record)
                 ),
                 record,
             )
@@ -297,7 +297,7 @@ class StatementProxy:
             session = await asyncio.wait_for(
                 self.broker.livy_call(
                     record.endpoint,
-                    livy.wait_for_session(record.livy_id, timeout=patience),
+                    livy.wait_for_session(record.livy_ref, timeout=patience),
                     record,
                 ),
                 patience,
@@ -338,7 +338,7 @@ class StatementProxy:
         livy = await self.broker.endpoints.client(record.endpoint)
         wait = min(wait, self.broker.max_statement_wait)
         if wait <= 0:
-            fetch = livy.get_statement(record.livy_id, statement_id)
+            fetch = livy.get_statement(record.livy_ref, statement_id)
             statement = await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
             if statement.is_finished:
                 await self.broker.follow_after_statement(record.id)
@@ -356,7 +356,7 @@ class StatementProxy:
         return statement
 
     def _watch(self, record: SessionRecord, livy: LivyClient, statement_id: int, **options: Any):
-        livy_id = record.livy_id
+        livy_id = record.livy_ref
 
         async def fetch() -> Statement:
             statement = await livy.get_statement(livy_id, statement_id)
@@ -383,7 +383,7 @@ class StatementProxy:
             return []
         livy = await self.broker.endpoints.client(record.endpoint)
         kind = kind or self._default_kind(record)
-        fetch = livy.complete(record.livy_id, code, kind=kind, cursor=cursor)
+        fetch = livy.complete(record.livy_ref, code, kind=kind, cursor=cursor)
         return await self.broker.livy_call(record.endpoint, fetch, record)
 
     def _default_kind(self, record: SessionRecord) -> str:
@@ -398,16 +398,16 @@ class StatementProxy:
         livy = await self.broker.endpoints.client(record.endpoint)
         if record.state in SESSION_STARTING_STATES:
             # Livy refuses cancel (500) before the session runs, and no statement can run yet.
-            state = livy.get_session_state(record.livy_id)
+            state = livy.get_session_state(record.livy_ref)
             if (await self.broker.livy_call(record.endpoint, state, record)).state in (
                 SESSION_STARTING_STATES
             ):
                 return "nothing to cancel: the session is still starting"
-        fetch = livy.get_statement(record.livy_id, statement_id)
+        fetch = livy.get_statement(record.livy_ref, statement_id)
         statement = await self.broker.livy_call(record.endpoint, fetch, record, statement_id)
         if statement.is_finished:
             return f"nothing to cancel: statement {statement_id} is {statement.state}"
         await self.broker.livy_call(
-            record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
+            record.endpoint, livy.cancel_statement(record.livy_ref, statement_id), record
         )
         return "cancel requested"

@@ -22,6 +22,7 @@ from traitlets import Dict, Float, Int, Unicode, default, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from ..json_types import JSONObject
 from ..orm import utcnow
 from ..profiles import Profile, SparkProfiles
 from ..registry import Registry, SessionRecord, new_id
@@ -176,7 +177,7 @@ class SparkConnect(LoggingConfigurable):
         conf (one server per user and profile)."""
         broker_id = new_id()
         embedded = endpoint == EMBEDDED_ENDPOINT
-        config = {"profile": profile.name}
+        config: JSONObject = {"profile": profile.name}
         if embedded:
             config["conf"] = spark_conf_of(profile)
         record = await self.registry.insert_session(
@@ -320,16 +321,17 @@ class SparkConnect(LoggingConfigurable):
             await self._release(record, self._address(record, values))
 
     async def _release(self, record: SessionRecord, address: ConnectAddress | None) -> None:
+        session_id = record.connect_session_id
+        assert session_id is not None  # a Connect row is made with its session id
+
         def release_remote() -> None:
             assert address is not None
             with ConnectRpc(address) as rpc:
-                rpc.release_session(record.connect_session_id, connect_user_id(record.owner))
+                rpc.release_session(session_id, connect_user_id(record.owner))
 
         try:
             if record.endpoint == EMBEDDED_ENDPOINT:
-                await self.manager.release_session(
-                    record.owner, record.connect_session_id, self._profile(record)
-                )
+                await self.manager.release_session(record.owner, session_id, self._profile(record))
             else:
                 await asyncio.to_thread(release_remote)
         except ConnectRpcError as error:  # the row ends anyway; the server's own timeout remains
