@@ -124,6 +124,7 @@ def livy_reply(statement_id: int, result: ScalaResult) -> dict[str, Any]:
             "execution_count": statement_id,
             "data": {"text/plain": result.output},
         }
+    traceback: list[str]
     if result.status == "Incomplete":
         evalue, traceback = "incomplete statement", []
     else:
