@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -26,6 +26,7 @@ from .endpoints import SparkEndpoints
 from .events import BrokerEvents, register_schemas
 from .events.subscribe import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
+from .json_types import JSONObject
 from .kernel.settings import TOKEN_ENV, URL_ENV
 from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
@@ -38,6 +39,8 @@ from .users import serves_several_users
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
     from jupyter_server.serverapp import ServerApp
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+    from traitlets import Bunch
 
 # jupyter_server announces renames, moves and deletions of files with this schema.
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
@@ -86,7 +89,7 @@ class SparkBrokerApp(ExtensionApp):
         return str(Path(jupyter_data_dir()) / "spark_broker" / "secret.key")
 
     @validate("db_url")
-    def _valid_db_url(self, proposal: Any) -> str:
+    def _valid_db_url(self, proposal: Bunch) -> str:
         try:
             make_url(proposal["value"])
         except ArgumentError as error:
@@ -132,7 +135,9 @@ class SparkBrokerApp(ExtensionApp):
         )
         self._event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks)
 
-    async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+    async def _follow_notebooks(
+        self, logger: EventLogger, schema_id: str, data: JSONObject
+    ) -> None:
         """Sessions follow their notebook through renames and moves; a deleted one releases them.
         Only once the contents manager confirms it: the event may come from any user."""
         root = self._server.root_dir
@@ -155,7 +160,11 @@ class SparkBrokerApp(ExtensionApp):
             self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
 
     async def _confirmed(
-        self, contents: Any, data: dict[str, Any], old: str, new: str | None
+        self,
+        contents: ContentsManager | AsyncContentsManager,
+        data: JSONObject,
+        old: str,
+        new: str | None,
     ) -> bool:
         if await contents_confirm(contents, old, new):
             return True
@@ -198,7 +207,7 @@ class SparkBrokerApp(ExtensionApp):
     def _safe_db_url(self) -> str:
         return make_url(self.db_url).render_as_string(hide_password=True)
 
-    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+    async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # Kernels inherit the server's environment: this is how they find the broker unconfigured.
         os.environ.setdefault(URL_ENV, serverapp.connection_url)
         os.environ.setdefault(TOKEN_ENV, serverapp.identity_provider.token or "")

@@ -5,9 +5,11 @@ and renames, moves and deletions (jupyter_server's contents events) reach the re
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the broker imports this module
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+
     from .broker import SparkBroker
     from .registry import AttachmentRecord, SessionRecord
 
@@ -29,7 +31,9 @@ async def kept_attachment(
     return None
 
 
-async def contents_confirm(contents: Any, old: str, new: str | None) -> bool:
+async def contents_confirm(
+    contents: ContentsManager | AsyncContentsManager, old: str, new: str | None
+) -> bool:
     """Whether the contents manager agrees that ``old`` was moved to ``new`` (deleted, for None):
     ``old`` is gone and ``new`` is there. A contents event proves nothing by itself, since any user
     allowed on the event bus may emit one (``POST /api/events``)."""
