@@ -14,7 +14,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import metrics
 from .broker_settings import BrokerSettings
@@ -33,7 +33,14 @@ from .notebook_follow import kept_attachment
 from .orm import utcnow
 from .pool import POOL_OWNER, WarmPool
 from .profiles import Profile, SparkProfiles, check_machine_bounds, enforce_limits, tag_conf
-from .registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
+from .registry import (
+    AttachmentRecord,
+    Registry,
+    SessionFields,
+    SessionRecord,
+    ShareKeyTaken,
+    new_id,
+)
 from .sealing import Sealer
 from .session_settings import (
     check_settings_size,
@@ -46,6 +53,9 @@ from .statements import StatementProxy
 from .users import proxy_user_for
 
 log = logging.getLogger("jupyter_spark_broker")
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11
+
 T = TypeVar("T")
 RecordT = TypeVar("RecordT", bound=SessionRecord | None)
 
@@ -279,24 +289,24 @@ class SparkBroker(BrokerSettings):
             raise InvalidRequest(f"session settings: {error}") from None
         # The row exists before the Livy call: a broker that dies mid-create finds the session again
         # by its name instead of leaking it.
+        row: SessionFields = {
+            "id": broker_id,
+            "endpoint": endpoint,
+            "livy_name": livy_name,
+            "kind": kind,
+            "state": "not_started",
+            "owner": user,
+            "share_key": share_key,
+            "config": fields,
+            # The reaper's clock starts now for a session nobody is attached to.
+            "unattached_since": None if attached else utcnow(),
+            "profile": profile.name,
+            "request_key": request_key,
+        }
+        if connect:
+            row.update(connect.row_fields(self.sealer, self.server_id))
         async with self.pool.within_cap(user, exempt=exempt):
-            record = self._remember(
-                await self.registry.insert_session(
-                    id=broker_id,
-                    endpoint=endpoint,
-                    livy_name=livy_name,
-                    kind=kind,
-                    state="not_started",
-                    owner=user,
-                    share_key=share_key,
-                    config=fields,
-                    # The reaper's clock starts now for a session nobody is attached to.
-                    unattached_since=None if attached else utcnow(),
-                    profile=profile.name,
-                    request_key=request_key,
-                    **(connect.row_fields(self.sealer, self.server_id) if connect else {}),
-                )
-            )
+            record = self._remember(await self.registry.insert_session(**row))
         try:
             livy = await self.endpoints.client(endpoint)
             session = await self.livy_call(endpoint, livy.create_session(request))
@@ -574,10 +584,14 @@ class SparkBroker(BrokerSettings):
                 self._live[record.id] = record
         return record
 
-    async def update_record(self, session_id: str, **fields: Any) -> SessionRecord | None:
+    async def update_record(
+        self, session_id: str, *, expect_state: str | None = None, **fields: Unpack[SessionFields]
+    ) -> SessionRecord | None:
         before = self._live.get(session_id)
-        previous = before.state if before is not None else fields.get("expect_state")
-        updated = self._remember(await self.registry.update_session(session_id, **fields))
+        previous = before.state if before is not None else expect_state
+        updated = self._remember(
+            await self.registry.update_session(session_id, expect_state=expect_state, **fields)
+        )
         if updated is not None and "state" in fields:
             self.events.state_changed(updated, previous)  # nothing when it did not change
             if updated.is_finished and session_id not in self._killing:  # kill() ends them itself
@@ -586,11 +600,14 @@ class SparkBroker(BrokerSettings):
 
     async def apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
         """Follow Livy's view of the session; a kill that happened meanwhile wins."""
-        changes = {
-            name: value
-            for name, value in livy_view(session).items()
-            if getattr(record, name) != value and (value is not None or name == "state")
-        }
+        changes = cast(  # the columns of livy_view that changed
+            SessionFields,
+            {
+                name: value
+                for name, value in livy_view(session).items()
+                if getattr(record, name) != value and (value is not None or name == "state")
+            },
+        )
         if not changes:
             return record
         updated = await self.update_record(record.id, expect_state=record.state, **changes)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import CursorResult, Engine, make_url
@@ -37,6 +37,7 @@ from .orm import (
 )
 from .records import (
     AttachmentRecord,
+    SessionFields,
     SessionRecord,
     new_id,
 )
@@ -47,6 +48,9 @@ from .records import (
     session_record as _session_record,
 )
 from .registry_schema import RegistryError, current_revision, upgrade
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11
 
 T = TypeVar("T")
 RowT = TypeVar("RowT")
@@ -106,7 +110,7 @@ class Registry:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    async def insert_session(self, **fields: Any) -> SessionRecord:  # Any: SessionRow's columns
+    async def insert_session(self, **fields: Unpack[SessionFields]) -> SessionRecord:
         """Insert a live session; :class:`ShareKeyTaken` if its share key is already held."""
 
         def insert() -> SessionRecord:
@@ -132,7 +136,7 @@ class Registry:
         session_id: str,
         *,
         expect_state: str | None = None,
-        **fields: Any,  # SessionRow's
+        **fields: Unpack[SessionFields],
     ) -> SessionRecord | None:
         """Change a session row; None if it does not exist or ``expect_state`` no longer holds.
 
@@ -573,6 +577,7 @@ __all__ = [
     "FINISHED_STATES",
     "Registry",
     "RegistryError",
+    "SessionFields",
     "SessionRecord",
     "ShareKeyTaken",
     "new_id",

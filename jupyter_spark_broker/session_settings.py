@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Forbidden, InvalidRequest
 from .livy import CreateSessionRequest, Session
+
+if TYPE_CHECKING:
+    from .records import SessionFields
 
 # Every Livy session the broker makes is named this plus its broker id: unique and never reused, so the
 # broker finds its sessions by name, never by Livy's reusable integer ids.
@@ -31,7 +34,7 @@ FAILED_STATES = ("error", "shutting_down", "dead")
 FAILURE_MESSAGE_LENGTH = 600
 
 
-def livy_view(session: Session) -> dict[str, Any]:
+def livy_view(session: Session) -> SessionFields:
     """The registry columns that follow Livy's view of a session."""
     return {
         "livy_id": session.id,

@@ -17,14 +17,14 @@ from __future__ import annotations
 import secrets
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, InvalidRequest
 from .address import new_session_id
 
 if TYPE_CHECKING:
     from ..broker import SparkBroker
-    from ..records import SessionRecord
+    from ..records import SessionFields, SessionRecord
     from ..sealing import Sealer
 
 LIVY = "livy"
@@ -63,7 +63,7 @@ class LivyConnectPlan:
         """What goes to Livy only, never to the registry's settings: with the token."""
         return {**conf, TOKEN_CONF: self.token}
 
-    def row_fields(self, sealer: Sealer, broker_server: str) -> dict[str, Any]:
+    def row_fields(self, sealer: Sealer, broker_server: str) -> SessionFields:
         """The registry columns: the session id plain, the address sealed as a Connect row's is."""
         sealed = {
             "host": "localhost",  # pyspark sends a token without TLS only to the name localhost
