@@ -25,6 +25,7 @@ from .ended_sessions import end_attachments
 from .endpoints import RECONNECT, EndpointConfig, SparkEndpoints, unsealed
 from .errors import BrokerError, Conflict, InvalidRequest, NotFound
 from .events import BROKER_ACTOR, BrokerEvents
+from .json_types import JSONObject
 from .lifecycle import BrokerLifecycle
 from .links import connect_ui_base, spark_ui_conf
 from .livy import CreateSessionRequest, LivyError, Session, SessionLog
@@ -199,7 +200,7 @@ class SparkBroker(BrokerSettings):
         endpoint: str | None,
         kind: str | None,
         name: str | None = None,
-        overrides: dict[str, Any],
+        overrides: JSONObject,
         profile: str | None = None,
         request_id: str | None = None,
         protocol: str = LIVY,
@@ -245,7 +246,7 @@ class SparkBroker(BrokerSettings):
         kind: str | None,
         *,
         share_key: str | None,
-        overrides: dict[str, Any],
+        overrides: JSONObject,
         attached: bool,
         profile: Profile,
         path: str | None = None,
@@ -423,7 +424,7 @@ class SparkBroker(BrokerSettings):
         kind: str | None = None,
         session_id: str | None = None,
         name: str | None = None,
-        overrides: dict[str, Any] | None = None,
+        overrides: JSONObject | None = None,
         profile: str | None = None,
         protocol: str = "livy",
     ) -> Attached:

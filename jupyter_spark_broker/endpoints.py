@@ -23,6 +23,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Type, Unicode, default
 from traitlets.config import LoggingConfigurable, TraitError
 
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
+from .json_types import JSONObject
 from .livy import (
     AuthConfigError,
     CreateSessionRequest,
@@ -125,10 +126,10 @@ class EndpointConfig(BaseModel):
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: str | None = Field(None, description="file holding the password (read per use)")
-    auth_options: dict[str, Any] = Field(default_factory=dict)
+    auth_options: JSONObject = Field(default_factory=dict)
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     verify: bool | str = True
-    session_defaults: dict[str, Any] = Field(default_factory=dict)
+    session_defaults: JSONObject = Field(default_factory=dict)
     description: str = ""
     kinds: list[Kind] | None = Field(
         None,
@@ -143,7 +144,7 @@ class EndpointConfig(BaseModel):
 
     @field_validator("session_defaults")
     @classmethod
-    def _known_session_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _known_session_fields(cls, value: JSONObject) -> JSONObject:
         CreateSessionRequest.model_validate(value)  # refuse what Livy would refuse, at start-up
         return value
 
@@ -166,7 +167,7 @@ class EndpointConfig(BaseModel):
 RESERVED_NAMES = frozenset({"health"})
 
 
-def unsealed(values: dict[str, Any]) -> tuple[EndpointConfig, str]:
+def unsealed(values: JSONObject) -> tuple[EndpointConfig, str]:
     """A run-time endpoint read back from :meth:`SparkEndpoints.sealable`, and its source."""
     values = dict(values)
     source = values.pop("source", RECONNECT)  # rows sealed before sources were kept
@@ -375,7 +376,7 @@ class SparkEndpoints(LoggingConfigurable):
                 reason="unknown_endpoint",
             ) from None
 
-    def describe(self, name: str, *, show_embedded_url: bool = True) -> dict[str, Any]:
+    def describe(self, name: str, *, show_embedded_url: bool = True) -> JSONObject:
         """What a user may see of an endpoint: no password, no header values; the embedded Livy's
         address only for ``show_embedded_url`` (admins)."""
         config = self.settings_of(name)
@@ -520,7 +521,7 @@ class SparkEndpoints(LoggingConfigurable):
             "max_cores": self.local_max_cores or os.cpu_count() or 1,
         }
 
-    def sealable(self, name: str) -> dict[str, Any]:
+    def sealable(self, name: str) -> JSONObject:
         """A run-time endpoint as the registry keeps it sealed, secrets and source included:
         :func:`unsealed` reads it back."""
         config = self._configs[name]

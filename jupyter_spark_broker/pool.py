@@ -24,10 +24,11 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import metrics
 from .errors import BrokerError
+from .json_types import JSONObject
 from .livy import LivyError
 from .livy.names import KIND_ALIASES, SESSION_READY_STATES
 from .profiles import Profile, check_session_cap
@@ -261,7 +262,7 @@ class WarmPool:
         endpoint: str,
         kind: str | None,
         share_key: str,
-        overrides: dict[str, Any],
+        overrides: JSONObject,
         profile: Profile,
         connect: LivyConnectPlan | None = None,
     ) -> SessionRecord:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import Forbidden, InvalidRequest
+from .json_types import JSONObject
 from .livy import CreateSessionRequest, Session
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def why_it_failed(session: Session) -> str | None:
     return f"the end of its Livy log: {text}"
 
 
-def check_settings_size(settings: dict[str, Any], limit: int) -> None:
+def check_settings_size(settings: JSONObject, limit: int) -> None:
     """Forbidden when a request's session settings take more than ``limit`` bytes as JSON (0: no
     limit): the registry row, every listing and Livy's command line would carry them, and a
     settings block of megabytes ends the driver with "Argument list too long"."""
@@ -72,7 +73,7 @@ def check_settings_size(settings: dict[str, Any], limit: int) -> None:
         )
 
 
-def fields_of(layer: dict[str, Any]) -> dict[str, Any]:
+def fields_of(layer: JSONObject) -> JSONObject:
     """Session settings by the client's names, whichever spelling (Livy's or ours) they came in."""
     try:
         return CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
@@ -80,12 +81,12 @@ def fields_of(layer: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"session settings: {error}") from None
 
 
-def merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
+def merge_session_settings(*layers: JSONObject) -> JSONObject:
     """Endpoint defaults, then broker defaults, then the request; ``conf`` merges key by key.
 
     Each layer may use Livy's names (driverMemory) or the client's (driver_memory).
     """
-    merged: dict[str, Any] = {}
+    merged: JSONObject = {}
     conf: dict[str, str] = {}
     for layer in layers:
         values = fields_of(layer)
