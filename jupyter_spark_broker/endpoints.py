@@ -560,6 +560,7 @@ class SparkEndpoints(LoggingConfigurable):
         except (AuthConfigError, OSError) as error:
             raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
         client = LivyClient(
+            # No url: the embedded Livy, which the first lines started.
             config.url or self._local.url,  # type: ignore[union-attr]
             auth=auth,
             headers={k: v.get_secret_value() for k, v in config.headers.items()},
