@@ -24,6 +24,7 @@ from ..events import BROKER_ACTOR, BrokerEvents
 from ..livy import SessionLog
 from ..registry.registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from ..registry.sealing import Sealer
+from ..support.json_types import JSONObject
 from .backends import NewSession, SessionBackend
 from .caps import SessionCaps
 from .connect_sessions import SparkConnect
@@ -226,7 +227,7 @@ class SparkBroker(BrokerSettings):
         endpoint: str | None,
         kind: str | None,
         name: str | None = None,
-        overrides: dict[str, Any],
+        overrides: JSONObject,
         profile: str | None = None,
         request_id: str | None = None,
         protocol: str = LIVY,
@@ -301,7 +302,7 @@ class SparkBroker(BrokerSettings):
     ) -> SessionLog:
         record = await self.live.live_session(user, session_id)
         livy = await self.endpoints.client(record.endpoint)
-        fetch = livy.get_session_log(record.livy_id, from_=from_, size=size)
+        fetch = livy.get_session_log(record.livy_ref, from_=from_, size=size)
         return await self.live.livy_call(record.endpoint, fetch, record)
 
     # -- attachments ----------------------------------------------------------------------------
@@ -316,7 +317,7 @@ class SparkBroker(BrokerSettings):
         kind: str | None = None,
         session_id: str | None = None,
         name: str | None = None,
-        overrides: dict[str, Any] | None = None,
+        overrides: JSONObject | None = None,
         profile: str | None = None,
         protocol: str = "livy",
     ) -> Attached:
@@ -371,18 +372,20 @@ class SparkBroker(BrokerSettings):
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
             created = False
-            record = await self.registry.find_live(endpoint, share_key)
-            if record is None:
+            live = await self.registry.find_live(endpoint, share_key)
+            if live is None:
                 try:
                     record = self.live.remember(await create())
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
-                    record = await self.registry.find_live(endpoint, share_key)
-                    if record is None:
+                    raced = await self.registry.find_live(endpoint, share_key)
+                    if raced is None:
                         raise Conflict(
                             "the session for this notebook is being replaced; retry"
                         ) from None
+                    record = raced
             else:
+                record = live
                 self.check_owner(user, record.owner, f"the session named {name!r}")
                 check_serves_connect(record, protocol)
             attachment = await self.registry.attach(

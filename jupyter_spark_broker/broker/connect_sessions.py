@@ -27,6 +27,7 @@ from ..connect.rpc import ConnectRpc, ConnectRpcError
 from ..registry.orm import utcnow
 from ..registry.registry import Registry, SessionRecord, new_id
 from ..registry.sealing import Sealer
+from ..support.json_types import JSONObject
 from .backends import NewSession
 from .caps import SessionCaps
 from .connect_profiles import spark_conf_of
@@ -87,12 +88,13 @@ class SparkConnect(LoggingConfigurable):
         return str(Path(jupyter_runtime_dir()) / "spark_broker_connect")
 
     @validate("remote_endpoints")
-    def _valid_endpoints(self, proposal: Any) -> dict:
+    def _valid_endpoints(self, proposal: Any) -> JSONObject:
+        remotes: JSONObject = proposal["value"]
         try:
-            _remotes(proposal["value"])
+            _remotes(remotes)
         except ValueError as error:
             raise TraitError(f"SparkConnect.remote_endpoints: {error}") from None
-        return proposal["value"]
+        return remotes
 
     def __init__(
         self,
@@ -126,8 +128,8 @@ class SparkConnect(LoggingConfigurable):
             session_timeout=self.session_timeout,
             ui_proxy_base=ui_proxy_base,
         )
-        self._starting: dict[str, asyncio.Task] = {}
-        self._warming: asyncio.Task | None = None
+        self._starting: dict[str, asyncio.Task[SessionRecord | None]] = {}
+        self._warming: asyncio.Task[None] | None = None
         self._claimed = asyncio.Event()  # a warm server was taken: start the next one now
 
     def start(self) -> None:
@@ -173,7 +175,7 @@ class SparkConnect(LoggingConfigurable):
         user, endpoint, profile = new.user, new.endpoint, new.profile
         broker_id = new_id()
         embedded = endpoint == EMBEDDED_ENDPOINT
-        config = {"profile": profile.name}
+        config: JSONObject = {"profile": profile.name}
         if embedded:
             config["conf"] = spark_conf_of(profile)
         async with self.caps.within(user):
@@ -253,7 +255,7 @@ class SparkConnect(LoggingConfigurable):
 
     @staticmethod
     def _profile(record: SessionRecord) -> str:
-        return record.config.get("profile", DEFAULT_PROFILE)
+        return str(record.config.get("profile", DEFAULT_PROFILE))
 
     # -- the session's URL -------------------------------------------------------------------------
 
@@ -318,16 +320,17 @@ class SparkConnect(LoggingConfigurable):
             await self._release(record, self._address(record, values))
 
     async def _release(self, record: SessionRecord, address: ConnectAddress | None) -> None:
+        session_id = record.connect_session_id
+        assert session_id is not None  # a Connect row is made with its session id
+
         def release_remote() -> None:
             assert address is not None
             with ConnectRpc(address) as rpc:
-                rpc.release_session(record.connect_session_id, connect_user_id(record.owner))
+                rpc.release_session(session_id, connect_user_id(record.owner))
 
         try:
             if record.endpoint == EMBEDDED_ENDPOINT:
-                await self.manager.release_session(
-                    record.owner, record.connect_session_id, self._profile(record)
-                )
+                await self.manager.release_session(record.owner, session_id, self._profile(record))
             else:
                 await asyncio.to_thread(release_remote)
         except ConnectRpcError as error:  # the row ends anyway; the server's own timeout remains

@@ -43,7 +43,7 @@ async def check_not_internal(url: str) -> None:
             reason="endpoint_url_not_allowed",
         ) from None
     for *_, address in found:
-        if _is_internal(address[0]):
+        if _is_internal(str(address[0])):  # an IP address: sockaddr's first item
             raise Forbidden(
                 f"endpoint: {url} points at this machine or its local network (loopback, "
                 "link-local or one of its own addresses), which users of a server of several "

@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -34,6 +34,7 @@ from ..livy.names import KIND_ALIASES
 from ..livy_local import LocalLivyProcess, LocalLivyStartError, ui_guard
 from ..livy_local.config import EMBEDDED_USER, session_kinds, spark_mode
 from ..metrics import RUNTIME_ENDPOINT, LivyMetrics
+from ..support.json_types import JSONObject
 from ..support.pydantic_errors import first_problem
 from .endpoint_urls import check_endpoint_url_allowed, check_not_internal
 from .errors import BrokerError, Conflict, Forbidden, InvalidRequest, LivyUnavailable, NotFound
@@ -46,7 +47,10 @@ from .sparkmagic_config import (
 )
 
 LOCAL = "local"
-Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal made at run time from names.py, which mypy cannot read: a str to it
+    Kind: TypeAlias = str
+else:
+    Kind = Literal[tuple(sorted(set(KIND_ALIASES.values())))]
 # How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
 RECONNECT, API_ADDED = "reconnect", "api"
 SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
@@ -122,10 +126,10 @@ class EndpointConfig(BaseModel):
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: str | None = Field(None, description="file holding the password (read per use)")
-    auth_options: dict[str, Any] = Field(default_factory=dict)
+    auth_options: JSONObject = Field(default_factory=dict)
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     verify: bool | str = True
-    session_defaults: dict[str, Any] = Field(default_factory=dict)
+    session_defaults: JSONObject = Field(default_factory=dict)
     description: str = ""
     kinds: list[Kind] | None = Field(
         None,
@@ -140,7 +144,7 @@ class EndpointConfig(BaseModel):
 
     @field_validator("session_defaults")
     @classmethod
-    def _known_session_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _known_session_fields(cls, value: JSONObject) -> JSONObject:
         CreateSessionRequest.model_validate(value)  # refuse what Livy would refuse, at start-up
         return value
 
@@ -149,7 +153,7 @@ class EndpointConfig(BaseModel):
             return Path(self.password_file).read_text(encoding="utf-8").strip()
         return self.password.get_secret_value()
 
-    def build_auth(self, authenticators: Mapping[str, str]):
+    def build_auth(self, authenticators: Mapping[str, str]) -> httpx.Auth | None:
         return build_auth(
             self.auth,
             username=self.username,
@@ -163,7 +167,7 @@ class EndpointConfig(BaseModel):
 RESERVED_NAMES = frozenset({"health"})
 
 
-def unsealed(values: dict[str, Any]) -> tuple[EndpointConfig, str]:
+def unsealed(values: JSONObject) -> tuple[EndpointConfig, str]:
     """A run-time endpoint read back from :meth:`SparkEndpoints.sealable`, and its source."""
     values = dict(values)
     source = values.pop("source", RECONNECT)  # rows sealed before sources were kept
@@ -339,19 +343,21 @@ class SparkEndpoints(LoggingConfigurable):
                 memory_bytes(proposal["value"])
             except ValueError as error:
                 raise TraitError(f"SparkEndpoints.local_max_memory: {error}") from None
-        return proposal["value"]
+        memory: str = proposal["value"]
+        return memory
 
     @default("default_endpoint")
     def _default_endpoint_from_env(self) -> str:
         return os.environ.get("SPARK_BROKER_ENDPOINT", LOCAL)
 
     @validate("endpoints")
-    def _valid_endpoints(self, proposal: Any) -> dict:
+    def _valid_endpoints(self, proposal: Any) -> JSONObject:
+        endpoints: JSONObject = proposal["value"]
         try:
-            parse_endpoints(proposal["value"])
+            parse_endpoints(endpoints)
         except ValueError as error:
             raise TraitError(f"SparkEndpoints.endpoints: {error}") from None
-        return proposal["value"]
+        return endpoints
 
     @property
     def default(self) -> str:
@@ -372,7 +378,7 @@ class SparkEndpoints(LoggingConfigurable):
                 reason="unknown_endpoint",
             ) from None
 
-    def describe(self, name: str, *, show_embedded_url: bool = True) -> dict[str, Any]:
+    def describe(self, name: str, *, show_embedded_url: bool = True) -> JSONObject:
         """What a user may see of an endpoint: no password, no header values; the embedded Livy's
         address only for ``show_embedded_url`` (admins)."""
         config = self.settings_of(name)
@@ -517,7 +523,7 @@ class SparkEndpoints(LoggingConfigurable):
             "max_cores": self.local_max_cores or os.cpu_count() or 1,
         }
 
-    def sealable(self, name: str) -> dict[str, Any]:
+    def sealable(self, name: str) -> JSONObject:
         """A run-time endpoint as the registry keeps it sealed, secrets and source included:
         :func:`unsealed` reads it back."""
         config = self._configs[name]
@@ -556,6 +562,7 @@ class SparkEndpoints(LoggingConfigurable):
         except (AuthConfigError, OSError) as error:
             raise LivyUnavailable(f"endpoint {name!r} has unusable credentials: {error}") from None
         client = LivyClient(
+            # No url: the embedded Livy, which the first lines started.
             config.url or self._local.url,  # type: ignore[union-attr]
             auth=auth,
             headers={k: v.get_secret_value() for k, v in config.headers.items()},

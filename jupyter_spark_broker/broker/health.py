@@ -8,18 +8,26 @@ by ``timeout``. The embedded local Livy is not started for this: it starts with 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..livy import LivyError, LivyHTTPError, LivyNotFound
+from ..support.json_types import JSONObject
 from .errors import BrokerError
 
+if TYPE_CHECKING:
+    from ..livy import LivyClient
+    from .endpoints import SparkEndpoints
 
-async def endpoints_health(endpoints: Any, names: list[str], *, timeout: float) -> list[dict]:
+
+async def endpoints_health(
+    endpoints: SparkEndpoints, names: list[str], *, timeout: float
+) -> list[JSONObject]:
+    """Each endpoint's ``EndpointHealth`` reply (replies.py) as JSON."""
     return list(await asyncio.gather(*(_health(endpoints, name, timeout) for name in names)))
 
 
-async def _health(endpoints: Any, name: str, timeout: float) -> dict[str, Any]:
-    health: dict[str, Any] = {
+async def _health(endpoints: SparkEndpoints, name: str, timeout: float) -> JSONObject:
+    health: JSONObject = {
         "name": name,
         "reachable": None,
         "version": None,
@@ -49,7 +57,7 @@ async def _health(endpoints: Any, name: str, timeout: float) -> dict[str, Any]:
     return health
 
 
-async def _version(livy: Any) -> str | None:
+async def _version(livy: LivyClient) -> str | None:
     """Livy's version; None from a Livy without ``/version`` (it answers 404 there)."""
     try:
         reply = await livy.get_version()

@@ -64,7 +64,7 @@ class BrokerLifecycle:
         self.kernel_exists = kernel_exists
         self.kill = kill  # the broker's kill: Livy's or Connect's, then the row and the events
         self.reload_endpoints = reload_endpoints  # run-time endpoints other servers saved
-        self._loops: list[asyncio.Task] = []
+        self._loops: list[asyncio.Task[None]] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
         self._wake_poller = asyncio.Event()
         # Rows seen in this server's own embedded Livy: on a shared registry, the embedded sessions
@@ -274,6 +274,8 @@ class BrokerLifecycle:
         foreign = self._foreign.setdefault(endpoint, set())
         foreign &= {session.name for session in sessions}  # forget those Livy no longer lists
         for session in sessions:
+            if session.name is None:  # no broker names its sessions so
+                continue
             broker_id = broker_id_in(session.name)
             if session.name in known or session.name in foreign:
                 continue

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from .. import metrics
 from ..events import BROKER_ACTOR, BrokerEvents
 from ..livy import LivyError, Session
-from ..registry.registry import AttachmentRecord, Registry, SessionRecord
+from ..registry.registry import AttachmentRecord, Registry, SessionFields, SessionRecord
 from .endpoints import SparkEndpoints
 from .errors import BrokerError, Conflict, NotFound
 from .livy_failures import SESSION_LOST, translate_livy_error
@@ -25,7 +25,11 @@ from .protocols import CONNECT
 from .session_settings import livy_view
 
 log = logging.getLogger("jupyter_spark_broker")
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11
+
 T = TypeVar("T")
+RecordT = TypeVar("RecordT", bound=SessionRecord | None)
 
 
 class LiveSessions:
@@ -63,7 +67,7 @@ class LiveSessions:
         """The live sessions as the registry has them now (the state poller's every round)."""
         self._live = {record.id: record for record in records}
 
-    def remember(self, record: SessionRecord | None) -> SessionRecord | None:
+    def remember(self, record: RecordT) -> RecordT:
         if record is not None:
             if record.is_finished:
                 if self._live.pop(record.id, None) is not None:  # it ended just now
@@ -105,7 +109,6 @@ class LiveSessions:
         record = self._live.get(session_id)
         if record is None:
             record = self.remember(await self.get_session(user, session_id))
-            assert record is not None  # get_session found it
         else:
             self.owners.check_owner(user, record.owner, f"Spark session {session_id!r}")
         if record.is_finished:
@@ -130,11 +133,15 @@ class LiveSessions:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    async def update(self, session_id: str, **fields: Any) -> SessionRecord | None:
+    async def update(
+        self, session_id: str, *, expect_state: str | None = None, **fields: Unpack[SessionFields]
+    ) -> SessionRecord | None:
         """Change the session's row (a finished row stays finished: the registry's rule)."""
         before = self._live.get(session_id)
-        previous = before.state if before is not None else fields.get("expect_state")
-        updated = self.remember(await self.registry.update_session(session_id, **fields))
+        previous = before.state if before is not None else expect_state
+        updated = self.remember(
+            await self.registry.update_session(session_id, expect_state=expect_state, **fields)
+        )
         if updated is not None and "state" in fields:
             self.events.state_changed(updated, previous)  # nothing when it did not change
             if updated.is_finished and session_id not in self._killing:  # a kill ends them itself
@@ -143,11 +150,14 @@ class LiveSessions:
 
     async def apply_livy_view(self, record: SessionRecord, session: Session) -> SessionRecord:
         """Follow Livy's view of the session; a kill that happened meanwhile wins."""
-        changes = {
-            name: value
-            for name, value in livy_view(session).items()
-            if getattr(record, name) != value and (value is not None or name == "state")
-        }
+        changes = cast(  # the columns of livy_view that changed
+            SessionFields,
+            {
+                name: value
+                for name, value in livy_view(session).items()
+                if getattr(record, name) != value and (value is not None or name == "state")
+            },
+        )
         if not changes:
             return record
         updated = await self.update(record.id, expect_state=record.state, **changes)

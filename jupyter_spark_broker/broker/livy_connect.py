@@ -17,14 +17,14 @@ from __future__ import annotations
 import secrets
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..connect.address import new_session_id
 from .errors import Conflict, InvalidRequest
 from .protocols import LIVY_AND_CONNECT
 
 if TYPE_CHECKING:
-    from ..registry.records import SessionRecord
+    from ..registry.records import SessionFields, SessionRecord
     from ..registry.sealing import Sealer
     from .endpoints import SparkEndpoints
 
@@ -37,7 +37,8 @@ def free_loopback_port() -> int:
     plugin then fails fast (no port retries) and the session ends in error, saying so."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class LivyConnectPlan:
         """What goes to Livy only, never to the registry's settings: with the token."""
         return {**conf, TOKEN_CONF: self.token}
 
-    def row_fields(self, sealer: Sealer, broker_server: str) -> dict[str, Any]:
+    def row_fields(self, sealer: Sealer, broker_server: str) -> SessionFields:
         """The registry columns: the session id plain, the address sealed as a Connect row's is."""
         sealed = {
             "host": "localhost",  # pyspark sends a token without TLS only to the name localhost

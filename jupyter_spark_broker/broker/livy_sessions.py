@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from .. import metrics
 from ..livy import CreateSessionRequest
 from ..registry.orm import utcnow
-from ..registry.records import SessionRecord
+from ..registry.records import SessionFields, SessionRecord
 from ..registry.registry import new_id
 from ..registry.sealing import Sealer
 from .backends import NewSession
@@ -112,25 +112,24 @@ class LivySessions:
             raise InvalidRequest(f"session settings: {error}") from None
         # The row exists before the Livy call: a broker that dies mid-create finds the session again
         # by its name instead of leaking it.
+        row: SessionFields = {
+            "id": broker_id,
+            "endpoint": endpoint,
+            "livy_name": livy_name,
+            "kind": kind,
+            "state": "not_started",
+            "owner": user,
+            "share_key": new.share_key,
+            "config": fields,
+            # The reaper's clock starts now for a session nobody is attached to.
+            "unattached_since": None if new.attached else utcnow(),
+            "profile": profile.name,
+            "request_key": new.request_key,
+        }
+        if plan is not None:
+            row.update(plan.row_fields(self.sealer, self.server_id))
         async with self.caps.within(user):
-            record = self.live.remember(
-                await self.live.registry.insert_session(
-                    id=broker_id,
-                    endpoint=endpoint,
-                    livy_name=livy_name,
-                    kind=kind,
-                    state="not_started",
-                    owner=user,
-                    share_key=new.share_key,
-                    config=fields,
-                    # The reaper's clock starts now for a session nobody is attached to.
-                    unattached_since=None if new.attached else utcnow(),
-                    profile=profile.name,
-                    request_key=new.request_key,
-                    **(plan.row_fields(self.sealer, self.server_id) if plan else {}),
-                )
-            )
-            assert record is not None  # a row just made is live
+            record = self.live.remember(await self.live.registry.insert_session(**row))
         try:
             livy = await self.endpoints.client(endpoint)
             session = await self.live.livy_call(endpoint, livy.create_session(request))

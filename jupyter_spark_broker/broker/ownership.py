@@ -11,7 +11,8 @@ from .errors import Forbidden
 class AdminSettings(Protocol):
     """The one setting these rules read (the broker's trait, read live: a changed setting applies)."""
 
-    admin_users: Sequence[str]
+    @property
+    def admin_users(self) -> Sequence[str]: ...
 
 
 class Ownership:

@@ -30,6 +30,7 @@ from .. import metrics
 from ..livy import LivyError
 from ..livy.names import KIND_ALIASES, SESSION_READY_STATES
 from ..registry.registry import SessionRecord, new_id
+from ..support.json_types import JSONObject
 from .backends import NewSession
 from .caps import POOL_OWNER, SessionCaps
 from .endpoints import SparkEndpoints
@@ -75,9 +76,9 @@ class WarmPool:
         self.create = create  # Livy's create: when no pooled session fits, and to fill the pool
         self.targets = self._targets()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._primed: set[str] = set()  # pooled sessions that ran the warm-up (or need none)
-        self._priming: dict[str, asyncio.Task] = {}
+        self._priming: dict[str, asyncio.Task[None]] = {}
 
     def _targets(self) -> dict[str, int]:
         """profile -> sessions to keep, within ``warm_pool_max_total`` (in the order configured)."""
@@ -183,11 +184,14 @@ class WarmPool:
         return waiting
 
     async def _prime(self, record: SessionRecord) -> None:
-        kind, code = self._warmup_of(record)  # type: ignore[misc] - checked by prime_idle
+        warmup = self._warmup_of(record)
+        if warmup is None:  # prime_idle asked first; the profile was reloaded since
+            return
+        kind, code = warmup
         try:
             livy = await self.endpoints.client(record.endpoint)
             statement = await livy.run_statement(
-                record.livy_id, code, kind=kind, timeout=self.settings.session_start_timeout
+                record.livy_ref, code, kind=kind, timeout=self.settings.session_start_timeout
             )
             if statement.output is not None and statement.output.status != "ok":
                 log.warning(
@@ -227,7 +231,7 @@ class WarmPool:
         """Pooled sessions of ``profile`` ready and warmed up now (re-adopted ones included)."""
         return sum(1 for record in await self.pooled(profile) if self._is_warm(record))
 
-    def serves(self, profile: Profile, endpoint: str, kind: str | None, asked: dict) -> bool:
+    def serves(self, profile: Profile, endpoint: str, kind: str | None, asked: JSONObject) -> bool:
         """A pooled session fits a request that asks nothing its profile does not give."""
         default_kind = self.settings.default_kind
         return (

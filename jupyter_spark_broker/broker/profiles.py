@@ -19,6 +19,7 @@ from traitlets import Dict, Int, Unicode, validate
 from traitlets.config import LoggingConfigurable, TraitError
 
 from ..livy_local.config import parse_duration
+from ..support.json_types import JSONObject
 from ..support.pydantic_errors import first_problem
 from .errors import BrokerError, Forbidden, NotFound
 from .session_settings import fields_of
@@ -77,12 +78,12 @@ class Profile(BaseModel):
     endpoint: str | None = Field(None, description="null: the default endpoint")
     display_name: str = ""
     description: str = ""
-    settings: dict[str, Any] = Field(default_factory=dict, description="Livy POST /sessions fields")
+    settings: JSONObject = Field(default_factory=dict, description="Livy POST /sessions fields")
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("settings")
     @classmethod
-    def _livy_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _livy_fields(cls, value: JSONObject) -> JSONObject:
         fields_of(value)  # refuse at start-up what Livy would refuse
         return value
 
@@ -153,12 +154,13 @@ class SparkProfiles(LoggingConfigurable):
         self.default_endpoint = default_endpoint
 
     @validate("profiles")
-    def _valid_profiles(self, proposal: Any) -> dict:
+    def _valid_profiles(self, proposal: Any) -> JSONObject:
+        profiles: JSONObject = proposal["value"]
         try:
-            parse_profiles(proposal["value"])
+            parse_profiles(profiles)
         except ValueError as error:
             raise TraitError(f"SparkProfiles.profiles: {error}") from None
-        return proposal["value"]
+        return profiles
 
     def names(self) -> list[str]:
         return sorted(self._profiles, key=lambda name: (name != DEFAULT, name))
@@ -175,7 +177,7 @@ class SparkProfiles(LoggingConfigurable):
     def endpoint_of(self, profile: Profile) -> str:
         return profile.endpoint or self.default_endpoint
 
-    def describe(self, name: str, warm: int) -> dict[str, Any]:
+    def describe(self, name: str, warm: int) -> JSONObject:
         profile = self.get(name)
         return {
             "name": name,
@@ -203,8 +205,8 @@ def memory_bytes(text: str) -> int:
 
 
 def enforce_limits(
-    profile: Profile, fields: dict[str, Any], asked: dict[str, Any], *, exempt: bool
-) -> dict[str, Any]:
+    profile: Profile, fields: JSONObject, asked: JSONObject, *, exempt: bool
+) -> JSONObject:
     """The merged session ``fields`` checked against the profile's limits, with its max lifetime as
     Livy's ``ttl``. ``asked`` is the request's own layer (only its conf keys are checked: the endpoint's
     and the profile's are the admin's). Forbidden names the first limit passed, unless ``exempt``."""
@@ -260,7 +262,7 @@ def enforce_limits(
     return fields
 
 
-def check_machine_bounds(fields: dict[str, Any], *, max_memory: int, max_cores: int) -> None:
+def check_machine_bounds(fields: JSONObject, *, max_memory: int, max_cores: int) -> None:
     """Forbidden when a session of the embedded local Livy asks more memory or cores than this
     machine has (``SparkEndpoints.local_max_memory`` and ``local_max_cores``): such a JVM would
     swap the machine for everyone, or never start."""
@@ -304,8 +306,8 @@ def check_session_cap(user: str, live: int, cap: int) -> None:
 
 
 def tag_conf(
-    fields: dict[str, Any], *, user: str, path: str | None, profile: str, session_id: str
-) -> dict[str, Any]:
+    fields: JSONObject, *, user: str, path: str | None, profile: str, session_id: str
+) -> JSONObject:
     """Spark conf naming the session's user, notebook and profile, so cluster admins see whose it is
     in YARN and the Spark UI. An app name the settings chose is kept."""
     conf = dict(fields.get("conf") or {})

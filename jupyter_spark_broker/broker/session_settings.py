@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..livy import CreateSessionRequest, Session
+from ..support.json_types import JSONObject
 from .errors import Forbidden, InvalidRequest
+
+if TYPE_CHECKING:
+    from ..registry.records import SessionFields
 
 # Every Livy session the broker makes is named this plus its broker id: unique and never reused, so the
 # broker finds its sessions by name, never by Livy's reusable integer ids.
@@ -31,7 +35,7 @@ FAILED_STATES = ("error", "shutting_down", "dead")
 FAILURE_MESSAGE_LENGTH = 600
 
 
-def livy_view(session: Session) -> dict[str, Any]:
+def livy_view(session: Session) -> SessionFields:
     """The registry columns that follow Livy's view of a session."""
     return {
         "livy_id": session.id,
@@ -56,7 +60,7 @@ def why_it_failed(session: Session) -> str | None:
     return f"the end of its Livy log: {text}"
 
 
-def check_settings_size(settings: dict[str, Any], limit: int) -> None:
+def check_settings_size(settings: JSONObject, limit: int) -> None:
     """Forbidden when a request's session settings take more than ``limit`` bytes as JSON (0: no
     limit): the registry row, every listing and Livy's command line would carry them, and a
     settings block of megabytes ends the driver with "Argument list too long"."""
@@ -69,7 +73,7 @@ def check_settings_size(settings: dict[str, Any], limit: int) -> None:
         )
 
 
-def fields_of(layer: dict[str, Any]) -> dict[str, Any]:
+def fields_of(layer: JSONObject) -> JSONObject:
     """Session settings by the client's names, whichever spelling (Livy's or ours) they came in."""
     try:
         return CreateSessionRequest.model_validate(layer).model_dump(exclude_none=True)
@@ -77,12 +81,12 @@ def fields_of(layer: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(f"session settings: {error}") from None
 
 
-def merge_session_settings(*layers: dict[str, Any]) -> dict[str, Any]:
+def merge_session_settings(*layers: JSONObject) -> JSONObject:
     """Endpoint defaults, then broker defaults, then the request; ``conf`` merges key by key.
 
     Each layer may use Livy's names (driverMemory) or the client's (driver_memory).
     """
-    merged: dict[str, Any] = {}
+    merged: JSONObject = {}
     conf: dict[str, str] = {}
     for layer in layers:
         values = fields_of(layer)

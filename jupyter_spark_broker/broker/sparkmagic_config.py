@@ -11,7 +11,8 @@ import binascii
 import json
 import os
 from pathlib import Path
-from typing import Any
+
+from ..support.json_types import JSONObject
 
 # sparkmagic's own authenticator classes are requests-based; their names map to the broker's.
 SPARKMAGIC_AUTHS = ("None", "Basic_Access", "Kerberos")
@@ -35,7 +36,7 @@ class SparkmagicConfigError(ValueError):
     """The file is there but cannot be used: says which file and what is wrong."""
 
 
-def endpoints_from_sparkmagic(path: Path) -> dict[str, dict[str, Any]]:
+def endpoints_from_sparkmagic(path: Path) -> dict[str, JSONObject]:
     """The endpoints a sparkmagic config describes, as ``SparkEndpoints.endpoints`` entries.
 
     One endpoint per distinct Livy URL: ``sparkmagic`` for the Python kernel's, and
@@ -50,7 +51,7 @@ def endpoints_from_sparkmagic(path: Path) -> dict[str, dict[str, Any]]:
     session_defaults = _merged(
         _object(path, config, "session_configs_defaults"), _object(path, config, "session_configs")
     )
-    endpoints: dict[str, dict[str, Any]] = {}
+    endpoints: dict[str, JSONObject] = {}
     seen: dict[str, str] = {}  # URL -> endpoint name
     for section, language in SECTIONS.items():
         credentials = config.get(section)
@@ -67,11 +68,11 @@ def endpoints_from_sparkmagic(path: Path) -> dict[str, dict[str, Any]]:
 
 def _endpoint(
     path: Path,
-    config: dict[str, Any],
-    credentials: dict[str, Any],
+    config: JSONObject,
+    credentials: JSONObject,
     url: str,
-    session_defaults: dict[str, Any],
-) -> dict[str, Any]:
+    session_defaults: JSONObject,
+) -> JSONObject:
     username = str(credentials.get("username") or "")
     password = _password(path, credentials)
     auth = credentials.get("auth") or ("Basic_Access" if username and password else "None")
@@ -80,7 +81,7 @@ def _endpoint(
             f"{path}: auth {auth!r} is a custom sparkmagic authenticator; configure it as "
             "SparkEndpoints.authenticators and the endpoint in SparkEndpoints.endpoints instead"
         )
-    endpoint: dict[str, Any] = {
+    endpoint: JSONObject = {
         "url": url,
         "auth": auth,
         "username": username,
@@ -98,7 +99,7 @@ def _endpoint(
     return endpoint
 
 
-def _password(path: Path, credentials: dict[str, Any]) -> str:
+def _password(path: Path, credentials: JSONObject) -> str:
     """As sparkmagic reads it: ``base64_password``, when given, over ``password``."""
     encoded = credentials.get("base64_password")
     if not encoded:
@@ -109,7 +110,7 @@ def _password(path: Path, credentials: dict[str, Any]) -> str:
         raise SparkmagicConfigError(f"{path}: base64_password is not base64 text") from None
 
 
-def _object(path: Path, config: dict[str, Any], key: str) -> dict[str, Any]:
+def _object(path: Path, config: JSONObject, key: str) -> JSONObject:
     """``config[key]``, a JSON object (or absent: empty); else an error naming the key."""
     value = config.get(key) or {}
     if not isinstance(value, dict):
@@ -117,7 +118,7 @@ def _object(path: Path, config: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def _merged(base: JSONObject, override: JSONObject) -> JSONObject:
     """sparkmagic's merge of session_configs over session_configs_defaults (``conf`` merged)."""
     merged = {**base, **override}
     if isinstance(base.get("conf"), dict) and isinstance(override.get("conf"), dict):

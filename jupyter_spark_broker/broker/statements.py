@@ -207,7 +207,7 @@ class StatementProxy:
         self.settings = settings
         self.watches = StatementWatches()
         self._touched: dict[str, float] = {}  # session id -> monotonic time of the last touch
-        self._touching: set[asyncio.Task] = set()  # activity writes under way
+        self._touching: set[asyncio.Task[None]] = set()  # activity writes under way
 
     def forget_session(self, session_id: str) -> None:
         """The session ended: stop polling its statements and forget its activity."""
@@ -245,7 +245,7 @@ class StatementProxy:
             statement = await self.live.livy_call(
                 record.endpoint,
                 livy.create_statement(
-                    record.livy_id, code, kind=kind or self._default_kind(record)
+                    record.livy_ref, code, kind=kind or self._default_kind(record)
                 ),
                 record,
             )
@@ -308,7 +308,7 @@ class StatementProxy:
             session = await asyncio.wait_for(
                 self.live.livy_call(
                     record.endpoint,
-                    livy.wait_for_session(record.livy_id, timeout=patience),
+                    livy.wait_for_session(record.livy_ref, timeout=patience),
                     record,
                 ),
                 patience,
@@ -349,7 +349,7 @@ class StatementProxy:
         livy = await self.endpoints.client(record.endpoint)
         wait = min(wait, self.settings.max_statement_wait)
         if wait <= 0:
-            fetch = livy.get_statement(record.livy_id, statement_id)
+            fetch = livy.get_statement(record.livy_ref, statement_id)
             statement = await self.live.livy_call(record.endpoint, fetch, record, statement_id)
             if statement.is_finished:
                 await self.live.follow_after_statement(record.id)
@@ -366,8 +366,10 @@ class StatementProxy:
             await self._touch(record.id)
         return statement
 
-    def _watch(self, record: SessionRecord, livy: LivyClient, statement_id: int, **options: Any):
-        livy_id = record.livy_id
+    def _watch(
+        self, record: SessionRecord, livy: LivyClient, statement_id: int, **options: Any
+    ) -> StatementWatch:
+        livy_id = record.livy_ref
 
         async def fetch() -> Statement:
             statement = await livy.get_statement(livy_id, statement_id)
@@ -394,7 +396,7 @@ class StatementProxy:
             return []
         livy = await self.endpoints.client(record.endpoint)
         kind = kind or self._default_kind(record)
-        fetch = livy.complete(record.livy_id, code, kind=kind, cursor=cursor)
+        fetch = livy.complete(record.livy_ref, code, kind=kind, cursor=cursor)
         return await self.live.livy_call(record.endpoint, fetch, record)
 
     def _default_kind(self, record: SessionRecord) -> str:
@@ -409,16 +411,16 @@ class StatementProxy:
         livy = await self.endpoints.client(record.endpoint)
         if record.state in SESSION_STARTING_STATES:
             # Livy refuses cancel (500) before the session runs, and no statement can run yet.
-            state = livy.get_session_state(record.livy_id)
+            state = livy.get_session_state(record.livy_ref)
             if (await self.live.livy_call(record.endpoint, state, record)).state in (
                 SESSION_STARTING_STATES
             ):
                 return "nothing to cancel: the session is still starting"
-        fetch = livy.get_statement(record.livy_id, statement_id)
+        fetch = livy.get_statement(record.livy_ref, statement_id)
         statement = await self.live.livy_call(record.endpoint, fetch, record, statement_id)
         if statement.is_finished:
             return f"nothing to cancel: statement {statement_id} is {statement.state}"
         await self.live.livy_call(
-            record.endpoint, livy.cancel_statement(record.livy_id, statement_id), record
+            record.endpoint, livy.cancel_statement(record.livy_ref, statement_id), record
         )
         return "cancel requested"

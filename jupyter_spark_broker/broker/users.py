@@ -6,16 +6,19 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import Forbidden
+
+if TYPE_CHECKING:
+    from jupyter_server.auth.identity import IdentityProvider, User
 
 # The owner of everything on a server that serves one person (jupyter_server's own token or password
 # login): the OS user it runs as.
 SERVER_OWNER = getpass.getuser()
 
 
-def serves_one_person(identity_provider: Any) -> bool:
+def serves_one_person(identity_provider: IdentityProvider) -> bool:
     """jupyter_server's own token or password login: everyone logged in is the one person."""
     from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 
@@ -28,7 +31,7 @@ def serves_one_person(identity_provider: Any) -> bool:
 JUPYTERHUB_ENV = ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_SERVICE_PREFIX")
 
 
-def serves_several_users(identity_provider: Any, admin_users: Collection[str]) -> bool:
+def serves_several_users(identity_provider: IdentityProvider, admin_users: Collection[str]) -> bool:
     """Whether users of this server must be kept from one another and from the machine: any
     identity provider but jupyter_server's own (which makes every login the one person), admin
     users configured (there are others to administer), or a server JupyterHub spawned (the
@@ -38,7 +41,7 @@ def serves_several_users(identity_provider: Any, admin_users: Collection[str]) -
     return not serves_one_person(identity_provider)
 
 
-def broker_user(identity_provider: Any, current_user: Any) -> str:
+def broker_user(identity_provider: IdentityProvider, current_user: User) -> str:
     """Who owns what a request of ``current_user`` creates (and whose events a subscriber receives).
 
     jupyter_server's own identity providers (token or password) make up a new anonymous username per

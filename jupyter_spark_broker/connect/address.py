@@ -137,7 +137,7 @@ def parse_connect_url(url: str) -> ConnectAddress:
         return ConnectAddress(
             host=parsed.hostname,
             port=port,
-            token=params.get("token"),
+            token=None if params.get("token") is None else SecretStr(params["token"]),
             use_ssl=params.get("use_ssl", "").lower() == "true",
             user_id=params.get("user_id"),
             session_id=params.get("session_id"),

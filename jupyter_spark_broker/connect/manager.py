@@ -343,8 +343,9 @@ class ConnectServerManager:
         if server is None:
             return ServerHealth(False, False, "no server")
         if not server.process.alive:
+            popen = server.process.process
             return ServerHealth(
-                False, False, f"exited with code {server.process.process.returncode}"
+                False, False, f"exited with code {popen.returncode if popen else None}"
             )
         try:
             await asyncio.to_thread(

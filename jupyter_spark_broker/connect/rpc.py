@@ -138,7 +138,7 @@ class ConnectRpc:
             response_deserializer=lambda raw: raw,
         )
         try:
-            return call(request, timeout=self.timeout, metadata=self._metadata)
+            return call(request, timeout=self.timeout, metadata=tuple(self._metadata))
         except self._grpc.RpcError as error:
             code = error.code()
             name = code.name if code is not None else "UNKNOWN"
@@ -155,7 +155,7 @@ class ConnectRpc:
         reply = decode_strings(self._call("ReleaseSession", _session_header(session_id, user_id)))
         return ReleasedSession(
             session_id=(reply.get(1) or [session_id])[0],
-            server_side_session_id=(reply.get(2) or [None])[0],
+            server_side_session_id=next(iter(reply.get(2, [])), None),
         )
 
     def interrupt_all(self, session_id: str, user_id: str) -> list[str]:

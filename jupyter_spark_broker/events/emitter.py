@@ -15,7 +15,12 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..support.json_types import JSONObject
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
 
 BASE_ID = "https://events.jupyter.org/jupyter_spark_broker"
 SESSION_ACTION = f"{BASE_ID}/session_action/v1"
@@ -41,7 +46,7 @@ def schema_files() -> Iterator[Path]:
             yield Path(str(entry))
 
 
-def register_schemas(event_logger: Any) -> None:
+def register_schemas(event_logger: EventLogger) -> None:
     """Register the schemas on jupyter_server's ``event_logger``; once, when the broker restarts."""
     from jupyter_events.schema import EventSchema  # jupyter_server's dependency
 
@@ -52,7 +57,33 @@ def register_schemas(event_logger: Any) -> None:
 
 
 class EventLoggerLike(Protocol):
-    def emit(self, *, schema_id: str, data: dict[str, Any]) -> Any: ...
+    def emit(self, *, schema_id: str, data: JSONObject) -> object: ...
+
+
+class EventSession(Protocol):
+    """What an event tells of a session (the registry's SessionRecord has it, and more)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+
+
+class EventAttachment(Protocol):
+    """What an event tells of an attachment (the registry's AttachmentRecord)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def kernel_id(self) -> str | None: ...
 
 
 class BrokerEvents:
@@ -64,10 +95,10 @@ class BrokerEvents:
 
     # -- the audit trail ------------------------------------------------------------------------
 
-    def created(self, session: Any, *, actor: str, path: str | None = None) -> None:
+    def created(self, session: EventSession, *, actor: str, path: str | None = None) -> None:
         self._action("created", session, actor=actor, path=path)
 
-    def attached(self, session: Any, attachment: Any, *, actor: str) -> None:
+    def attached(self, session: EventSession, attachment: EventAttachment, *, actor: str) -> None:
         self._action(
             "attached",
             session,
@@ -78,7 +109,12 @@ class BrokerEvents:
         )
 
     def detached(
-        self, session: Any, attachment: Any, *, actor: str, reason: str | None = None
+        self,
+        session: EventSession,
+        attachment: EventAttachment,
+        *,
+        actor: str,
+        reason: str | None = None,
     ) -> None:
         self._action(
             "detached",
@@ -91,16 +127,16 @@ class BrokerEvents:
         )
 
     def reconnected(
-        self, session: Any, *, actor: str, path: str, kernel_id: str | None = None
+        self, session: EventSession, *, actor: str, path: str, kernel_id: str | None = None
     ) -> None:
         self._action("reconnected", session, actor=actor, path=path, kernel_id=kernel_id)
 
-    def killed(self, session: Any, *, actor: str, reason: str | None = None) -> None:
+    def killed(self, session: EventSession, *, actor: str, reason: str | None = None) -> None:
         self._action("killed", session, actor=actor, state="killed", reason=reason)
 
     # -- live state -----------------------------------------------------------------------------
 
-    def state_changed(self, session: Any, previous: str | None) -> None:
+    def state_changed(self, session: EventSession, previous: str | None) -> None:
         if previous == session.state:
             return
         data = {
@@ -115,7 +151,7 @@ class BrokerEvents:
         self._emit(SESSION_STATE, data)
 
     def statement_progress(
-        self, session: Any, statement_id: int, state: str, progress: float | None
+        self, session: EventSession, statement_id: int, state: str, progress: float | None
     ) -> None:
         data = {
             "session_id": session.id,
@@ -128,7 +164,7 @@ class BrokerEvents:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _action(self, action: str, session: Any, *, actor: str, **fields: Any) -> None:
+    def _action(self, action: str, session: EventSession, *, actor: str, **fields: Any) -> None:
         data = {
             "action": action,
             "session_id": session.id,
@@ -146,7 +182,7 @@ class BrokerEvents:
         audit_log.info("spark broker audit: %s", json.dumps(line, sort_keys=True))
         self._emit(SESSION_ACTION, data)
 
-    def _emit(self, schema_id: str, data: dict[str, Any]) -> None:
+    def _emit(self, schema_id: str, data: JSONObject) -> None:
         if self.event_logger is None:
             return
         try:
@@ -155,6 +191,6 @@ class BrokerEvents:
             log.exception("spark broker: could not emit %s", schema_id)
 
 
-def _present(data: dict[str, Any]) -> dict[str, Any]:
+def _present(data: JSONObject) -> JSONObject:
     """The schemas leave absent what is unknown, rather than null."""
     return {key: value for key, value in data.items() if value is not None}

@@ -219,8 +219,8 @@ class PySparkConnectKernel(IPythonKernel):
         super().__init__(**kwargs)
         bind_spark(self.shell, lazy=True)
 
-    @property
-    def banner(self) -> str:
+    @property  # as IPythonKernel.banner, where ipykernel's Kernel has an attribute
+    def banner(self) -> str:  # type: ignore[override]
         return (
             "Python with `spark` bound to this notebook's Spark Connect session, through the Jupyter "
             "server's Spark broker. A kernel restart finds the same session (temp views included)."

@@ -21,7 +21,9 @@ from .client import BrokerClient
 class SparkCommandHost(Protocol):
     """What these commands use of the ``%spark`` magics: the broker's client, the cells' kind."""
 
-    client: BrokerClient
+    @property
+    def client(self) -> BrokerClient: ...
+
     kind: str | None
 
 

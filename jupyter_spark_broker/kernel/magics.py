@@ -12,12 +12,15 @@ import contextlib
 import json
 import shlex
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 from ..livy.names import (
     RECORD_FINISHED_STATES,
@@ -114,6 +117,8 @@ def _no_options(magic_name: str, line: str) -> None:
 
 @magics_class
 class SparkMagics(Magics):
+    shell: InteractiveShell  # the one given to __init__ (IPython's Magics may have none)
+
     def __init__(self, shell: Any, client: BrokerClient | None = None, kind: str | None = None):
         super().__init__(shell)
         self._client = client
@@ -139,11 +144,18 @@ class SparkMagics(Magics):
         try:
             if self.client.session is None:
                 self._attach_notebook()
-            if _starting(self.client.session):
+            if _starting(self._held()):
                 self._wait_for_start()
         except KeyboardInterrupt:
             raise StartupInterrupted() from None
-        return self.client.session
+        return self._held()
+
+    def _held(self) -> dict[str, Any]:
+        """The session the client holds, once ``_attach_notebook`` has attached one (or raised)."""
+        session = self.client.session
+        if session is None:
+            raise SparkUnavailable("this notebook is not attached to a Spark session")
+        return session
 
     def _attach_notebook(self) -> None:
         """The broker's answer: the session this kernel was attached to before a restart (so
@@ -173,7 +185,7 @@ class SparkMagics(Magics):
             self._ready_line(StatusLine(), session)
 
     def _wait_for_start(self) -> None:
-        session = self.client.session
+        session = self._held()
         started, line = time.monotonic(), StatusLine()
         try:
             while _starting(session):
@@ -377,6 +389,9 @@ class SparkMagics(Magics):
     def delete(self, line: str, cell: str | None = None) -> None:
         """Kill this notebook's Spark session (never another notebook's or user's)."""
         _no_options("delete", line)
+        self._delete()
+
+    def _delete(self) -> None:
         killed = self._notebook_sessions()
         for session in killed:
             self.client.kill(session["id"])
@@ -458,7 +473,7 @@ class SparkMagics(Magics):
             endpoint_command(self, args)
         elif command == "delete":
             if not delete_command(self, args):
-                self.delete("")
+                self._delete()
         elif command == "connect":
             from .connect import bind_spark
 

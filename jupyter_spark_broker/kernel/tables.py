@@ -98,8 +98,7 @@ class Table:
     def from_text(cls, text: str) -> Table:
         """The fetch code's output: the schema line, then one JSON object per row. Other lines
         (warnings the interpreter mixed into its output) are skipped."""
-        objects = [_json_object(line) for line in text.splitlines()]
-        objects = [value for value in objects if value is not None]
+        objects = [value for line in text.splitlines() if (value := _json_object(line)) is not None]
         for index, value in enumerate(objects):
             if value.get("type") == "struct" and "fields" in value:
                 return cls.from_schema(value, objects[index + 1 :])

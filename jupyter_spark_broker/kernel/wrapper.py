@@ -29,7 +29,8 @@ def remote_by_default(code: str) -> str:
 def completion_reply(code: str, cursor: int, candidates: list[str]) -> dict[str, Any]:
     """A Jupyter complete_reply from Livy's candidates. Python's interpreter offers whole dotted names
     (``spark.sql``), Scala's only the member after the last dot (``compare``): replace what matches."""
-    dotted = re.search(r"[\w.]*$", code[:cursor]).group()
+    found = re.search(r"[\w.]*$", code[:cursor])
+    dotted = found.group() if found else ""  # always found: the pattern matches the empty string
     if all(candidate.startswith(dotted) for candidate in candidates):
         replaced = dotted
     else:
@@ -54,10 +55,12 @@ class _BrokerKernel(IPythonKernel):
     async def do_execute(self, code: str, silent: bool, *args: Any, **kwargs: Any) -> dict:
         return await super().do_execute(remote_by_default(code), silent, *args, **kwargs)
 
-    def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:
+    # Not async, as IPythonKernel.do_complete (ipykernel's Kernel declares it async, and takes both).
+    def do_complete(self, code: str, cursor_pos: int | None) -> dict[str, Any]:  # type: ignore[override]
         """Remote cells complete against the Spark session, once attached (a Tab key never starts
         Spark); magics and %%local cells, or a broker that does not answer, complete locally."""
         cursor = len(code) if cursor_pos is None else cursor_pos
+        assert self.shell is not None  # made by IPythonKernel.__init__
         magics = self.shell.magics_manager.registry["SparkMagics"]
         session = magics.attached_session
         if session is not None and not code.lstrip().startswith("%"):
@@ -69,8 +72,8 @@ class _BrokerKernel(IPythonKernel):
                 return completion_reply(code, cursor, candidates)
         return super().do_complete(code, cursor_pos)
 
-    @property
-    def banner(self) -> str:
+    @property  # as IPythonKernel.banner, where ipykernel's Kernel has an attribute
+    def banner(self) -> str:  # type: ignore[override]
         return (
             f"{self.language_info['name']} cells run in this notebook's Spark session, through the "
             "Jupyter server's Spark broker. %%local runs a cell here; %help lists the magics."

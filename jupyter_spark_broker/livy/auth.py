@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import httpx
+
+from ..support.json_types import JSON
 
 AUTH_NONE = "None"
 AUTH_BASIC = "Basic_Access"
@@ -29,7 +30,7 @@ def build_auth(
     *,
     username: str = "",
     password: str = "",
-    options: Mapping[str, Any] | None = None,
+    options: Mapping[str, JSON] | None = None,
     authenticators: Mapping[str, str] | None = None,
 ) -> httpx.Auth | None:
     """Return the ``httpx.Auth`` for sparkmagic-style ``auth``; ``None`` means no authentication."""
@@ -50,7 +51,7 @@ def build_auth(
     return made
 
 
-def _kerberos(username: str, password: str, options: Mapping[str, Any]) -> httpx.Auth:
+def _kerberos(username: str, password: str, options: Mapping[str, JSON]) -> httpx.Auth:
     # pyspnego imports without python-gssapi, then fails at the first request: check both up front.
     if importlib.util.find_spec("spnego") is None or importlib.util.find_spec("gssapi") is None:
         raise AuthConfigError(
@@ -65,13 +66,17 @@ def _kerberos(username: str, password: str, options: Mapping[str, Any]) -> httpx
         raise AuthConfigError(str(error)) from None
 
 
-def _import_dotted(dotted: str) -> Any:
+def _import_dotted(dotted: str) -> Callable[..., object]:
     module_name, _, attribute = dotted.replace(":", ".").rpartition(".")
     if not module_name:
         raise AuthConfigError(
             f"unknown auth {dotted!r}: use None, Basic_Access or a dotted path to an httpx.Auth"
         )
     try:
-        return getattr(importlib.import_module(module_name), attribute)
+        found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise AuthConfigError(f"cannot load authenticator {dotted!r}: {error}") from error
+    if not callable(found):
+        raise AuthConfigError(f"authenticator {dotted!r} is not a class or a function")
+    factory: Callable[..., object] = found  # getattr's Any: a callable, as checked
+    return factory

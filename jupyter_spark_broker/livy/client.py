@@ -12,14 +12,15 @@ import http.client
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ..support.json_types import JSON, JSONObject
 from ..support.pydantic_errors import first_problem
 from .backoff import PollBackoff, RetryPolicy
 from .errors import (
@@ -52,6 +53,8 @@ from .observe import (
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
+V = TypeVar("V")
 SessionRef = int | str  # Livy looks a session up by integer id or by its name.
 
 # Statuses after which an idempotent call may be repeated: the gateway or Livy itself is passing through
@@ -124,7 +127,7 @@ class LivyClient:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    async def get_version(self) -> dict[str, Any]:
+    async def get_version(self) -> JSONObject:
         response = await self._call("GET", "/version", expect=(200,))
         return self._json_object(response, self._where("GET", "/version"))
 
@@ -216,9 +219,12 @@ class LivyClient:
         size: int | None = None,
         descending: bool = False,
     ) -> StatementList:
-        params = _without_none(
-            {"from": from_, "size": size, "order": "desc" if descending else None}
-        )
+        query: dict[str, int | str | None] = {
+            "from": from_,
+            "size": size,
+            "order": "desc" if descending else None,
+        }
+        params: dict[str, int | str] = _without_none(query)
         response = await self._call(
             "GET", _session_path(session, "statements"), expect=(200,), params=params
         )
@@ -268,7 +274,9 @@ class LivyClient:
 
     # -- transport ------------------------------------------------------------------------------
 
-    async def _poll_until(self, fetch, done, timeout: float | None):
+    async def _poll_until(
+        self, fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float | None
+    ) -> T:
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = self.poll.delays()
         while True:
@@ -289,8 +297,8 @@ class LivyClient:
         path: str,
         *,
         expect: Iterable[int],
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        json: JSON = None,
+        params: Mapping[str, str | int] | None = None,
         idempotent: bool = True,
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
@@ -381,7 +389,7 @@ class LivyClient:
             self._failed(failure)
             raise failure from error
 
-    def _json_object(self, response: httpx.Response, where: Mapping[str, str]) -> dict[str, Any]:
+    def _json_object(self, response: httpx.Response, where: Mapping[str, str]) -> JSONObject:
         try:
             return _json_object(response, where)
         except LivyProtocolError as error:
@@ -397,7 +405,7 @@ def _session_path(session: SessionRef, *rest: object) -> str:
     return "/sessions/" + "/".join(parts)
 
 
-def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
+def _without_none(values: Mapping[str, V | None]) -> dict[str, V]:
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -405,7 +413,7 @@ def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _json_object(response: httpx.Response, where: Mapping[str, str]) -> dict[str, Any]:
+def _json_object(response: httpx.Response, where: Mapping[str, str]) -> JSONObject:
     try:
         body = response.json()
     except ValueError as error:

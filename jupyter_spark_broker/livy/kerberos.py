@@ -17,13 +17,17 @@ import asyncio
 import base64
 import logging
 from collections.abc import AsyncGenerator, Generator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from ..support.json_types import JSON
 from ..support.pydantic_errors import first_problem
 from .errors import LivyAuthFailed
+
+if TYPE_CHECKING:  # the kerberos extra, imported when a KerberosAuth is made
+    from spnego import ContextProxy, Credential
 
 log = logging.getLogger("jupyter_spark_broker")
 
@@ -50,7 +54,7 @@ class KerberosOptions(BaseModel):
 
     @field_validator("mutual_authentication", mode="before")
     @classmethod
-    def _from_number(cls, value: Any) -> Any:
+    def _from_number(cls, value: object) -> object:
         return _MUTUAL_BY_NUMBER.get(value, value) if isinstance(value, int) else value
 
 
@@ -63,7 +67,8 @@ class KerberosAuth(httpx.Auth):
 
         self._spnego = spnego
         self.options = options
-        self._credentials: Any = None  # None: the default ticket cache, as kinit leaves it
+        # None: the default ticket cache, as kinit leaves it; a str: that principal's ticket cache.
+        self._credentials: Credential | str | None = None
         if options.keytab:
             self._credentials = spnego.KerberosKeytab(
                 keytab=options.keytab, principal=options.principal
@@ -101,7 +106,7 @@ class KerberosAuth(httpx.Auth):
         if context is not None and response.is_success:
             await self._check_server(context, request, response)
 
-    async def _authorize(self, request: httpx.Request) -> Any:
+    async def _authorize(self, request: httpx.Request) -> ContextProxy:
         """A new security context for Livy's host; its first token goes on ``request``."""
         host = self.options.hostname_override or request.url.host
         try:
@@ -112,10 +117,12 @@ class KerberosAuth(httpx.Auth):
                 f"no Kerberos ticket for {self.options.service}@{host} ({error}). Run kinit as the "
                 "user the Jupyter server runs as, or give the endpoint a keytab in auth_options",
             ) from None
+        if token is None:  # a client's first step always has a token to send
+            raise _failure(request, f"Kerberos made no token for {self.options.service}@{host}")
         request.headers["Authorization"] = f"Negotiate {base64.b64encode(token).decode()}"
         return context
 
-    def _first_token(self, host: str) -> tuple[Any, bytes]:
+    def _first_token(self, host: str) -> tuple[ContextProxy, bytes | None]:
         context = self._spnego.client(
             self._credentials,
             hostname=host,
@@ -126,7 +133,7 @@ class KerberosAuth(httpx.Auth):
         return context, context.step(None)
 
     async def _check_server(
-        self, context: Any, request: httpx.Request, response: httpx.Response
+        self, context: ContextProxy, request: httpx.Request, response: httpx.Response
     ) -> None:
         """Mutual authentication: the server's answer token proves it holds the service key."""
         mode = self.options.mutual_authentication
@@ -169,7 +176,7 @@ def _negotiate_token(response: httpx.Response) -> str | None:
     return None
 
 
-def kerberos_auth(*, username: str = "", password: str = "", **options: Any) -> KerberosAuth:
+def kerberos_auth(*, username: str = "", password: str = "", **options: JSON) -> KerberosAuth:
     """The factory ``build_auth`` calls for ``auth: Kerberos``; bad options raise ValueError."""
     try:
         parsed = KerberosOptions.model_validate(options)

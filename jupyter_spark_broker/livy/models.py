@@ -7,11 +7,10 @@ break the client. Python attribute names are snake_case; Livy's camelCase names 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from ..support.json_types import JSON, JSONObject
 from .names import (
     SESSION_FINISHED_STATES,
     SESSION_READY_STATES,
@@ -59,17 +58,17 @@ class Session(_LivyCamelModel):
 
     @field_validator("app_info", mode="before")
     @classmethod
-    def _app_info_may_be_null(cls, value: Any) -> Any:
+    def _app_info_may_be_null(cls, value: JSON) -> JSON:
         return {} if value is None else value
 
     @field_validator("log", mode="before")
     @classmethod
-    def _null_log_is_empty(cls, value: Any) -> Any:
+    def _null_log_is_empty(cls, value: JSON) -> JSON:
         return [] if value is None else value
 
     @field_validator("conf", mode="before")
     @classmethod
-    def _null_conf_is_empty(cls, value: Any) -> Any:
+    def _null_conf_is_empty(cls, value: JSON) -> JSON:
         return {} if value is None else value
 
     @property
@@ -118,14 +117,14 @@ class StatementOutput(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     status: str
     execution_count: int | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JSONObject = Field(default_factory=dict)  # by MIME type: whatever the code displayed
     ename: str | None = None
     evalue: str | None = None
     traceback: list[str] = Field(default_factory=list)
 
     @field_validator("traceback", mode="before")
     @classmethod
-    def _traceback_as_lines(cls, value: Any) -> Any:
+    def _traceback_as_lines(cls, value: JSON) -> JSON:
         # Some Livy-compatible servers send the traceback as one string.
         if value is None:
             return []
@@ -135,7 +134,7 @@ class StatementOutput(BaseModel):
 
     @field_validator("data", mode="before")
     @classmethod
-    def _data_may_be_null(cls, value: Any) -> Any:
+    def _data_may_be_null(cls, value: JSON) -> JSON:
         return {} if value is None else value
 
     @property
@@ -190,5 +189,5 @@ class CreateSessionRequest(_LivyCamelModel):
     ttl: str | None = None
     idle_timeout: str | None = None
 
-    def to_livy_json(self) -> dict[str, Any]:
+    def to_livy_json(self) -> JSONObject:
         return self.model_dump(by_alias=True, exclude_none=True)

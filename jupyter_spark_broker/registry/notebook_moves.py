@@ -9,8 +9,8 @@ its key (nobody can inherit it) and its attachments end, so the reaper ends it w
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .orm import AttachmentRow, BindingRow, SessionRow, active_key, utcnow
 
@@ -19,8 +19,9 @@ NOTEBOOK_KEY = "notebook:"
 
 def move_notebook(db: Session, old: str, new: str) -> list[str]:
     rows = list(db.scalars(select(SessionRow).where(SessionRow.share_key.startswith(NOTEBOOK_KEY))))
-    moving = [(row, _moved(_keyed_path(row), old, new)) for row in rows]
-    moving = [(row, target) for row, target in moving if target is not None]
+    moving = [
+        (row, target) for row in rows if (target := _moved(_keyed_path(row), old, new)) is not None
+    ]
     # A session still keyed to a destination path (attached there through the API, say) gives way:
     # the moved notebook's session is the one that path means from now on.
     destinations = {_key(row.owner, target) for row, target in moving}
@@ -33,12 +34,14 @@ def move_notebook(db: Session, old: str, new: str) -> list[str]:
         row.share_key = _key(row.owner, target)
         if row.active_key is not None:
             row.active_key = active_key(row.endpoint, row.share_key)
-    for attachment in db.execute(
+    for attachment in db.scalars(
         select(AttachmentRow).where(_at_or_under(AttachmentRow.path, old))
     ):
-        attachment[0].path = _moved(attachment[0].path, old, new)
-    for binding in db.execute(select(BindingRow).where(_at_or_under(BindingRow.path, old))):
-        binding[0].path = _moved(binding[0].path, old, new)
+        if (moved := _moved(attachment.path, old, new)) is not None:  # see _at_or_under
+            attachment.path = moved
+    for binding in db.scalars(select(BindingRow).where(_at_or_under(BindingRow.path, old))):
+        if (moved := _moved(binding.path, old, new)) is not None:
+            binding.path = moved
     return sorted(moved_ids)
 
 
@@ -48,16 +51,19 @@ def release_notebook(db: Session, path: str) -> list[str]:
     for row in released:
         _unkey(row)
     now = utcnow()
-    for (attachment,) in db.execute(
+    for attachment in db.scalars(
         select(AttachmentRow).where(_at_or_under(AttachmentRow.path, path))
     ):
+        if _moved(attachment.path, path, path) is None:  # see _at_or_under
+            continue
         session = attachment.session
         db.delete(attachment)
         db.flush()
         if not session.attachments:
             session.unattached_since = now
     for binding in db.scalars(select(BindingRow).where(_at_or_under(BindingRow.path, path))):
-        db.delete(binding)
+        if _moved(binding.path, path, path) is not None:
+            db.delete(binding)
     return sorted(row.id for row in released)
 
 
@@ -67,7 +73,8 @@ def _key(owner: str, path: str) -> str:
 
 def _keyed_path(row: SessionRow) -> str | None:
     prefix = _key(row.owner, "")
-    return row.share_key[len(prefix) :] if row.share_key.startswith(prefix) else None
+    key = row.share_key
+    return key[len(prefix) :] if key is not None and key.startswith(prefix) else None
 
 
 def _unkey(row: SessionRow) -> None:
@@ -85,6 +92,8 @@ def _moved(path: str | None, old: str, new: str) -> str | None:
     return None
 
 
-def _at_or_under(column, path: str):
+def _at_or_under(column: InstrumentedAttribute[str], path: str) -> ColumnElement[bool]:
+    """A prefilter: SQLite's LIKE ignores case, so ``Dir/`` finds ``dir/x.ipynb`` too; the rows it
+    picks are checked again in Python (``_moved``)."""
     folder = path.rstrip("/") + "/"
     return or_(column == path, column.startswith(folder, autoescape=True))

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ..support.json_types import JSONObject
+
 
 def active_key(endpoint: str, share_key: str | None) -> str | None:
     """``SessionRow.active_key`` of a live session: at most one per endpoint and share key."""
@@ -56,7 +58,7 @@ class SessionRow(Base):
     # endpoint + share key while the session is live, NULL after: at most one live session per key,
     # even across several Jupyter servers on one database.
     active_key: Mapped[str | None] = mapped_column(Text, unique=True)
-    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    config: Mapped[JSONObject] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     last_activity: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from ..livy.names import RECORD_FINISHED_STATES
+from ..support.json_types import JSONObject
 from .orm import AttachmentRow, SessionRow
 
 
@@ -36,7 +37,7 @@ class SessionRecord:
     driver_log_url: str | None
     owner: str
     share_key: str | None
-    config: dict[str, Any]
+    config: JSONObject  # the session's settings as the user gave them
     message: str | None
     created: datetime
     last_activity: datetime
@@ -49,6 +50,40 @@ class SessionRecord:
     @property
     def is_finished(self) -> bool:
         return self.state in RECORD_FINISHED_STATES
+
+    @property
+    def livy_ref(self) -> int:
+        """``livy_id`` of a session Livy has made: the broker's ``live_session`` checks there is one."""
+        if self.livy_id is None:
+            raise LookupError(f"Spark session {self.id!r} has no Livy session yet")
+        return self.livy_id
+
+
+class SessionFields(TypedDict, total=False):
+    """SessionRow's columns, as keywords of the registry's ``insert_session`` and ``update_session``
+    (``active_key`` is the registry's own)."""
+
+    id: str
+    endpoint: str
+    livy_id: int | None
+    livy_name: str
+    kind: str
+    state: str
+    app_id: str | None
+    spark_ui_url: str | None
+    driver_log_url: str | None
+    owner: str
+    share_key: str | None
+    config: JSONObject
+    message: str | None
+    created: datetime
+    last_activity: datetime
+    unattached_since: datetime | None
+    profile: str | None
+    request_key: str | None
+    protocol: str
+    connect_session_id: str | None
+    sealed_connect: bytes | None
 
 
 def new_id() -> str:

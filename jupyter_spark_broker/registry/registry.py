@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import create_engine, delete, event, func, select, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
@@ -34,6 +37,7 @@ from .orm import (
 )
 from .records import (
     AttachmentRecord,
+    SessionFields,
     SessionRecord,
     new_id,
 )
@@ -44,6 +48,12 @@ from .records import (
     session_record as _session_record,
 )
 from .schema import RegistryError, current_revision, upgrade
+
+if TYPE_CHECKING:
+    from typing import Unpack  # Python 3.11
+
+T = TypeVar("T")
+RowT = TypeVar("RowT")
 
 
 class ShareKeyTaken(Exception):
@@ -81,8 +91,8 @@ class Registry:
             await self._run(self._engine.dispose)
         self._executor.shutdown(wait=True)
 
-    async def _run(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+    async def _run(self, function: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def _session(self) -> Session:
         assert self._sessions is not None, "Registry.open() was not awaited"
@@ -100,7 +110,7 @@ class Registry:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    async def insert_session(self, **fields: Any) -> SessionRecord:
+    async def insert_session(self, **fields: Unpack[SessionFields]) -> SessionRecord:
         """Insert a live session; :class:`ShareKeyTaken` if its share key is already held."""
 
         def insert() -> SessionRecord:
@@ -122,7 +132,11 @@ class Registry:
         return await self._run(insert)
 
     async def update_session(
-        self, session_id: str, *, expect_state: str | None = None, **fields: Any
+        self,
+        session_id: str,
+        *,
+        expect_state: str | None = None,
+        **fields: Unpack[SessionFields],
     ) -> SessionRecord | None:
         """Change a session row; None if it does not exist or ``expect_state`` no longer holds.
 
@@ -240,7 +254,7 @@ class Registry:
         return await self._run(live)
 
     async def take_over(
-        self, session_id: str, *, from_share_key: str, share_key: str, owner: str
+        self, session_id: str, *, from_share_key: str | None, share_key: str, owner: str
     ) -> SessionRecord | None:
         """Give a live session held under ``from_share_key`` a new share key and owner, in one
         conditional UPDATE: of concurrent callers (in any process on this database) one wins, the
@@ -267,7 +281,8 @@ class Registry:
                     .execution_options(synchronize_session=False)
                 )
                 try:
-                    changed = db.execute(statement)
+                    # An UPDATE's result is a cursor's, with its rowcount (Session.execute says Result).
+                    changed = cast(CursorResult[Any], db.execute(statement))
                     db.commit()
                 except IntegrityError as error:
                     db.rollback()
@@ -354,6 +369,8 @@ class Registry:
                     row.kernel_id, row.server_id = kernel_id, server_id
                 row.last_seen = now
                 session = db.get(SessionRow, session_id)
+                if session is None:  # the caller holds a session it read from here
+                    raise LookupError(f"no session {session_id} in the registry")
                 session.unattached_since = None
                 session.last_activity = now
                 db.commit()
@@ -463,16 +480,18 @@ class Registry:
     async def move_notebook(self, old: str, new: str) -> list[str]:
         """A notebook (or a folder) moved: its sessions, attachments and bindings follow it.
         Returns the ids of the sessions whose share key moved."""
-        return await self._run(self._in_transaction, move_notebook, old, new)
+        return await self._run(
+            partial(self._in_transaction, partial(move_notebook, old=old, new=new))
+        )
 
     async def release_notebook(self, path: str) -> list[str]:
         """A notebook (or a folder) deleted: its sessions lose their share key and its
         attachments and bindings end. Returns the ids of the sessions released."""
-        return await self._run(self._in_transaction, release_notebook, path)
+        return await self._run(partial(self._in_transaction, partial(release_notebook, path=path)))
 
-    def _in_transaction(self, change, *args: Any) -> Any:
+    def _in_transaction(self, change: Callable[[Session], T]) -> T:
         with self._session() as db:
-            result = change(db, *args)
+            result = change(db)
             db.commit()
             return result
 
@@ -524,7 +543,9 @@ class Registry:
         return await self._run(load)
 
 
-def _page(db: Session, query: Select, limit: int | None, offset: int) -> tuple[list[Any], int]:
+def _page(
+    db: Session, query: Select[RowT], limit: int | None, offset: int
+) -> tuple[list[RowT], int]:
     """One page of an ordered query's rows, and how many rows match in all."""
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.offset(offset)
@@ -541,7 +562,7 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _sqlite_pragmas(connection, _record) -> None:
+def _sqlite_pragmas(connection: sqlite3.Connection, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
@@ -556,6 +577,7 @@ __all__ = [
     "FINISHED_STATES",
     "Registry",
     "RegistryError",
+    "SessionFields",
     "SessionRecord",
     "ShareKeyTaken",
     "new_id",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,10 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
 
 def head_revision() -> str:
     """The newest revision this release knows."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # a broken install: migrations/versions/ is empty
+        raise RegistryError(f"no schema revisions in {MIGRATIONS_DIR / 'versions'}")
+    return head
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -92,8 +96,9 @@ def upgrade(engine: Engine) -> str:
 def _upgrade_locked(engine: Engine) -> str:
     if engine.dialect.name == "postgresql":
         return _upgrade_postgresql(engine)
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        return _upgrade_sqlite_file(engine)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return _upgrade_sqlite_file(engine, Path(database))
     # An in-memory SQLite database belongs to one process; any other database gets one transaction.
     with engine.begin() as connection:
         return _upgrade(connection)
@@ -118,8 +123,7 @@ def _upgrade_postgresql(engine: Engine) -> str:
                 connection.invalidate()
 
 
-def _upgrade_sqlite_file(engine: Engine) -> str:
-    database = Path(engine.url.database)
+def _upgrade_sqlite_file(engine: Engine, database: Path) -> str:
     with _file_lock(database.with_name(database.name + "-migrate.lock")):
         return _upgrade_sqlite_file_locked(engine)
 
@@ -157,7 +161,7 @@ def _upgrade_sqlite_file_locked(engine: Engine) -> str:
         migrating.dispose()
 
 
-def _pysqlite_without_transactions(dbapi_connection, _record) -> None:
+def _pysqlite_without_transactions(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # The registry's journal mode (registry.py sets it too): readers do not block the writer. Here
     # first, under the file lock: the switch needs the database to itself. A no-op once in WAL.
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
@@ -196,6 +200,8 @@ def _upgrade(connection: Connection) -> str:
     after = current_revision(connection)
     if after != before:
         log.info("Spark broker registry %s: schema %s -> %s", _safe(connection), before, after)
+    if after is None:  # Alembic wrote no version: head_revision() says why
+        raise RegistryError(f"the registry is at no revision after upgrading to {head_revision()}")
     return after
 
 

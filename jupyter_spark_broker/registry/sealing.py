@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from ..support.json_types import JSONObject
 
 
 class Sealer:
@@ -33,12 +34,13 @@ class Sealer:
             out.write(key)
         return key
 
-    def seal(self, value: dict[str, Any]) -> bytes:
+    def seal(self, value: JSONObject) -> bytes:
         return self._fernet.encrypt(json.dumps(value).encode("utf-8"))
 
-    def unseal(self, blob: bytes) -> dict[str, Any] | None:
+    def unseal(self, blob: bytes) -> JSONObject | None:
         """The sealed value, or None when it was sealed with another key (it cannot be used)."""
         try:
-            return json.loads(self._fernet.decrypt(blob))
+            value = json.loads(self._fernet.decrypt(blob))
         except InvalidToken:
             return None
+        return value if isinstance(value, dict) else None  # seal() takes objects only

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -28,12 +28,19 @@ from ..events import BrokerEvents, register_schemas
 from ..kernel.settings import TOKEN_ENV, URL_ENV
 from ..registry.registry import Registry
 from ..registry.sealing import Sealer
+from ..support.json_types import JSONObject
 from .events_subscription import SUBSCRIBE_PATH, ScopedSubscribeWebsocket
 from .handlers import handlers
 from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
 from .notebook_follow import contents_confirm, notebook_deleted, notebook_moved
 from .pages import page_handlers
+
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
+    from jupyter_server.serverapp import ServerApp
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+    from traitlets import Bunch
 
 # jupyter_server announces renames, moves and deletions of files with this schema.
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
@@ -82,7 +89,7 @@ class SparkBrokerApp(ExtensionApp):
         return str(Path(jupyter_data_dir()) / "spark_broker" / "secret.key")
 
     @validate("db_url")
-    def _valid_db_url(self, proposal: Any) -> str:
+    def _valid_db_url(self, proposal: Bunch) -> str:
         try:
             make_url(proposal["value"])
         except ArgumentError as error:
@@ -91,38 +98,50 @@ class SparkBrokerApp(ExtensionApp):
 
     # -- wiring ---------------------------------------------------------------------------------
 
+    @property
+    def _server(self) -> ServerApp:
+        """The Jupyter server; jupyter_server sets it before it calls any of the methods below."""
+        assert self.serverapp is not None
+        return self.serverapp
+
+    @property
+    def _event_logger(self) -> EventLogger:
+        """The server's event bus (jupyter_server 2 always makes one)."""
+        assert self._server.event_logger is not None
+        return self._server.event_logger
+
     def initialize_settings(self) -> None:
         self._log_where_the_server_logs()
-        self.registry = self.registry_class(self.db_url)
-        kernel_manager = self.serverapp.kernel_manager
-        register_schemas(self.serverapp.event_logger)
-        self.broker = self.broker_class(
+        self.registry: Registry = self.registry_class(self.db_url)
+        kernel_manager = self._server.kernel_manager
+        register_schemas(self._event_logger)
+        self.broker: SparkBroker = self.broker_class(
             parent=self,
             registry=self.registry,
             endpoints=self.endpoints_class(parent=self),
             sealer=Sealer(self.secret_key_file),
-            base_url=self.serverapp.base_url,
+            base_url=self._server.base_url,
             kernel_exists=lambda kernel_id: kernel_id in kernel_manager,
-            events=BrokerEvents(self.serverapp.event_logger),
+            events=BrokerEvents(self._event_logger),
         )
         self.broker.endpoints.several_users = serves_several_users(
-            self.serverapp.identity_provider, self.broker.admin_users
+            self._server.identity_provider, self.broker.admin_users
         )
-        self._started: asyncio.Task | None = None
+        self._started: asyncio.Future[None] | None = None
         # The launcher offers a broker kernel only where some endpoint runs its kind (no SparkR
         # without an R-capable Livy); kernel_offer.py says why this way.
         offer_runnable_kernels(
-            self.serverapp.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
+            self._server.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
         )
-        self.serverapp.event_logger.add_listener(
-            schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
-        )
+        self._event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks)
 
-    async def _follow_notebooks(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+    async def _follow_notebooks(
+        self, logger: EventLogger, schema_id: str, data: JSONObject
+    ) -> None:
         """Sessions follow their notebook through renames and moves; a deleted one releases them.
         Only once the contents manager confirms it: the event may come from any user."""
-        root = self.serverapp.root_dir
-        contents = self.serverapp.contents_manager
+        root = self._server.root_dir
+        contents = self._server.contents_manager
         try:
             if data["action"] == "rename":
                 old, new = (
@@ -141,7 +160,11 @@ class SparkBrokerApp(ExtensionApp):
             self.log.exception("Spark broker: could not follow %s of %s", data["action"], data)
 
     async def _confirmed(
-        self, contents: Any, data: dict[str, Any], old: str, new: str | None
+        self,
+        contents: ContentsManager | AsyncContentsManager,
+        data: JSONObject,
+        old: str,
+        new: str | None,
     ) -> bool:
         if await contents_confirm(contents, old, new):
             return True
@@ -184,17 +207,17 @@ class SparkBrokerApp(ExtensionApp):
     def _safe_db_url(self) -> str:
         return make_url(self.db_url).render_as_string(hide_password=True)
 
-    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+    async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # Kernels inherit the server's environment: this is how they find the broker unconfigured.
         os.environ.setdefault(URL_ENV, serverapp.connection_url)
         os.environ.setdefault(TOKEN_ENV, serverapp.identity_provider.token or "")
         await self.ensure_started()
 
     async def stop_extension(self) -> None:
-        self.serverapp.event_logger.remove_listener(
+        self._event_logger.remove_listener(
             schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks
         )
-        stop_offering(self.serverapp.kernel_spec_manager)
+        stop_offering(self._server.kernel_spec_manager)
         if self._started is not None:
             if not self._started.done():
                 self._started.cancel()

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
-from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from . import models, replies
 
@@ -73,12 +73,11 @@ class _Schemas(GenerateJsonSchema):
 
 def schemas() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(components/schemas, each query model's schema) from the models."""
-    queries = [(model, "validation") for model in QUERIES]
-    requests = [(model, "validation") for model in REQUESTS]
-    replied = [(model, "serialization") for model in REPLIES]
-    refs, top = models_json_schema(
-        [*queries, *requests, *replied], ref_template=REF, schema_generator=_Schemas
-    )
+    validated: JsonSchemaMode = "validation"
+    serialized: JsonSchemaMode = "serialization"
+    modes = [(model, validated) for model in (*QUERIES, *REQUESTS)]
+    modes += [(model, serialized) for model in REPLIES]
+    refs, top = models_json_schema(modes, ref_template=REF, schema_generator=_Schemas)
     found = top["$defs"]
     for name, schema in found.items():
         if schema.get("title") == name:

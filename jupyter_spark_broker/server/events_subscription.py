@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -21,6 +21,9 @@ from jupyter_server.services.events.handlers import SubscribeWebsocket
 
 from ..broker.users import broker_user
 from ..events.emitter import BASE_ID, SUBSCRIBED
+
+if TYPE_CHECKING:
+    from .app import SparkBrokerApp
 
 SUBSCRIBE_PATH = r"api/events/subscribe"
 # jupyter_server's events about what its authorizer guards (kernel ids, file paths), by schema
@@ -40,7 +43,8 @@ class ScopedSubscribeWebsocket(ExtensionHandlerMixin, SubscribeWebsocket):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._subscriber = broker_user(self.identity_provider, self.current_user)
-        self._admin = self.extensionapp.broker.is_admin(self._subscriber)
+        broker_app = cast("SparkBrokerApp", self.extensionapp)  # typed as any extension's
+        self._admin = broker_app.broker.is_admin(self._subscriber)
         super().open(*args, **kwargs)
         # A (re)connected client may have missed events: this tells it to refresh once.
         self.write_message(

@@ -11,12 +11,14 @@ import dataclasses
 import json
 from http.client import responses
 from importlib.resources import files
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel
 from tornado import web
 from tornado.escape import url_escape
 
@@ -70,6 +72,11 @@ from .replies import (
 )
 from .request_guards import MAX_NAME_LENGTH
 
+if TYPE_CHECKING:
+    from .app import SparkBrokerApp
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 AUTH_RESOURCE = "spark_broker"
 API = "spark-broker/api"
 
@@ -78,12 +85,18 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def broker(self) -> SparkBroker:
-        return self.extensionapp.broker
+    def broker_app(self) -> SparkBrokerApp:
+        """The extension app (jupyter_server's ``extensionapp`` is typed as any extension's)."""
+        return cast("SparkBrokerApp", self.extensionapp)
 
-    async def prepare(self) -> None:
+    @property
+    def broker(self) -> SparkBroker:
+        return self.broker_app.broker
+
+    # As APIHandler.prepare does: JupyterHandler's takes a keyword that no API handler is given.
+    async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
-        await self.extensionapp.ensure_started()
+        await self.broker_app.ensure_started()
         ROUTE.set(self.route())
         if self.current_user is not None:  # the unauthenticated get their 403 from the verb
             self._check_path_ids()
@@ -141,8 +154,8 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     def body(self) -> dict[str, Any]:
         return parse_json_body(self.request.body)
 
-    def query(self, model, names: tuple[str, ...]):
-        values = {}
+    def query(self, model: type[ModelT], names: tuple[str, ...]) -> ModelT:
+        values: dict[str, str] = {}
         for name in names:
             value = self.get_query_argument(name, None)
             if value is not None:
@@ -179,7 +192,9 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(error, BrokerError):
             body = ErrorReply(message=error.message, reason=error.reason)
         elif isinstance(error, web.HTTPError):
-            message = error.log_message % error.args if error.args else error.log_message
+            message = error.log_message
+            if message is not None and error.args:
+                message %= error.args
             body = ErrorReply(
                 message=message or responses.get(status_code, "error"), reason=error.reason
             )
@@ -190,7 +205,12 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body.model_dump(mode="json")))
 
-    def log_exception(self, typ, value, tb) -> None:
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if isinstance(value, BrokerError) and value.status < 500:
             self.log.info(
                 "spark broker: %s %s: %s", self.request.method, self.request.path, value.message
@@ -218,7 +238,7 @@ class EndpointsHealthHandler(BrokerHandler):
         timeout = endpoints.livy_connect_timeout + endpoints.livy_read_timeout
         names = self.broker.endpoints_for(self.user)
         health = await endpoints_health(endpoints, names, timeout=timeout)
-        self.reply(200, EndpointHealthList(endpoints=health))
+        self.reply(200, EndpointHealthList.model_validate({"endpoints": health}))
 
 
 class EndpointsHandler(BrokerHandler):
@@ -230,7 +250,8 @@ class EndpointsHandler(BrokerHandler):
             endpoints.describe(name, show_embedded_url=self.sees_embedded_livy)
             for name in self.broker.endpoints_for(self.user)
         ]
-        self.reply(200, EndpointList(endpoints=described, default=endpoints.default))
+        listed = {"endpoints": described, "default": endpoints.default}
+        self.reply(200, EndpointList.model_validate(listed))
 
     @web.authenticated
     @authorized
@@ -434,7 +455,9 @@ class AttachmentsHandler(BrokerHandler):
                     reason="not_authorized",
                 )
         try:
-            model = await ensure_async(self.session_manager.get_session(kernel_id=kernel_id))
+            # jupyter_server's session model: a dict it does not type (nor its get_session)
+            found: Any = self.session_manager.get_session(kernel_id=kernel_id)
+            model = await ensure_async(found)
         except web.HTTPError:  # a kernel started without a Jupyter session
             return None
         return model.get("path")
@@ -457,7 +480,7 @@ class ProfilesHandler(BrokerHandler):
     async def get(self) -> None:
         catalog, pool = self.broker.profile_catalog, self.broker.pool
         described = [catalog.describe(name, await pool.warm(name)) for name in catalog.names()]
-        self.reply(200, ProfileList(profiles=described))
+        self.reply(200, ProfileList.model_validate({"profiles": described}))
 
 
 class AttachmentHandler(BrokerHandler):
@@ -490,7 +513,7 @@ class ReconnectHandler(BrokerHandler):
             if key not in body:
                 raise InvalidRequest(f"Missing argument {key}", reason="missing_argument")
         request = validate(Reconnect, body)
-        kernel_name = request.kernelname or self.extensionapp.default_kernel_name
+        kernel_name = request.kernelname or self.broker_app.default_kernel_name
         reconnector = NotebookReconnector(
             self.broker,
             self.serverapp.session_manager,
@@ -529,7 +552,7 @@ class ReconnectHandler(BrokerHandler):
 class NotFoundHandler(BrokerHandler):
     """Any other path under the API: a JSON 404 like every other error, not Jupyter's HTML page."""
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]  # as BrokerHandler.prepare
         await super().prepare()
         if self.current_user is None:
             raise web.HTTPError(403)  # as @web.authenticated answers an API client

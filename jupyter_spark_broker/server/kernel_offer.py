@@ -59,6 +59,7 @@ def offer_runnable_kernels(kernel_spec_manager: Any, runnable_kinds: RunnableKin
             return _runnable_later(specs, runnable_kinds)
         return runnable_only(specs, runnable_kinds())
 
+    # A mark on the function, which functools.wraps' type does not declare.
     get_all_specs.offers_runnable_kernels = True  # type: ignore[attr-defined]
     kernel_spec_manager.get_all_specs = get_all_specs
 

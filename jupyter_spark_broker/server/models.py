@@ -8,7 +8,8 @@ fields, so a typo is a 400 naming the field instead of a silently ignored settin
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 from typing_extensions import TypeAliasType
 
 from ..broker.endpoints import livy_url
@@ -43,33 +45,42 @@ from .request_guards import MAX_NAME_LENGTH, MAX_PATH_LENGTH, plain_text
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def _one_of(values) -> Any:
-    return Literal[tuple(sorted(values))]  # type: ignore[valid-type]
+def _one_of(values: Iterable[str]) -> Any:  # Any: a Literal type made at run time
+    return Literal[tuple(sorted(values))]
 
 
 # The API's names, from Livy's (livy/names.py). Each alias is a schema of its own in openapi.yaml, so
 # clients take the lists from the contract (JupyterLab's extension: src/generated/api-types.ts).
-StatementKind = TypeAliasType("StatementKind", Literal[STATEMENT_KINDS])  # type: ignore[valid-type]
-SessionKind = TypeAliasType("SessionKind", Literal[SESSION_KINDS])  # type: ignore[valid-type]
-# The kinds themselves, without their aliases (python for pyspark...): what an endpoint runs.
-KindName = TypeAliasType("KindName", _one_of(set(KIND_ALIASES.values())))
-StartingState = TypeAliasType("StartingState", _one_of(SESSION_STARTING_STATES))
-ReadyState = TypeAliasType("ReadyState", _one_of(SESSION_READY_STATES))
-# Livy's finished states and the broker's ``lost``: nothing will run in the session again.
-EndedState = TypeAliasType("EndedState", _one_of(RECORD_FINISHED_STATES))
-SessionState = TypeAliasType("SessionState", StartingState | ReadyState | EndedState)
-StatementActiveState = TypeAliasType(
-    "StatementActiveState", Literal["cancelling", "running", "waiting"]
-)
-StatementEndedState = TypeAliasType("StatementEndedState", _one_of(STATEMENT_FINISHED_STATES))
-StatementState = TypeAliasType("StatementState", StatementActiveState | StatementEndedState)
+if TYPE_CHECKING:
+    # mypy cannot make Literals of names.py's sets (nor reads this else branch): to it these are the
+    # strings they hold, as the registry keeps them.
+    StatementKind: TypeAlias = str
+    SessionKind: TypeAlias = str
+    KindName: TypeAlias = str
+    SessionState: TypeAlias = str
+    StatementState: TypeAlias = str
+else:
+    StatementKind = TypeAliasType("StatementKind", Literal[STATEMENT_KINDS])
+    SessionKind = TypeAliasType("SessionKind", Literal[SESSION_KINDS])
+    # The kinds themselves, without their aliases (python for pyspark...): what an endpoint runs.
+    KindName = TypeAliasType("KindName", _one_of(set(KIND_ALIASES.values())))
+    StartingState = TypeAliasType("StartingState", _one_of(SESSION_STARTING_STATES))
+    ReadyState = TypeAliasType("ReadyState", _one_of(SESSION_READY_STATES))
+    # Livy's finished states and the broker's ``lost``: nothing will run in the session again.
+    EndedState = TypeAliasType("EndedState", _one_of(RECORD_FINISHED_STATES))
+    SessionState = TypeAliasType("SessionState", StartingState | ReadyState | EndedState)
+    StatementActiveState = TypeAliasType(
+        "StatementActiveState", Literal["cancelling", "running", "waiting"]
+    )
+    StatementEndedState = TypeAliasType("StatementEndedState", _one_of(STATEMENT_FINISHED_STATES))
+    StatementState = TypeAliasType("StatementState", StatementActiveState | StatementEndedState)
 
 # Livy reads paging numbers as Java ints; the registry's SQL integers are no smaller.
 MAX_INT32 = 2**31 - 1
 
 # Names, ids and paths: bounded (every list reply carries them) and free of control characters
 # (plain_text checks; the pattern says so in the spec).
-PLAIN_TEXT = {"pattern": r"^[^\x00-\x1f\x7f]*$"}
+PLAIN_TEXT: JsonDict = {"pattern": r"^[^\x00-\x1f\x7f]*$"}
 Name = Annotated[
     str,
     Field(min_length=1, max_length=MAX_NAME_LENGTH, json_schema_extra=PLAIN_TEXT),
@@ -85,12 +96,12 @@ SESSION_STATES = tuple(
     sorted(SESSION_STARTING_STATES | SESSION_READY_STATES | RECORD_FINISHED_STATES)
 )
 # A Livy URL (livy_url checks it); user:password@ in it is a 400.
-LIVY_URL = {
+LIVY_URL: JsonDict = {
     "pattern": "^https?://",
     "description": "Livy URL, without credentials (user:password@ is a 400: give username and "
     "password)",
 }
-AUTH_NAME = {
+AUTH_NAME: JsonDict = {
     "description": "None, Basic_Access, Kerberos or a name configured in "
     "SparkEndpoints.authenticators; anything else is a 400",
     "examples": ["Basic_Access"],

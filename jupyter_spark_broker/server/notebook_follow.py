@@ -5,13 +5,17 @@ getting back its session is the broker's (``SparkBroker.attach``)."""
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jupyter_server.services.contents.manager import AsyncContentsManager, ContentsManager
+
     from ..broker.broker import SparkBroker
 
 
-async def contents_confirm(contents: Any, old: str, new: str | None) -> bool:
+async def contents_confirm(
+    contents: ContentsManager | AsyncContentsManager, old: str, new: str | None
+) -> bool:
     """Whether the contents manager agrees that ``old`` was moved to ``new`` (deleted, for None):
     ``old`` is gone and ``new`` is there. A contents event proves nothing by itself, since any user
     allowed on the event bus may emit one (``POST /api/events``)."""

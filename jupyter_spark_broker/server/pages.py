@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 import posixpath
 from html import escape
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..broker.errors import Conflict, InvalidRequest, LivyBadGateway, LivyUnavailable, NotFound
@@ -52,10 +53,11 @@ class _BrokerPage(BrokerHandler):
 
     @property
     def content_security_policy(self) -> str:
-        return JupyterHandler.content_security_policy.fget(self)
+        return super(APIHandler, self).content_security_policy  # JupyterHandler's, not APIHandler's
 
+    # A LoggerAdapter where a Logger is declared: tornado and jupyter_server only log through it.
     @property
-    def log(self) -> logging.Logger | logging.LoggerAdapter:
+    def log(self) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:  # type: ignore[override]
         return _InfoForWarnings(super().log) if self._quiet else super().log
 
     async def session_for_page(self, session_id: str) -> SessionRecord | None:
@@ -93,13 +95,19 @@ _ENDED_PAGE = """<!DOCTYPE html>
 """
 
 
-class _InfoForWarnings(logging.LoggerAdapter):
+if TYPE_CHECKING:  # generic at run time from Python 3.11 on
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _InfoForWarnings(_LoggerAdapter):
     """A logger whose warnings are info lines (jupyter_server logs every 4xx as a warning)."""
 
-    def __init__(self, logger: logging.Logger | logging.LoggerAdapter):
+    def __init__(self, logger: logging.Logger):
         super().__init__(logger, {})
 
-    def warning(self, msg, *args, **kwargs) -> None:
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
         self.info(msg, *args, **kwargs)
 
 
@@ -204,7 +212,7 @@ class ConnectUIProxy(SparkUIProxy):
 
     @web.authenticated
     @authorized
-    async def get(self, server_id: str, path: str | None = None) -> None:  # type: ignore[override]
+    async def get(self, server_id: str, path: str | None = None) -> None:
         found = self.broker.connect.manager.ui_of(server_id)
         if found is None:
             raise NotFound(f"no running Spark Connect server {server_id!r}")

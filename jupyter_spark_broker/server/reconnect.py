@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_core.utils import ensure_async
+from pydantic import SecretStr
 
 from ..broker.broker import SparkBroker
 from ..broker.endpoints import EndpointConfig
@@ -154,7 +155,7 @@ class NotebookReconnector:
                 url=request.endpoint,
                 auth=request.auth_type,
                 username=request.username,
-                password=request.password,
+                password=SecretStr(request.password),
                 description="added by /reconnectsparkmagic",
             ),
             user,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 
-def where(problem: dict[str, Any], default: str = "") -> str:
+def where(problem: ErrorDetails, default: str = "") -> str:
     """The dotted path of the field a problem is about (``settings.conf``), or ``default``."""
     return ".".join(str(part) for part in problem["loc"]) or default
 
 
-def what(problem: dict[str, Any]) -> str:
+def what(problem: ErrorDetails) -> str:
     """The problem's message, without the "Value error, " pydantic puts before our own words."""
     return problem["msg"].removeprefix("Value error, ")
 

@@ -113,6 +113,7 @@ class LivyHandler(tornado.web.RequestHandler):
             user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
+        # Asked only when the server has Basic credentials (prepare checks).
         want_user, want_password = self.config.basic_auth  # type: ignore[misc]
         ok_user = secrets.compare_digest(user.encode(), want_user.encode())
         ok_password = secrets.compare_digest(password.encode(), want_password.encode())
@@ -120,6 +121,7 @@ class LivyHandler(tornado.web.RequestHandler):
 
     def _negotiate(self) -> bool:
         """Kerberos, as Hadoop's AuthenticationFilter answers; False when it has answered already."""
+        # Called only when the server has Kerberos (prepare checks).
         verdict = self.kerberos.authenticate(  # type: ignore[union-attr]
             self.get_cookie(SPNEGO_COOKIE), self.request.headers.get("Authorization", "")
         )

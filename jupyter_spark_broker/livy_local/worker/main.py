@@ -31,12 +31,17 @@ import threading
 import traceback
 import urllib.request
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import ui_guard
 from ..config import is_secret_conf_key, spark_missing
 from ..lifeline import die_with_parent
 from .output_cap import cap_output
+
+if TYPE_CHECKING:  # pyspark is imported when a session starts Spark (it may not be installed)
+    from pyspark.sql import SparkSession
+
+    from .scala import ScalaInterpreter
 
 SQL_ROW_LIMIT = 1000  # livy.rsc.sql.num-rows
 _TOP_FRAME = re.compile(r'\s*File "<stdin>".*in <module>')
@@ -77,10 +82,11 @@ class Interpreter:
         self.session_id = session_id
         self.scratch = scratch  # the server removes it when this process ends, however it ends
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
-        self.spark = None
+        self.spark: SparkSession | None = None
         self.spark_reason = "Spark was not requested for this session"
         self.ui_authorization: str | None = None  # what the Spark UI's JWSFilter asks of a request
-        self.scala = None  # started with the session (kind spark) or on its first Scala statement
+        # Started with the session (kind spark) or on its first Scala statement.
+        self.scala: ScalaInterpreter | None = None
         # Classes compiled by the Scala REPL, served to executors (spark.repl.class.outputDir).
         self.class_dir: str | None = None
         # Cancel bookkeeping, shared with the reader thread.
@@ -122,12 +128,14 @@ class Interpreter:
         # any OS user reads it with `ps`. The JVM starts with the rest; secrets (a Connect token) go to
         # the SparkContext's conf over py4j, before the context (and its plugins) start.
         launch = {key: value for key, value in settings.items() if not is_secret_conf_key(key)}
-        gateway = launch_gateway(SparkConf(loadDefaults=False).setAll(launch.items()))
+        gateway = launch_gateway(SparkConf(loadDefaults=False).setAll(list(launch.items())))
         # Livy's Python REPL appends stderr to text/plain, where clients parse it (sparkmagic's %%sql
         # reads toJSON's rows). pyspark 4 warns about its own API there (toJSON's coming return
         # type, pandas 3); Livy's pyspark 3.5 did not. The user's own warnings still show.
         warnings.filterwarnings("ignore", module=r"pyspark(\.|$)")
-        SparkContext(conf=SparkConf(loadDefaults=False).setAll(settings.items()), gateway=gateway)
+        SparkContext(
+            conf=SparkConf(loadDefaults=False).setAll(list(settings.items())), gateway=gateway
+        )
         spark = SparkSession.builder.getOrCreate()
         spark.sparkContext.setLogLevel("WARN")
         self.spark = spark
@@ -136,10 +144,13 @@ class Interpreter:
             target=_warm_rest_api, args=(spark.sparkContext, self.ui_authorization), daemon=True
         ).start()
 
-    def start_scala(self) -> None:
+    def start_scala(self) -> ScalaInterpreter:
         from .scala import ScalaInterpreter
 
+        if self.spark is None or self.class_dir is None:  # its callers check Spark runs first
+            raise RuntimeError("Scala needs the session's Spark")
         self.scala = ScalaInterpreter(self.spark, self.class_dir)
+        return self.scala
 
     def close(self) -> None:
         if self.scala is not None:
@@ -171,8 +182,9 @@ class Interpreter:
             self._running_id = statement_id
             self._cancel_id = None
         self.channel.send(op="started", id=statement_id)
-        progress = _ProgressReporter(self, statement_id) if self.spark is not None else None
-        if progress is not None:
+        progress = None
+        if self.spark is not None:
+            progress = _ProgressReporter(self, statement_id)
             self.spark.sparkContext.setJobGroup(
                 _job_group(statement_id), f"Livy statement {statement_id}", True
             )
@@ -298,16 +310,17 @@ class Interpreter:
                 f"Fail to start interpreter: Scala runs in the local SparkSession's JVM, and "
                 f"{self.spark_reason}",
             )
-        if self.scala is None:
+        scala = self.scala
+        if scala is None:
             try:
-                self.start_scala()
+                scala = self.start_scala()
             except Exception as error:  # noqa: BLE001 - reported as Livy reports it
                 return _error_reply(
                     statement_id, "InterpreterError", f"Fail to start interpreter: {error}"
                 )
         # Not inside _user_code: as in Livy, cancel stops the statement's Spark jobs, and a JVM
         # thread is not interrupted.
-        return livy_reply(statement_id, self.scala.run(code))
+        return livy_reply(statement_id, scala.run(code))
 
     @contextlib.contextmanager
     def _user_code(self):
@@ -375,7 +388,10 @@ class _ProgressReporter:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        tracker = self.interpreter.spark.sparkContext.statusTracker()
+        spark = self.interpreter.spark
+        if spark is None:  # made for sessions with Spark only
+            return
+        tracker = spark.sparkContext.statusTracker()
         last = -1.0
         while not self._stop.wait(0.5):
             try:
@@ -489,7 +505,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_TABLE_TYPES: list[tuple[type, str]] = [
+_TABLE_TYPES: list[tuple[type | tuple[type, ...], str]] = [
     (bool, "BOOLEAN_TYPE"),
     (int, "INT_TYPE"),
     (float, "DOUBLE_TYPE"),

@@ -124,6 +124,7 @@ def livy_reply(statement_id: int, result: ScalaResult) -> dict[str, Any]:
             "execution_count": statement_id,
             "data": {"text/plain": result.output},
         }
+    traceback: list[str]
     if result.status == "Incomplete":
         evalue, traceback = "incomplete statement", []
     else:
@@ -163,7 +164,7 @@ def _parse_error(output: str) -> tuple[str, list[str]]:
     if at is None:
         evalue, traceback = lines[0].strip(), lines[1:]
     else:
-        evalue = _ERROR_LINE.match(lines[at]).group(1)  # type: ignore[union-attr]
+        evalue = _ERROR_LINE.match(lines[at]).group(1)  # type: ignore[union-attr]  # it matched
         details = [line.removeprefix(_REPL_INDENT) for line in lines[at + 1 :]]
         traceback = details + lines[:at]
     return evalue, [f"{line}\n" for line in traceback]

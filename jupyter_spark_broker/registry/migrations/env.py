@@ -5,6 +5,8 @@ began, holding its lock), or with a URL for a developer's ``command.revision(...
 There is no ``alembic.ini``: ``registry_schema.alembic_config`` is the configuration.
 """
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -13,29 +15,33 @@ from jupyter_spark_broker.registry.orm import Base
 from jupyter_spark_broker.registry.schema import VERSION_TABLE
 
 config = context.config
-options = {
-    "target_metadata": Base.metadata,
-    "version_table": VERSION_TABLE,
-    # SQLite alters a table by copying it: autogenerate writes batch operations, which do that there
-    # and are plain ALTER TABLE elsewhere.
-    "render_as_batch": True,
-}
+
+
+def configure(**where: Any) -> None:  # Any: context.configure's connection or url keywords
+    context.configure(
+        target_metadata=Base.metadata,
+        version_table=VERSION_TABLE,
+        # SQLite alters a table by copying it: autogenerate writes batch operations, which do that
+        # there and are plain ALTER TABLE elsewhere.
+        render_as_batch=True,
+        **where,
+    )
 
 
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
     if context.is_offline_mode():
-        context.configure(url=config.attributes["url"], literal_binds=True, **options)
+        configure(url=config.attributes["url"], literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
     elif connection is not None:
-        context.configure(connection=connection, **options)
+        configure(connection=connection)
         with context.begin_transaction():  # nothing to begin: the caller's transaction holds
             context.run_migrations()
     else:
         engine = create_engine(config.attributes["url"], poolclass=NullPool)
         with engine.connect() as connection:
-            context.configure(connection=connection, **options)
+            configure(connection=connection)
             with context.begin_transaction():
                 context.run_migrations()
         engine.dispose()
