@@ -30,7 +30,7 @@ from ..registry.sealing import Sealer
 from ..support.json_types import JSONObject
 from .backends import NewSession
 from .caps import SessionCaps
-from .connect_profiles import spark_conf_of
+from .connect_conf import spark_conf_of
 from .errors import Conflict, Forbidden, InvalidRequest, NotFound
 from .profiles import SparkProfiles
 from .protocols import CONNECT

@@ -29,7 +29,7 @@ from ..livy.names import (
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
 from .configure import settings_problem
-from .endpoints import add_command, delete_command, endpoint_command
+from .endpoint_commands import add_command, delete_command, endpoint_command
 from .errors import (
     SESSION_ENDED,
     Interrupted,
@@ -41,7 +41,7 @@ from .errors import (
     remote_error,
     sentence,
 )
-from .profiles import profile_command
+from .profile_command import profile_command
 from .progress import StatementProgress, StatusLine, running_job
 from .settings import KernelSettings
 from .tables import (
