@@ -61,11 +61,11 @@ MAY_IMPORT = {
     "__init__": {"_version", "server"},  # the extension point names the app
     "server": {"broker", "registry", "events", "livy", "support", "_version", "kernel"},
     "broker": {"registry", "connect", "livy_local", "livy", "events", "metrics", "support"},
-    "registry": {"livy"},
+    "registry": {"livy", "support"},
     "connect": {"livy_local", "metrics", "support"},
     "livy_local": {"livy", "support", "_version"},
     "metrics": {"livy"},
-    "events": set(),
+    "events": {"support"},
     "livy": {"support"},
     "kernel": {"livy", "_version"},  # a kernel loads nothing server-side
     "cli": {"kernel", "_version"},

@@ -23,7 +23,7 @@ from ..broker.users import broker_user
 from ..events.emitter import BASE_ID, SUBSCRIBED
 
 if TYPE_CHECKING:
-    from .app import SparkBrokerApp
+    from .extension import BrokerExtension
 
 SUBSCRIBE_PATH = r"api/events/subscribe"
 # jupyter_server's events about what its authorizer guards (kernel ids, file paths), by schema
@@ -43,7 +43,7 @@ class ScopedSubscribeWebsocket(ExtensionHandlerMixin, SubscribeWebsocket):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._subscriber = broker_user(self.identity_provider, self.current_user)
-        broker_app = cast("SparkBrokerApp", self.extensionapp)  # typed as any extension's
+        broker_app = cast("BrokerExtension", self.extensionapp)  # typed as any extension's
         self._admin = broker_app.broker.is_admin(self._subscriber)
         super().open(*args, **kwargs)
         # A (re)connected client may have missed events: this tells it to refresh once.

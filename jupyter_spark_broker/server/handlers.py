@@ -73,7 +73,7 @@ from .replies import (
 from .request_guards import MAX_NAME_LENGTH
 
 if TYPE_CHECKING:
-    from .app import SparkBrokerApp
+    from .extension import BrokerExtension
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -85,9 +85,9 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def broker_app(self) -> SparkBrokerApp:
+    def broker_app(self) -> BrokerExtension:
         """The extension app (jupyter_server's ``extensionapp`` is typed as any extension's)."""
-        return cast("SparkBrokerApp", self.extensionapp)
+        return cast("BrokerExtension", self.extensionapp)
 
     @property
     def broker(self) -> SparkBroker:

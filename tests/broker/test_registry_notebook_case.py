@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from jupyter_spark_broker.registry import Registry, new_id
+from jupyter_spark_broker.registry.registry import Registry, new_id
 
 
 async def registry_with_two_folders(tmp_path) -> tuple[Registry, str]:
