@@ -100,20 +100,6 @@ class SparkBroker(BrokerSettings):
             caps=self.caps,
             ui_proxy_base=functools.partial(connect_ui_base, self.base_url),
         )
-        self.livy = LivySessions(
-            self.live,
-            self.caps,
-            self,
-            sealer=sealer,
-            server_id=self.server_id,
-            base_url=base_url,
-            created=lambda: self.lifecycle.wake_poller(),
-            failed=lambda endpoint, session_id: self.lifecycle.look_for_orphans(
-                endpoint, session_id
-            ),
-        )
-        # Sessions are made and ended by their protocol's backend: Livy, or a Connect server.
-        self.backends: dict[str, SessionBackend] = {LIVY: self.livy, CONNECT: self.connect}
         self.lifecycle = BrokerLifecycle(
             self.live,
             self.connect,
@@ -123,6 +109,18 @@ class SparkBroker(BrokerSettings):
             kill=functools.partial(self.kill, actor=BROKER_ACTOR),
             reload_endpoints=self.load_saved_endpoints,
         )
+        self.livy = LivySessions(
+            self.live,
+            self.caps,
+            self,
+            sealer=sealer,
+            server_id=self.server_id,
+            base_url=base_url,
+            created=self.lifecycle.wake_poller,
+            failed=self.lifecycle.look_for_orphans,
+        )
+        # Sessions are made and ended by their protocol's backend: Livy, or a Connect server.
+        self.backends: dict[str, SessionBackend] = {LIVY: self.livy, CONNECT: self.connect}
         self.pool = WarmPool(self.live, self.profile_catalog, self.caps, self, self.livy.create)
         self._share_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
