@@ -57,9 +57,6 @@ class LiveSessions:
 
     # -- the cache ------------------------------------------------------------------------------
 
-    def cached(self, session_id: str) -> SessionRecord | None:
-        return self._live.get(session_id)
-
     def records(self) -> list[SessionRecord]:
         return list(self._live.values())
 
