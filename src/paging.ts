@@ -43,7 +43,10 @@ export async function fetchLiveSessions(
 ): Promise<IPageOf<ISession>> {
   const perState = await Promise.all(
     LIVE_STATES.map(state =>
-      fetchFirst(page => api.sessions({ mine, state }, page), wanted)
+      fetchFirst(
+        page => api.sessions(mine ? { mine, state } : { state }, page),
+        wanted
+      )
     )
   );
   const byId = new Map<string, ISession>();
