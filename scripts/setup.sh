@@ -104,14 +104,6 @@ if ! node_recent; then
   chmod +x .venv/node/npm
   export PATH="$PWD/.venv/node:$PATH"
 fi
-# The Lab extension's lint and unit tests (tests/lab/test_lab_checks.py: eslint, prettier, jest) run
-# its npm devDependencies, offline: install them as package-lock.json pins them, unless node_modules
-# already is that install (npm records each install in node_modules/.package-lock.json).
-if [[ ",${extras}," == *",lab,"* || ",${extras}," == *",test,"* ]] &&
-  ! [ node_modules/.package-lock.json -nt package-lock.json ]; then
-  echo "setup: installing the Lab extension's npm packages (npm ci)"
-  npm ci --no-audit --no-fund
-fi
 # The extras of an earlier set-up from the same sources stay installed (pip removes none).
 all_extras="$extras"
 if [ -f "$stamp" ] && [ "$(sed -n 1p "$stamp")" = "$(fingerprint)" ]; then
@@ -120,4 +112,13 @@ fi
 rm -f "$stamp"  # a set-up that fails midway leaves none
 echo "setup: installing the package into .venv with pip (extras: ${extras}; builds the JupyterLab extension)"
 .venv/bin/pip install -q -e ".[${extras}]"
+# The Lab extension's lint and unit tests (tests/lab/test_lab_checks.py: eslint, prettier, jest) run
+# its npm devDependencies, offline. The install above runs `npm install` only when the extension's
+# build is older than src/; otherwise install them here as package-lock.json pins them, unless
+# node_modules already is that install (npm records each install in node_modules/.package-lock.json).
+if [[ ",${extras}," == *",lab,"* || ",${extras}," == *",test,"* ]] &&
+  ! [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  echo "setup: installing the Lab extension's npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
 printf '%s\n%s\n' "$(fingerprint)" "$all_extras" > "$stamp"
