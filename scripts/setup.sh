@@ -12,7 +12,7 @@ stamp=.venv/.setup-stamp
 # openapi.yaml too, the source of the Lab extension's API types (src/generated/, made by the build).
 fingerprint() {
   { find pyproject.toml package.json package-lock.json tsconfig.json scripts/setup.sh \
-    jupyter_spark_broker/openapi.yaml src style jupyter-config -path src/generated -prune -o \
+    jupyter_spark_broker/openapi.yaml src style schema jupyter-config -path src/generated -prune -o \
     -type f -print0 2>/dev/null || true; } |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
@@ -112,4 +112,13 @@ fi
 rm -f "$stamp"  # a set-up that fails midway leaves none
 echo "setup: installing the package into .venv with pip (extras: ${extras}; builds the JupyterLab extension)"
 .venv/bin/pip install -q -e ".[${extras}]"
+# The Lab extension's lint and unit tests (tests/lab/test_lab_checks.py: eslint, prettier, jest) run
+# its npm devDependencies, offline. The install above runs `npm install` only when the extension's
+# build is older than src/; otherwise install them here as package-lock.json pins them, unless
+# node_modules already is that install (npm records each install in node_modules/.package-lock.json).
+if [[ ",${extras}," == *",lab,"* || ",${extras}," == *",test,"* ]] &&
+  ! [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  echo "setup: installing the Lab extension's npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
 printf '%s\n%s\n' "$(fingerprint)" "$all_extras" > "$stamp"

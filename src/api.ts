@@ -2,8 +2,9 @@
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 
-import type { components } from './generated/api-types';
+import type { components, operations } from './generated/api-types';
 
 // The types come from the contract: src/generated/api-types.ts is made from openapi.yaml by
 // `npm run build:types` (every build runs it), so a reply's shape is the server's models'.
@@ -16,6 +17,22 @@ export type IEndpointHealth = Schemas['EndpointHealth'];
 export type ISessionLog = Schemas['SessionLogReply'];
 export type ICaller = Schemas['Caller'];
 export type SessionState = Schemas['SessionState'];
+export type ISessionQuery = Omit<
+  NonNullable<operations['listSessions']['parameters']['query']>,
+  'limit' | 'offset'
+>;
+
+/** Which part of a list to ask for. */
+export interface IPage {
+  limit: number;
+  offset: number;
+}
+
+/** One page of a list, and how long the whole list is. */
+export interface IPageOf<T> {
+  items: T[];
+  total: number;
+}
 
 /** A failed call, with the broker's message for a person to act on. */
 export class BrokerError extends Error {
@@ -30,25 +47,41 @@ export class BrokerError extends Error {
 const API = 'spark-broker/api';
 
 export class BrokerAPI {
-  readonly settings = ServerConnection.makeSettings();
+  constructor(
+    readonly trans: TranslationBundle,
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
 
   /** Who the broker takes this user for, and whether they see every user's sessions. */
   async me(): Promise<ICaller> {
     return this.call<ICaller>('me');
   }
 
-  async sessions(allUsers: boolean): Promise<ISession[]> {
-    const query = allUsers ? 'limit=1000' : 'mine=true&limit=1000';
-    return (await this.call<Schemas['SessionList']>(`sessions?${query}`)).sessions;
+  async sessions(
+    query: ISessionQuery,
+    page: IPage
+  ): Promise<IPageOf<ISession>> {
+    const reply = await this.call<Schemas['SessionList']>(
+      'sessions' + queryString({ ...query, ...page })
+    );
+    return { items: reply.sessions, total: reply.total };
   }
 
   async session(id: string): Promise<ISessionWithAttachments> {
-    return this.call<ISessionWithAttachments>(`sessions/${encodeURIComponent(id)}`);
+    return this.call<ISessionWithAttachments>(
+      `sessions/${encodeURIComponent(id)}`
+    );
   }
 
-  async attachments(path?: string): Promise<IAttachment[]> {
-    const query = path ? `path=${encodeURIComponent(path)}&limit=1000` : 'limit=1000';
-    return (await this.call<Schemas['AttachmentList']>(`attachments?${query}`)).attachments;
+  /** Attachments the caller may see, or only a notebook's. */
+  async attachments(
+    path: string | null,
+    page: IPage
+  ): Promise<IPageOf<IAttachment>> {
+    const reply = await this.call<Schemas['AttachmentList']>(
+      'attachments' + queryString({ path: path ?? undefined, ...page })
+    );
+    return { items: reply.attachments, total: reply.total };
   }
 
   async endpoints(): Promise<IEndpoint[]> {
@@ -56,13 +89,20 @@ export class BrokerAPI {
   }
 
   async health(): Promise<IEndpointHealth[]> {
-    return (await this.call<Schemas['EndpointHealthList']>('endpoints/health')).endpoints;
+    return (await this.call<Schemas['EndpointHealthList']>('endpoints/health'))
+      .endpoints;
   }
 
-  async log(id: string, lines: number): Promise<ISessionLog> {
-    const size = Math.max(1, lines);
-    const reply = await this.call<ISessionLog>(`sessions/${encodeURIComponent(id)}/log?size=-1`);
-    return { ...reply, log: reply.log.slice(-size) };
+  /**
+   * The driver log's last ``lines`` lines, and how many it has in all. Without ``from``, Livy starts
+   * at ``total - size`` (Apache Livy's and the local Livy's rule, which the broker passes on), so
+   * one request brings the tail and never the whole log.
+   */
+  async logTail(id: string, lines: number): Promise<ISessionLog> {
+    const size = Math.max(1, Math.floor(lines));
+    return this.call<ISessionLog>(
+      `sessions/${encodeURIComponent(id)}/log` + queryString({ size })
+    );
   }
 
   async kill(id: string): Promise<void> {
@@ -70,7 +110,9 @@ export class BrokerAPI {
   }
 
   async detach(attachmentId: string): Promise<void> {
-    await this.call(`attachments/${encodeURIComponent(attachmentId)}`, { method: 'DELETE' });
+    await this.call(`attachments/${encodeURIComponent(attachmentId)}`, {
+      method: 'DELETE'
+    });
   }
 
   private async call<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -78,9 +120,11 @@ export class BrokerAPI {
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(url, init, this.settings);
-    } catch (error) {
+    } catch {
       throw new BrokerError(
-        'Cannot reach the Jupyter server: check that it is running and your network.',
+        this.trans.__(
+          'Cannot reach the Jupyter server: check that it is running and your network.'
+        ),
         0
       );
     }
@@ -95,24 +139,44 @@ export class BrokerAPI {
       body = null;
     }
     if (!response.ok) {
-      throw new BrokerError(describeFailure(response.status, body), response.status);
+      throw new BrokerError(
+        describeFailure(this.trans, response.status, body),
+        response.status
+      );
     }
     return body as T;
   }
 }
 
+function queryString(
+  query: Record<string, string | number | boolean | undefined>
+): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) {
+      params.set(name, String(value));
+    }
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
 /** The broker's message, with what the status means for the person reading it. */
-function describeFailure(status: number, body: any): string {
+function describeFailure(
+  trans: TranslationBundle,
+  status: number,
+  body: any
+): string {
   const message: string = body?.message ?? `HTTP ${status}`;
   switch (status) {
     case 403:
-      return `Not allowed: ${message}`;
+      return trans.__('Not allowed: %1', message);
     case 502:
-      return `Livy failed: ${message}`;
+      return trans.__('Livy failed: %1', message);
     case 503:
-      return `Livy unreachable: ${message}`;
+      return trans.__('Livy unreachable: %1', message);
     case 504:
-      return `Livy timed out: ${message}`;
+      return trans.__('Livy timed out: %1', message);
     default:
       return message;
   }

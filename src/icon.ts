@@ -7,4 +7,7 @@ const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" view
   </g>
 </svg>`;
 
-export const sparkIcon = new LabIcon({ name: 'jupyter-spark-broker:spark', svgstr: svg });
+export const sparkIcon = new LabIcon({
+  name: 'jupyter-spark-broker:spark',
+  svgstr: svg
+});
