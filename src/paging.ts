@@ -2,7 +2,6 @@
 // the API gives at most 1,000 items a request (`limit`).
 
 import type { BrokerAPI, IPage, IPageOf, ISession } from './api';
-import { LIVE_STATES } from './states';
 
 /** The API's largest `limit`. */
 export const MAX_PAGE = 1000;
@@ -30,36 +29,17 @@ export async function fetchFirst<T>(
 }
 
 /**
- * The ``wanted`` newest live sessions, and how many live sessions there are in all.
- *
- * The registry keeps ended sessions for good, so a list of every state would be mostly history on
- * a busy site. One query per live state keeps each page to live sessions; the newest ``wanted`` of
- * all are among the newest ``wanted`` of each state.
+ * The ``wanted`` newest live sessions, and how many live sessions there are in all. The registry
+ * keeps ended sessions for good: ``live`` leaves them to the server, so a page on a busy site is
+ * all live sessions, one request a page.
  */
 export async function fetchLiveSessions(
   api: BrokerAPI,
   mine: boolean,
   wanted: number
 ): Promise<IPageOf<ISession>> {
-  const perState = await Promise.all(
-    LIVE_STATES.map(state =>
-      fetchFirst(
-        page => api.sessions(mine ? { mine, state } : { state }, page),
-        wanted
-      )
-    )
+  return fetchFirst(
+    page => api.sessions(mine ? { mine, live: true } : { live: true }, page),
+    wanted
   );
-  const byId = new Map<string, ISession>();
-  for (const { items } of perState) {
-    for (const session of items) {
-      byId.set(session.id, session); // one that changed state between two queries: once
-    }
-  }
-  const newestFirst = [...byId.values()].sort(
-    (a, b) =>
-      Date.parse(b.created) - Date.parse(a.created) ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
-  const total = perState.reduce((sum, page) => sum + page.total, 0);
-  return { items: newestFirst.slice(0, wanted), total };
 }

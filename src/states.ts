@@ -2,10 +2,8 @@
 // ReadyState, EndedState and StatementEndedState, emitted as values into src/generated/api-types.ts
 // by `npm run build:types`. No hand copies: a state the server adds reaches the panel by a rebuild.
 
-import type { SessionState } from './api';
 import {
   endedStateValues,
-  readyStateValues,
   startingStateValues,
   statementEndedStateValues
 } from './generated/api-types';
@@ -18,8 +16,3 @@ export const FINISHED: ReadonlySet<string> = new Set<string>(endedStateValues);
 export const STATEMENT_DONE: ReadonlySet<string> = new Set<string>(
   statementEndedStateValues
 );
-/** The states the panel lists: starting or ready, not ended. */
-export const LIVE_STATES: readonly SessionState[] = [
-  ...startingStateValues,
-  ...readyStateValues
-];

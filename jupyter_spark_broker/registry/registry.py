@@ -309,6 +309,7 @@ class Registry:
         *,
         owner: str | None = None,
         state: str | None = None,
+        live: bool = False,
         endpoint: str | None = None,
         path: str | None = None,
         limit: int = 100,
@@ -322,6 +323,8 @@ class Registry:
                 query = query.where(SessionRow.owner == owner)
             if state is not None:
                 query = query.where(SessionRow.state == state)
+            if live:
+                query = query.where(SessionRow.state.not_in(FINISHED_STATES))
             if endpoint is not None:
                 query = query.where(SessionRow.endpoint == endpoint)
             if path is not None:

@@ -277,13 +277,14 @@ class SessionsHandler(BrokerHandler):
     @authorized
     async def get(self) -> None:
         query = self.query(
-            ListSessionsQuery, ("mine", "state", "endpoint", "path", "limit", "offset")
+            ListSessionsQuery, ("mine", "state", "live", "endpoint", "path", "limit", "offset")
         )
         path = notebook_path(query.path, self.root_dir) if query.path else None
         sessions, total = await self.broker.list_sessions(
             self.user,
             mine=query.mine,
             state=query.state,
+            live=query.live,
             endpoint=query.endpoint,
             path=path,
             limit=query.limit,

@@ -239,6 +239,11 @@ class ListSessionsQuery(_Request):
     state: SessionState | None = Field(
         None, description="another word: 400 naming the valid states"
     )
+    live: bool = Field(
+        False,
+        description="only sessions that have not ended (the registry keeps ended ones): what "
+        "JupyterLab's panel lists",
+    )
     endpoint: Name | None = Field(
         None,
         description="not checked against the endpoints: sessions of a removed endpoint are still "

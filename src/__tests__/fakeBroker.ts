@@ -6,6 +6,7 @@ import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { BrokerAPI, IAttachment, IEndpoint, ISession } from '../api';
 import { EVENTS, SparkModel } from '../model';
+import { FINISHED } from '../states';
 
 export const BASE_URL = 'http://broker.test/';
 const API = `${BASE_URL}spark-broker/api/`;
@@ -130,9 +131,11 @@ export class FakeBroker {
     if (route === 'sessions') {
       const mine = query.get('mine') === 'true' || !this.admin;
       const state = query.get('state');
+      const live = query.get('live') === 'true';
       const matching = this.sessions
         .filter(s => !mine || s.owner === this.user)
         .filter(s => state === null || s.state === state)
+        .filter(s => !live || !FINISHED.has(s.state))
         .sort(
           (a, b) =>
             Date.parse(b.created) - Date.parse(a.created) ||

@@ -78,10 +78,21 @@ async def test_session_lifecycle_through_the_api(api, livy_url):
 
     listed = await api.get("sessions", params={"endpoint": "test", "state": "idle"})
     assert sid in [s["id"] for s in listed.json["sessions"]]
+    live = await api.get("sessions", params={"live": "true"})
+    assert sid in [s["id"] for s in live.json["sessions"]]
 
     assert (await api.delete(f"sessions/{sid}")).status == 204
     killed = await api.get(f"sessions/{sid}")
     assert killed.json["state"] == "killed"
+    # The registry keeps it; a list of live sessions (what the panel asks for) leaves it out.
+    everything = await api.get("sessions")
+    assert sid in [s["id"] for s in everything.json["sessions"]]
+    live_now = await api.get("sessions", params={"live": "true"})
+    assert sid not in [s["id"] for s in live_now.json["sessions"]]
+    assert all(
+        s["state"] not in ("killed", "dead", "error", "success", "lost")
+        for s in live_now.json["sessions"]
+    )
     async with LivyClient(livy_url) as livy:
         assert all(s.name != session["name"] for s in await livy.iter_all_sessions())
     assert (await api.delete(f"sessions/{sid}")).status == 204  # killing twice is harmless
