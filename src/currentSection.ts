@@ -214,7 +214,12 @@ export class CurrentSection {
           )
         : this.trans.__('The log is empty.')
     );
-    setText(this.logLines, log.log.join('\n'));
+    const text = log.log.join('\n');
+    if (this.logLines.textContent !== text) {
+      setText(this.logLines, text);
+      // A tail is read from its end: show the newest line, as a terminal would.
+      this.logLines.scrollTop = this.logLines.scrollHeight;
+    }
     setProperty(this.logLines, 'hidden', !log.log.length);
   }
 

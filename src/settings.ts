@@ -6,6 +6,11 @@ import { IDisposable } from '@lumino/disposable';
 
 import { DEFAULT_SETTINGS, IPanelSettings, SparkModel } from './model';
 
+// A browser timer holds at most 2^31 - 1 ms (about 24.8 days): a longer interval fires at once,
+// again and again. So the refresh interval, when not 0 (events only), stays within these seconds;
+// below one second would ask the server faster than it answers.
+export const REFRESH_SECONDS = { min: 1, max: 86400 };
+
 /** The settings as the model takes them; a missing or invalid value gives the default. */
 export function readSettings(
   composite: Partial<Record<keyof IPanelSettings, unknown>>
@@ -15,10 +20,8 @@ export function readSettings(
       ? value
       : fallback;
   return {
-    refreshInterval: number(
-      composite.refreshInterval,
-      DEFAULT_SETTINGS.refreshInterval,
-      0
+    refreshInterval: refreshSeconds(
+      number(composite.refreshInterval, DEFAULT_SETTINGS.refreshInterval, 0)
     ),
     allUsers:
       typeof composite.allUsers === 'boolean'
@@ -31,6 +34,14 @@ export function readSettings(
       number(composite.logLines, DEFAULT_SETTINGS.logLines, 1)
     )
   };
+}
+
+/** 0 stays 0 (events only); any other interval is held within REFRESH_SECONDS. */
+function refreshSeconds(seconds: number): number {
+  if (seconds === 0) {
+    return 0;
+  }
+  return Math.min(REFRESH_SECONDS.max, Math.max(REFRESH_SECONDS.min, seconds));
 }
 
 /** Keep ``model`` configured by ``settings`` until the returned disposable is disposed. */

@@ -55,6 +55,15 @@ describe('readSettings', () => {
       })
     ).toEqual(DEFAULT_SETTINGS);
   });
+
+  it('holds a refresh interval within what a browser timer can count, 0 staying 0', () => {
+    const interval = (refreshInterval: number) =>
+      readSettings({ refreshInterval }).refreshInterval;
+    expect(interval(0)).toBe(0);
+    expect(interval(1e9)).toBe(86400); // setInterval would overflow and fire without pause
+    expect(interval(0.001)).toBe(1);
+    expect(interval(45)).toBe(45);
+  });
 });
 
 describe('followSettings', () => {
