@@ -237,7 +237,7 @@ Offset = Annotated[int, Field(ge=0, le=MAX_INT32, description="skip this many")]
 class ListSessionsQuery(_Request):
     mine: bool = Field(False, description="only the caller's own sessions, also for admin users")
     state: SessionState | None = Field(
-        None, description="another word: 400 naming the valid states"
+        None, description="only sessions in this state (any other word: 400 naming the states)"
     )
     live: bool = Field(
         False,
