@@ -241,18 +241,18 @@ class SparkBroker(BrokerSettings):
         earlier = request_key and await self.registry.find_by_request(request_key)
         if earlier:  # a retry of a create that was done
             return earlier, False
+        new = NewSession(
+            user,
+            endpoint,
+            chosen,
+            share_key=f"name:{name}" if name else None,
+            kind=kind,
+            overrides=overrides,
+            attached=False,
+            request_key=request_key,
+            livy_connect=plan_for(self.endpoints, endpoint, protocol),
+        )
         try:
-            new = NewSession(
-                user,
-                endpoint,
-                chosen,
-                share_key=f"name:{name}" if name else None,
-                kind=kind,
-                overrides=overrides,
-                attached=False,
-                request_key=request_key,
-                livy_connect=plan_for(self.endpoints, endpoint, protocol),
-            )
             record = await self.livy.create(new)
         except ShareKeyTaken:
             earlier = request_key and await self.registry.find_by_request(request_key)
