@@ -231,7 +231,7 @@ def count_attach(endpoint: str, created: bool, profile: str | None, protocol: st
 
 
 def protocol_of(record: Any) -> str:
-    """livy, connect, or livy+connect: a Livy row with a Connect session id (connect/plugin.py)."""
+    """livy, connect, or livy+connect: a Livy row with a Connect session id (broker/livy_connect.py)."""
     if record.protocol == "livy" and record.connect_session_id is not None:
         return "livy+connect"
     return record.protocol

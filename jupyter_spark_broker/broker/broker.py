@@ -321,7 +321,7 @@ class SparkBroker(BrokerSettings):
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
         ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session);
-        "livy+connect" its Livy session, made with Spark's Connect plugin (connect/plugin.py).
+        "livy+connect" its Livy session, made with Spark's Connect plugin (livy_connect.py).
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
         ``active_key`` across processes, so concurrent attaches create exactly one session.

@@ -2,7 +2,7 @@
 
 Run by :mod:`jupyter_spark_broker.registry.schema` with the connection it migrates (in a transaction it
 began, holding its lock), or with a URL for a developer's ``command.revision(..., autogenerate=True)``.
-There is no ``alembic.ini``: ``registry_schema.alembic_config`` is the configuration.
+There is no ``alembic.ini``: ``registry.schema.alembic_config`` is the configuration.
 """
 
 from typing import Any
