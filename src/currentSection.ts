@@ -214,9 +214,7 @@ export class CurrentSection {
           )
         : this.trans.__('The log is empty.')
     );
-    const text = log.log.join('\n');
-    if (this.logLines.textContent !== text) {
-      setText(this.logLines, text);
+    if (setText(this.logLines, log.log.join('\n'))) {
       // A tail is read from its end: show the newest line, as a terminal would.
       this.logLines.scrollTop = this.logLines.scrollHeight;
     }

@@ -44,10 +44,13 @@ export function link(label: string, href = ''): HTMLAnchorElement {
   return anchor;
 }
 
-export function setText(node: Node, text: string): void {
-  if (node.textContent !== text) {
-    node.textContent = text;
+/** Write ``text`` only when it differs; whether it did. */
+export function setText(node: Node, text: string): boolean {
+  if (node.textContent === text) {
+    return false;
   }
+  node.textContent = text;
+  return true;
 }
 
 /** Set or (with ``undefined``) remove a ``data-`` attribute. */
