@@ -354,7 +354,7 @@ class SparkBroker(BrokerSettings):
         chosen = self.profile_catalog.get(profile)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
-            share_key = f"connect:{self._share_key(user, path, CONNECT, name, run)}"
+            share_key = f"{CONNECT}:{self._share_key(user, path, CONNECT, name, run)}"
             new = NewSession(user, endpoint, chosen, share_key, path=path)
             create = functools.partial(self.connect.create, new)
         else:

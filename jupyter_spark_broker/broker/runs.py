@@ -10,6 +10,7 @@ A session the run only joined (``%spark attach NAME``) is detached, never killed
 from __future__ import annotations
 
 from ..registry.records import AttachmentRecord, SessionRecord
+from .protocols import CONNECT
 
 RUN_PREFIX = "run:"
 
@@ -21,7 +22,8 @@ def run_share_key(user: str, run: str) -> str:
 def run_of(record: SessionRecord) -> str | None:
     """The run a session was started for, or None for a notebook's or a shared session."""
     prefix = run_share_key(record.owner, "")
-    key = record.share_key or ""
+    # A Connect session's key is its Livy twin's, after "connect:" (broker.py).
+    key = (record.share_key or "").removeprefix(f"{CONNECT}:")
     return key[len(prefix) :] if key.startswith(prefix) else None
 
 

@@ -19,6 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from jupyter_spark_broker import metrics
 from jupyter_spark_broker.events import SESSION_ACTION
+from tests.broker.test_connect_sessions import CONNECT_CONFIG
 from tests.broker.test_events import Events
 from tests.helpers import eventually
 
@@ -26,14 +27,13 @@ RUN_TIMEOUT = 2.0  # short, so a killed kernel's session ends within the test
 
 
 @pytest.fixture
-def broker_config(broker_config, request):
+def broker_config(broker_config, request, tmp_path):
     small = {"settings": {"conf": {"spark.sql.shuffle.partitions": "3"}}}
     config = {**broker_config, "run_timeout": RUN_TIMEOUT, "profiles": {"small": small}}
-    if request.node.get_closest_marker("spark"):  # a Livy whose sessions run real Spark
-        config["endpoints"] = {
-            **config["endpoints"],
-            "spark": {"url": request.getfixturevalue("spark_livy_url")},
-        }
+    if request.node.get_closest_marker("spark"):  # real Spark: a Livy's, and Connect servers
+        spark = {"url": request.getfixturevalue("spark_livy_url")}
+        config["endpoints"] = {**config["endpoints"], "spark": spark}
+        config |= {**CONNECT_CONFIG, "log_dir": str(tmp_path / "connect-logs")}
     return config
 
 
@@ -366,3 +366,26 @@ async def test_a_papermill_run_on_real_spark_leaves_no_spark_session(
     assert session["endpoint"] == "spark"
     livy = (await api.get("sessions", params={"endpoint": "spark", "live": "true"})).json
     assert livy["sessions"] == []
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(900)
+async def test_a_papermill_run_on_the_connect_kernel_ends_its_connect_session(
+    api, headless_env, tmp_path
+):
+    source = notebook(
+        tmp_path / "connect.ipynb",
+        "rows = 10",
+        "print('counted', spark.range(rows).count())",
+        kernel="pyspark_connect_broker",
+    )
+
+    done = await run(
+        sys.executable, "-m", "papermill", str(source), str(tmp_path / "connect-out.ipynb"),
+        "-p", "rows", "12", env=headless_env, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout
+    assert "counted 12" in outputs_of(tmp_path / "connect-out.ipynb")  # parameters run locally
+    session = await ended_by_its_run(api)
+    assert session["protocol"] == "connect"
