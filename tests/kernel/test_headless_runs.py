@@ -19,6 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from jupyter_spark_broker import metrics
 from jupyter_spark_broker.events import SESSION_ACTION
+from jupyter_spark_broker.kernel.headless import this_run
 from tests.broker.test_connect_sessions import CONNECT_CONFIG
 from tests.broker.test_events import Events
 from tests.helpers import eventually
@@ -389,3 +390,17 @@ async def test_a_papermill_run_on_the_connect_kernel_ends_its_connect_session(
     assert "counted 12" in outputs_of(tmp_path / "connect-out.ipynb")  # parameters run locally
     session = await ended_by_its_run(api)
     assert session["protocol"] == "connect"
+
+
+def test_a_run_is_named_and_labelled_by_what_its_caller_says(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARK_BROKER_RUN", "ci-build-512")
+    monkeypatch.setenv("SPARK_BROKER_NOTEBOOK", str(tmp_path / "given.ipynb"))
+    run = this_run(kernel_id="0f4c1f7e-0000-4000-8000-000000000000")
+    assert (run.name, run.notebook) == ("ci-build-512", tmp_path / "given.ipynb")
+
+    monkeypatch.delenv("SPARK_BROKER_RUN")
+    monkeypatch.delenv("SPARK_BROKER_NOTEBOOK")
+    monkeypatch.chdir(tmp_path)  # no notebook here, none on pytest's command line
+    run = this_run(kernel_id="0f4c1f7e-0000-4000-8000-000000000000")
+    assert run.name == "0f4c1f7e-0000-4000-8000-000000000000" and run.notebook is None
+    assert run.label == "run 0f4c1f7e-0000-4000-8000-000000000000" and run.profile() is None
