@@ -34,7 +34,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .. import ui_guard
-from ..config import is_secret_conf_key, spark_missing
+from ..config import PYTHON_CONF, is_secret_conf_key, spark_missing, spark_python_conf
 from ..lifeline import die_with_parent
 from .output_cap import cap_output
 
@@ -115,6 +115,10 @@ class Interpreter:
             "spark.repl.class.outputDir": self.class_dir,
         }
         settings = {**defaults, **conf}
+        settings.update(spark_python_conf(settings, os.environ))
+        # pyspark hands its workers PYSPARK_PYTHON of this process (the conf reaches only the JVM),
+        # and the JVM launched below inherits it for the UDFs of Connect clients (livy+connect).
+        os.environ["PYSPARK_PYTHON"] = settings[PYTHON_CONF]
         if ui_key is not None and ui_guard.spark_has_filter(pyspark.__version__):
             settings = ui_guard.filter_conf(ui_key, settings)
             self.ui_authorization = ui_guard.authorization(ui_key)
