@@ -1,4 +1,4 @@
-"""Python UDFs on the embedded default, in real kernels.
+"""Python UDFs on the embedded default, and a driver out of memory, in real kernels.
 
 Spark runs its Python workers with ``python3`` of the PATH unless told otherwise; here that is a
 ``python3`` that fails loudly, first on the PATH of the Jupyter server (and so of the embedded Livy,
@@ -49,6 +49,11 @@ UDF_RESULTS = [
     "pandas_udf: [0, 2, 4]",
     "mapInPandas: [1, 2, 3]",
 ]
+# A task that needs more memory than a 512m driver has: under local[*] the task runs in the
+# driver's JVM, which the OutOfMemoryError ends.
+OUT_OF_MEMORY = "spark.range(1).selectExpr(\"length(repeat('x', id + 1000000000)) AS n\").collect()"
+
+
 @pytest.fixture
 def path_python3_fails(tmp_path, monkeypatch) -> str:
     """``python3`` and ``python`` first on the PATH, failing loudly: Spark's default for workers."""
@@ -125,3 +130,39 @@ async def test_udfs_run_the_sessions_python_on_a_connect_server(
     reply, shown, errors = await local_kernel.run(UDFS, timeout=600)
     assert reply["status"] == "ok", (shown, errors)
     assert printed(shown) == UDF_RESULTS, shown
+
+
+async def test_a_driver_out_of_memory_is_a_few_lines_then_a_new_session(local_kernel: Kernel, api):
+    # The embedded Livy's default: a small driver.
+    reply, shown, _ = await local_kernel.run(
+        "%%spark\nspark.conf.get('spark.driver.memory')", timeout=600
+    )
+    assert reply["status"] == "ok" and shown.rstrip().endswith("'512m'"), shown
+    (before,) = (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+
+    reply, _, errors = await local_kernel.run(f"%%spark\n{OUT_OF_MEMORY}", timeout=600)
+    assert reply["status"] == "error" and reply["ename"] == "OutOfMemoryError"
+    (error,) = errors
+    lines = error["traceback"]
+    text = "\n".join(lines)
+    assert lines[0].startswith("OutOfMemoryError: the Spark driver ran out of memory"), text
+    assert "driverMemory" in text and '%%configure -f {"driverMemory": "2g"}' in text, text
+    assert "session has ended" in text, text
+    assert len(lines) <= 5, text
+    assert "\tat " not in text and "at org.apache" not in text and "at java." not in text, text
+    assert "site-packages" not in text and ".venv" not in text and sys.prefix not in text, text
+
+    reply, shown, errors = await local_kernel.run("%%spark\n'the next cell runs'", timeout=600)
+    assert reply["status"] == "ok", (shown, errors)
+    ended = [line for line in shown.splitlines() if "has ended" in line]
+    assert len(ended) == 1, shown
+    assert f"Spark session {before['id'][:8]} has ended (dead)" in ended[0]
+    assert "Spark state" in ended[0] and "is gone" in ended[0], ended
+    assert "Starting a new Spark session" in shown and "'the next cell runs'" in shown, shown
+    assert "site-packages" not in shown and ".venv" not in shown, shown
+    (after,) = [
+        s
+        for s in (await api.get("sessions", params={"path": "work/spark.ipynb"})).json["sessions"]
+        if s["state"] in ("idle", "busy")
+    ]
+    assert after["id"] != before["id"]
