@@ -122,12 +122,11 @@ async def test_udfs_run_the_sessions_python_in_livy_and_livy_connect(
     assert printed(through_connect.stdout) == UDF_RESULTS, through_connect.stdout
 
 
-async def test_udfs_run_the_sessions_python_on_a_connect_server(
-    local_kernel: Kernel, path_python3_fails
-):
-    reply, shown, errors = await local_kernel.run("%spark connect", timeout=600)
+async def test_udfs_run_the_sessions_python_on_a_connect_server(kernel: Kernel, path_python3_fails):
+    assert os.environ["PATH"].startswith(path_python3_fails)
+    reply, shown, errors = await kernel.run("%spark connect", timeout=600)
     assert reply["status"] == "ok", (shown, errors)
-    reply, shown, errors = await local_kernel.run(UDFS, timeout=600)
+    reply, shown, errors = await kernel.run(UDFS, timeout=600)
     assert reply["status"] == "ok", (shown, errors)
     assert printed(shown) == UDF_RESULTS, shown
 
