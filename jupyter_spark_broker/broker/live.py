@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from .. import metrics
 from ..events import BROKER_ACTOR, BrokerEvents
-from ..livy import LivyError, Session
+from ..livy import LivyError, LivyHTTPError, Session
 from ..registry.registry import AttachmentRecord, Registry, SessionFields, SessionRecord
 from .endpoints import SparkEndpoints
 from .errors import BrokerError, Conflict, NotFound
@@ -99,21 +99,17 @@ class LiveSessions:
         return record
 
     async def live_session(
-        self, user: str, session_id: str, protocol: str = "livy"
+        self, user: str, session_id: str, protocol: str = "livy", *, ended_too: bool = False
     ) -> SessionRecord:
-        """``user``'s running session of ``protocol``: 409 when it ended, is another protocol's,
-        or (a Livy one) has no Livy session yet."""
+        """``user``'s running session of ``protocol``: 409 when it ended (unless ``ended_too``), is
+        another protocol's, or (a Livy one) has no Livy session yet."""
         record = self._live.get(session_id)
         if record is None:
             record = self.remember(await self.get_session(user, session_id))
         else:
             self.owners.check_owner(user, record.owner, f"Spark session {session_id!r}")
-        if record.is_finished:
-            raise Conflict(
-                f"Spark session {session_id!r} is {record.state}"
-                + (f": {record.message}" if record.message else ""),
-                reason="session_finished",
-            )
+        if record.is_finished and not ended_too:
+            raise ended(record)
         if record.protocol != protocol:
             raise Conflict(
                 f"Spark session {session_id!r} is a {record.protocol} session, not {protocol}"
@@ -230,4 +226,34 @@ class LiveSessions:
         if record is not None and failure.reason == SESSION_LOST:
             # Livy forgot the session: record it, so the notebook's next attach makes a new one.
             await self.update(record.id, state="lost", message="Livy no longer has this session")
+        elif record is not None and isinstance(error, LivyHTTPError) and error.status in (400, 500):
+            # Livy refuses the statements of a session that ended since the poller last looked
+            # (its driver died) with 400 or 500 ("Session is in state dead"): the session's end is
+            # the answer. Not on 502-504, which a Livy in trouble answers for live sessions too.
+            finished = await self._ended_in_livy(record)
+            if finished is not None:
+                return ended(finished)
         return failure
+
+    async def _ended_in_livy(self, record: SessionRecord) -> SessionRecord | None:
+        """The session as Livy shows it now, recorded, if it has ended; else None."""
+        if record.livy_id is None:
+            return None
+        try:
+            livy = await self.endpoints.client(record.endpoint)
+            session = await livy.get_session(record.livy_id)
+        except LivyError:
+            return None
+        if not session.is_finished:
+            return None
+        updated = await self.apply_livy_view(record, session)
+        return updated if updated.is_finished else None
+
+
+def ended(record: SessionRecord) -> Conflict:
+    """The refusal of a call about a session that has ended (409 ``session_finished``)."""
+    return Conflict(
+        f"Spark session {record.id!r} is {record.state}"
+        + (f": {record.message}" if record.message else ""),
+        reason="session_finished",
+    )

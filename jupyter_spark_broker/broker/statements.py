@@ -21,7 +21,7 @@ from ..registry.orm import utcnow
 from ..registry.registry import SessionRecord
 from .endpoints import SparkEndpoints
 from .errors import BrokerError, Conflict, LivyTimedOut, SessionStarting
-from .live import LiveSessions
+from .live import LiveSessions, ended
 from .session_settings import why_it_failed
 
 log = logging.getLogger("jupyter_spark_broker")
@@ -345,12 +345,16 @@ class StatementProxy:
         """The statement; with ``wait``, once finished or when the wait (at most
         ``max_statement_wait``) runs out. Livy's first answer about it is waited for at most
         ``max_statement_wait`` too."""
-        record = await self.live.live_session(user, session_id)
+        # A statement may end with its session (its driver died of it): its result stays
+        # readable while Livy keeps the ended session (livy.server.session.state-retain.sec).
+        record = await self.live.live_session(user, session_id, ended_too=True)
         livy = await self.endpoints.client(record.endpoint)
         wait = min(wait, self.settings.max_statement_wait)
-        if wait <= 0:
+        if wait <= 0 or record.is_finished:
             fetch = livy.get_statement(record.livy_ref, statement_id)
             statement = await self.live.livy_call(record.endpoint, fetch, record, statement_id)
+            if record.is_finished and not statement.is_finished:
+                raise ended(record)  # it never will
             if statement.is_finished:
                 await self.live.follow_after_statement(record.id)
             return statement

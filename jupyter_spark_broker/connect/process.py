@@ -15,13 +15,12 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..livy_local.config import without_secrets
+from ..livy_local.config import PYTHON_CONF, spark_python_conf, without_secrets
 from ..livy_local.lifeline import die_with_parent
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -91,6 +90,7 @@ class ConnectServerProcess:
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.showConsoleProgress": "false",
             **self.conf,
+            **spark_python_conf(self.conf, self._base_environment()),
             TOKEN_CONF: self.token,
         }
 
@@ -122,7 +122,7 @@ class ConnectServerProcess:
 
     def _environment(self) -> dict[str, str]:
         # The clients' Python UDFs run in workers that inherit this: no secret of Jupyter's or ours.
-        env = without_secrets(self.env if self.env is not None else os.environ)
+        env = without_secrets(self._base_environment())
         for name in (
             "SPARK_REMOTE",
             "SPARK_CONNECT_MODE_ENABLED",
@@ -133,9 +133,13 @@ class ConnectServerProcess:
             env.pop(name, None)
         env["SPARK_HOME"] = str(spark_home())
         env["SPARK_LOCAL_IP"] = "127.0.0.1"  # the Spark UI binds it too (it would take 0.0.0.0)
-        # Python UDFs of the clients run in workers of this interpreter (it has pyspark).
-        env.setdefault("PYSPARK_PYTHON", sys.executable)
+        # The server runs the clients' Python UDFs with PYSPARK_PYTHON (not the conf): by default
+        # this interpreter, which has pyspark and pyarrow.
+        env["PYSPARK_PYTHON"] = self.settings()[PYTHON_CONF]
         return env
+
+    def _base_environment(self) -> Mapping[str, str]:
+        return self.env if self.env is not None else os.environ
 
     def spawn(self) -> None:
         """Start the process. Call it from a long-lived thread: the server dies when that thread's

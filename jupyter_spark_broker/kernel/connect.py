@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import re
 import time
 import traceback
@@ -74,6 +75,9 @@ class ConnectBinding:
                 f"pyspark's Connect client is not installed here ({error}); install "
                 "jupyter-spark-broker[connect] in the kernel's environment"
             ) from None
+        # As pyspark's own builder does for a remote session: without it, pyspark.sql.functions
+        # (udf, pandas_udf) take this process for classic Spark and want a SparkContext.
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
         # create(), not getOrCreate(): after a kill, the next binding must not reuse the old client.
         self.spark = SparkSession.builder.remote(url).create()
         self.session = session

@@ -236,7 +236,11 @@ class SparkMagics(Magics):
                 # It ended before this cell (killed from the panel, reaped, lost) and nothing ran:
                 # the cell runs in the notebook's next session.
                 self.client.forget()
-                print(f"Spark session {session['id'][:8]}: {sentence(error)} Starting another.")
+                print(
+                    f"Spark session {session['id'][:8]} has ended ({self._end_of(session)}), and "
+                    "its Spark state (DataFrames, cached tables, variables) is gone: starting a "
+                    "new one."
+                )
                 session = self._session()
                 statement = self.client.submit(session["id"], code, kind)
         except KeyboardInterrupt:
@@ -254,6 +258,12 @@ class SparkMagics(Magics):
             raise StatementCancelled() from None
         progress.finish(statement)
         return statement
+
+    def _end_of(self, session: dict[str, Any]) -> str:
+        """How the session ended, in a word (killed, dead, lost); its message stays in %info."""
+        with contextlib.suppress(BrokerRefused, BrokerUnavailable):
+            return str(self.client.describe(session["id"])["state"])
+        return "gone"
 
     def _cancel(self, session_id: str, statement_id: int) -> None:
         # It may have finished meanwhile, or a second interrupt comes: the cell stops either way.

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import re
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ SECRET_ENV_NAMES = frozenset(
 )
 # Spark's default spark.redaction.regex: conf keys whose values Spark itself treats as secrets.
 _SECRET_CONF_KEY = re.compile(r"(?i)secret|password|token|access[.]?key")
+# Spark's settings of the Python its workers and its driver run.
+PYTHON_CONF = "spark.pyspark.python"
+DRIVER_PYTHON_CONF = "spark.pyspark.driver.python"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
 UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
@@ -67,6 +71,20 @@ def spark_missing() -> str | None:
     if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
         return "Java is not installed (no java on PATH, no JAVA_HOME)"
     return None
+
+
+def spark_python_conf(conf: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The Python of a Spark this interpreter runs: its workers' (``spark.pyspark.python``, which
+    Spark passes to them as PYSPARK_PYTHON) and its driver's (``spark.pyspark.driver.python``).
+
+    What the session's conf names wins, then the environment's PYSPARK_PYTHON (an operator's
+    choice); else this interpreter, which has pyspark and pyarrow. Spark's own default, the PATH's
+    ``python3``, may be another interpreter without them, where every Python UDF fails.
+    """
+    return {
+        PYTHON_CONF: conf.get(PYTHON_CONF) or environ.get("PYSPARK_PYTHON") or sys.executable,
+        DRIVER_PYTHON_CONF: conf.get(DRIVER_PYTHON_CONF) or sys.executable,
+    }
 
 
 def is_secret_conf_key(key: str) -> bool:

@@ -132,8 +132,9 @@ async def test_a_session_killed_elsewhere_is_said_plainly_and_the_cell_runs_in_a
     assert (await api.delete(f"sessions/{session['id']}")).status == 204  # the panel's kill
     again, shown, errors = await kernel.run("%%spark\n'new session'")
     assert again["status"] == "ok" and not errors
-    assert f"Spark session {session['id'][:8]}: " in shown and "is killed" in shown
-    assert "Starting another." in shown and "Starting a new Spark session" in shown
+    assert f"Spark session {session['id'][:8]} has ended (killed)" in shown
+    assert "Spark state" in shown and "is gone: starting a new one" in shown
+    assert "Starting a new Spark session" in shown
     assert "'new session'" in shown
 
 

@@ -349,6 +349,10 @@ class LocalSession:
                 return
             cancelled = message.get("cancelled") or statement.state == "cancelling"
             statement.finish("cancelled" if cancelled else "available", message.get("output"))
+            if message.get("session_ends"):
+                # Its Spark driver died, and the worker stops: dead now, as Livy's session is once
+                # its driver is, so no statement is taken in the meantime to fail later.
+                self._set_state("dead")
             self._after_statement()
         elif op == "completion":
             future = self._completions.get(message["req"])

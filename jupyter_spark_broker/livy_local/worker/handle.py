@@ -6,7 +6,7 @@ server -> worker: ``start {conf, ui_key}`` first, then ``execute {id, code, kind
 ``complete {req, code, cursor}``, ``shutdown``. The Spark conf comes over the socket, not in argv: it may
 hold secrets (a Connect token), and any OS user reads a process's argv with ``ps``.
 worker -> server: ``ready {spark, detail, app_id?, spark_ui_url?}``, ``failed {detail}``,
-``started {id}``, ``progress {id, progress}``, ``done {id, output, cancelled}``,
+``started {id}``, ``progress {id, progress}``, ``done {id, output, cancelled, session_ends}``,
 ``completion {req, candidates}``.
 
 The worker's stdout and stderr (its own prints outside statements, the JVM's log) arrive line by line as

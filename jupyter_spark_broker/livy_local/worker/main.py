@@ -26,6 +26,7 @@ import re
 import rlcompleter
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import traceback
@@ -34,7 +35,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .. import ui_guard
-from ..config import is_secret_conf_key, spark_missing
+from ..config import PYTHON_CONF, is_secret_conf_key, spark_missing, spark_python_conf
 from ..lifeline import die_with_parent
 from .output_cap import cap_output
 
@@ -44,6 +45,10 @@ if TYPE_CHECKING:  # pyspark is imported when a session starts Spark (it may not
     from .scala import ScalaInterpreter
 
 SQL_ROW_LIMIT = 1000  # livy.rsc.sql.num-rows
+OOM_EXIT_CODE = 52  # SparkExitCode.OOM: a JVM of Spark's that ran out of memory exits with it
+# An OutOfMemoryError in a task fails its job at once; the JVM's exit follows (Spark's handler of
+# uncaught errors). Seconds to wait for that exit before taking the JVM as alive.
+OOM_EXIT_WAIT = 15.0
 _TOP_FRAME = re.compile(r'\s*File "<stdin>".*in <module>')
 
 
@@ -87,6 +92,9 @@ class Interpreter:
         self.ui_authorization: str | None = None  # what the Spark UI's JWSFilter asks of a request
         # Started with the session (kind spark) or on its first Scala statement.
         self.scala: ScalaInterpreter | None = None
+        # The JVM of the SparkSession (spark-submit execs into it): its driver and, under local[*],
+        # its executors; an OutOfMemoryError in a task ends it, and the session with it.
+        self.jvm: subprocess.Popen | None = None
         # Classes compiled by the Scala REPL, served to executors (spark.repl.class.outputDir).
         self.class_dir: str | None = None
         # Cancel bookkeeping, shared with the reader thread.
@@ -115,6 +123,10 @@ class Interpreter:
             "spark.repl.class.outputDir": self.class_dir,
         }
         settings = {**defaults, **conf}
+        settings.update(spark_python_conf(settings, os.environ))
+        # pyspark hands its workers PYSPARK_PYTHON of this process (the conf reaches only the JVM),
+        # and the JVM launched below inherits it for the UDFs of Connect clients (livy+connect).
+        os.environ["PYSPARK_PYTHON"] = settings[PYTHON_CONF]
         if ui_key is not None and ui_guard.spark_has_filter(pyspark.__version__):
             settings = ui_guard.filter_conf(ui_key, settings)
             self.ui_authorization = ui_guard.authorization(ui_key)
@@ -129,6 +141,7 @@ class Interpreter:
         # the SparkContext's conf over py4j, before the context (and its plugins) start.
         launch = {key: value for key, value in settings.items() if not is_secret_conf_key(key)}
         gateway = launch_gateway(SparkConf(loadDefaults=False).setAll(list(launch.items())))
+        self.jvm = gateway.proc
         # Livy's Python REPL appends stderr to text/plain, where clients parse it (sparkmagic's %%sql
         # reads toJSON's rows). pyspark 4 warns about its own API there (toJSON's coming return
         # type, pandas 3); Livy's pyspark 3.5 did not. The user's own warnings still show.
@@ -153,10 +166,24 @@ class Interpreter:
         return self.scala
 
     def close(self) -> None:
+        if self.jvm_exit_code() is not None:
+            return  # nothing to stop, and py4j would only fail trying
         if self.scala is not None:
             self.scala.close()
         if self.spark is not None:
             self.spark.stop()
+
+    def jvm_exit_code(self, after: dict[str, Any] | None = None) -> int | None:
+        """The exit code of the session's JVM once it has ended, else None; ``after`` a statement's
+        output that tells of an OutOfMemoryError, once the JVM had time to end."""
+        if self.jvm is None:
+            return None
+        if after is not None and after.get("status") == "error":
+            told = [str(after.get("evalue")), *map(str, after.get("traceback") or [])]
+            if any("OutOfMemoryError" in text for text in told):
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.jvm.wait(OOM_EXIT_WAIT)
+        return self.jvm.poll()
 
     def ready_message(self) -> dict[str, Any]:
         if self.spark is None:
@@ -196,6 +223,9 @@ class Interpreter:
             except KeyboardInterrupt:
                 # Only raised by the cancel signal; the statement ends as cancelled, without output.
                 output, interrupted = None, True
+            exit_code = self.jvm_exit_code(after=output)
+            if exit_code is not None:
+                output = _jvm_died_reply(statement_id, exit_code)  # not py4j's lost connection
         finally:
             if progress is not None:
                 progress.stop()
@@ -207,6 +237,7 @@ class Interpreter:
             id=statement_id,
             output=cap_output(output, self.max_output),
             cancelled=cancelled or interrupted,
+            session_ends=exit_code is not None,  # this worker stops after it: see main()
         )
 
     def _run(self, statement_id: int, code: str, kind: str) -> dict[str, Any]:
@@ -481,6 +512,19 @@ def _error_reply(statement_id: int, ename: str, evalue: str, tb: list[str] | Non
     }
 
 
+def _jvm_death(exit_code: int) -> str:
+    if exit_code == OOM_EXIT_CODE:
+        return "the Spark driver ran out of memory (java.lang.OutOfMemoryError) and stopped"
+    return f"the Spark driver (its JVM) stopped with exit code {exit_code}"
+
+
+def _jvm_died_reply(statement_id: int, exit_code: int) -> dict:
+    """The statement's error when Spark's JVM died under it: this session has ended."""
+    ename = "OutOfMemoryError" if exit_code == OOM_EXIT_CODE else "SparkDriverStopped"
+    evalue = f"{_jvm_death(exit_code)}: this Spark session has ended, and its Spark state with it"
+    return _error_reply(statement_id, ename, evalue)
+
+
 def _exception_reply(statement_id: int, error: BaseException, *, with_traceback: bool) -> dict:
     lines = traceback.format_exception(
         type(error), error, error.__traceback__ if with_traceback else None, chain=False
@@ -626,6 +670,10 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=_reader, args=(channel, interpreter, work), daemon=True).start()
         while (message := work.get()) is not None:
             interpreter.execute(int(message["id"]), message["code"], message["kind"])
+            if (exit_code := interpreter.jvm_exit_code()) is not None:
+                # As Livy's REPL whose driver died: the session ends (dead), saying why in its log.
+                print(f"livy-local: {_jvm_death(exit_code)}; the session ends", file=sys.stderr)
+                break
     finally:
         interpreter.close()
 
