@@ -65,6 +65,12 @@ DETACHES = CounterMetric(
     "session_ended (their session was killed or ended).",
     ["reason"],
 )
+RUNS = CounterMetric(
+    PREFIX + "runs",
+    "Headless runs (papermill, nbconvert, schedulers); event: started (a run attached), ended (its "
+    "kernel shut down and detached) or lost (its kernel stopped beating: killed, or its host gone).",
+    ["event"],
+)
 STATEMENT_SECONDS = Histogram(
     PREFIX + "statement_seconds",
     "A statement from the broker's POST to Livy until the broker saw it finished. outcome: ok, "

@@ -60,6 +60,9 @@ export class SessionRow implements IRow<ISession> {
     ]);
     setText(this.kind, kindLabel(trans, session));
     setText(this.profile, trans.__('profile %1', session.profile));
+    // A headless run's own session (papermill, a scheduler): it ends with the run.
+    setData(this.node, 'run', session.run ?? undefined);
+    setText(this.run, trans.__('run %1', session.run ?? ''));
     const notebooks = model.notebooksOf(session.id);
     setText(
       this.notebooks,
@@ -68,6 +71,7 @@ export class SessionRow implements IRow<ISession> {
     this.tick(Date.now());
     setText(this.owner, trans.__('owner %1', session.owner));
     setChildren(this.details, [
+      ...(session.run ? [this.run] : []),
       this.kind,
       this.profile,
       this.notebooks,
@@ -93,6 +97,7 @@ export class SessionRow implements IRow<ISession> {
   private readonly details = h('div', 'jsb-Session-details');
   private readonly kind = h('span');
   private readonly profile = h('span');
+  private readonly run = h('span', 'jsb-Session-run');
   private readonly notebooks = h('span');
   private readonly age = h('span');
   private readonly owner = h('span');

@@ -40,10 +40,12 @@ def test_the_kernel_side_loads_nothing_of_the_server(statement):
     loaded = modules_loaded_by(statement)
     assert not loaded & set(SERVER_SIDE)
     ours = {m for m in loaded if m.startswith("jupyter_spark_broker.")}
-    # The kernel side's own modules, and Livy's names (their package loads nothing else: PEP 562).
+    # The kernel side's own modules, Livy's names (their package loads nothing else: PEP 562), and
+    # what a notebook's metadata says (support/ loads nothing of the package).
     allowed = ("jupyter_spark_broker.kernel", "jupyter_spark_broker._version")
-    allowed += ("jupyter_spark_broker.livy.names",)
-    assert {m for m in ours if not m.startswith(allowed)} <= {"jupyter_spark_broker.livy"}
+    allowed += ("jupyter_spark_broker.livy.names", "jupyter_spark_broker.support.notebook_metadata")
+    packages = {"jupyter_spark_broker.livy", "jupyter_spark_broker.support"}
+    assert {m for m in ours if not m.startswith(allowed)} <= packages
 
 
 def test_livy_names_load_alone():
@@ -67,7 +69,7 @@ MAY_IMPORT = {
     "metrics": {"livy"},
     "events": {"support"},
     "livy": {"support"},
-    "kernel": {"livy", "_version"},  # a kernel loads nothing server-side
+    "kernel": {"livy", "support", "_version"},  # a kernel loads nothing server-side
     "cli": {"kernel", "_version"},
     "support": set(),
     "_version": set(),

@@ -40,6 +40,7 @@ from .ownership import Ownership
 from .pool import WarmPool
 from .profiles import SparkProfiles
 from .protocols import CONNECT, LIVY, base_protocol
+from .runs import started_for
 from .settings import BrokerSettings
 from .statements import StatementProxy
 
@@ -108,6 +109,7 @@ class SparkBroker(BrokerSettings):
             server_id=self.server_id,
             kernel_exists=kernel_exists,
             kill=functools.partial(self.kill, actor=BROKER_ACTOR),
+            detached=functools.partial(self.detached, actor=BROKER_ACTOR),
             reload_endpoints=self.load_saved_endpoints,
         )
         self.livy = LivySessions(
@@ -209,9 +211,13 @@ class SparkBroker(BrokerSettings):
     def check_owner(self, user: str, owner: str, what: str) -> None:
         self.owners.check_owner(user, owner, what)
 
-    def _share_key(self, user: str, path: str, kind: str | None, name: str | None) -> str:
+    def _share_key(
+        self, user: str, path: str, kind: str | None, name: str | None, run: str | None = None
+    ) -> str:
         if name:
             return share_keys.name_key(name)
+        if run:  # a run's own session, whatever the share scope: it ends with the run
+            return share_keys.run_key(user, run)
         if self.share_scope == "user":
             return share_keys.user_key(user, kind or self.default_kind)
         return share_keys.notebook_key(user, path)
@@ -319,11 +325,13 @@ class SparkBroker(BrokerSettings):
         overrides: JSONObject | None = None,
         profile: str | None = None,
         protocol: str = "livy",
+        run: str | None = None,
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
         By ``name``, only get unless ``create_named``: a typo must not start a Spark driver of its own.
         ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session);
         "livy+connect" its Livy session, made with Spark's Connect plugin (livy_connect.py).
+        ``run`` names a headless run (runs.py): its own session is keyed by the run, not the path.
 
         Race-free: one lock per (endpoint, share key) in this process, and the registry's unique
         ``active_key`` across processes, so concurrent attaches create exactly one session.
@@ -332,22 +340,23 @@ class SparkBroker(BrokerSettings):
             record = await self.live.live_session(user, session_id, base_protocol(protocol))
             check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
-                record.id, path, kernel_id, user, self.server_id
+                record.id, path, kernel_id, user, self.server_id, run
             )
-            self._count_attach(record.endpoint, False, record, protocol)
+            self._count_attach(record.endpoint, False, record, protocol, run)
             self.events.attached(record, attachment, actor=user)
             return Attached(attachment, record, created=False)
-        if protocol == LIVY and kernel_id is not None and name is None and not overrides:
+        # A restarted kernel keeps its session; a run's kernel is never restarted.
+        if protocol == LIVY and kernel_id is not None and run is None and not (name or overrides):
             kept = await self._kept_attachment(user, path, kernel_id, endpoint)
             if kept is not None:
                 attachment, record = kept
-                self._count_attach(record.endpoint, False, record, protocol)
+                self._count_attach(record.endpoint, False, record, protocol, run)
                 self.events.attached(record, attachment, actor=user)
                 return Attached(attachment, record, created=False)
         chosen = self.profile_catalog.get(profile)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
-            share_key = share_keys.connect_key(self._share_key(user, path, CONNECT, name))
+            share_key = share_keys.connect_key(self._share_key(user, path, CONNECT, name, run))
             new = NewSession(user, endpoint, chosen, share_key, path=path)
             create = functools.partial(self.connect.create, new)
         else:
@@ -357,7 +366,7 @@ class SparkBroker(BrokerSettings):
                 or self.profile_catalog.endpoint_of(chosen)
             )
             self.endpoints.check_usable(endpoint, user)
-            share_key = self._share_key(user, path, kind, name)
+            share_key = self._share_key(user, path, kind, name, run)
             new = NewSession(
                 user,
                 endpoint,
@@ -396,9 +405,9 @@ class SparkBroker(BrokerSettings):
                 self.check_owner(user, record.owner, f"the session named {name!r}")
                 check_serves_connect(record, protocol)
             attachment = await self.registry.attach(
-                record.id, path, kernel_id, user, self.server_id
+                record.id, path, kernel_id, user, self.server_id, run
             )
-        self._count_attach(endpoint, created, record, protocol)
+        self._count_attach(endpoint, created, record, protocol, run)
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
@@ -425,9 +434,42 @@ class SparkBroker(BrokerSettings):
         if attachment is None:
             raise NotFound(f"no attachment {attachment_id!r}")
         self.check_owner(user, attachment.owner, f"attachment {attachment_id!r}")
-        await self.registry.detach(attachment_id)
-        await self.live.report_detached(attachment, actor=user)
+        if await self.registry.detach(attachment_id) is None:
+            raise NotFound(f"no attachment {attachment_id!r}")  # detached meanwhile
         metrics.DETACHES.labels("request").inc()
+        if attachment.run is not None:
+            metrics.RUNS.labels("ended").inc()
+        await self.detached(attachment, actor=user)
+
+    async def detached(
+        self, attachment: AttachmentRecord, reason: str | None = None, *, actor: str
+    ) -> None:
+        """After ``attachment`` was dropped: the audit trail's "detached"; and a headless run's own
+        session ends with its run (a session the run only joined stays for its other users)."""
+        await self.live.report_detached(attachment, actor=actor, reason=reason)
+        if attachment.run is None:
+            return
+        record = await self.registry.get_session(attachment.session_id)
+        if record is not None and not record.is_finished and started_for(record, attachment):
+            with contextlib.suppress(BrokerError):  # Livy unreachable: the idle reaper retries
+                await self.kill(record, f"its run {attachment.run!r} ended", actor=actor)
+
+    @property
+    def run_beat_interval(self) -> float:
+        """How often a headless run's kernel beats: four beats to each ``run_timeout``."""
+        return self.run_timeout / 4
+
+    async def beat(self, user: str, attachment_id: str) -> AttachmentRecord:
+        """A headless run's kernel is alive (runs.py); 404 once its attachment is gone."""
+        attachment = await self.registry.get_attachment(attachment_id)
+        if attachment is not None:
+            self.check_owner(user, attachment.owner, f"attachment {attachment_id!r}")
+            attachment = await self.registry.beat(attachment_id)
+        if attachment is None:
+            raise NotFound(
+                f"no attachment {attachment_id!r}: its session ended, or it was detached"
+            )
+        return attachment
 
     async def detach_elsewhere(self, user: str, path: str, keep_session_id: str) -> None:
         """End ``user``'s attachments of the notebook at ``path`` to sessions other than
@@ -457,10 +499,12 @@ class SparkBroker(BrokerSettings):
         return self.endpoints.metric_label(name)
 
     def _count_attach(
-        self, endpoint: str, created: bool, record: SessionRecord, protocol: str
+        self, endpoint: str, created: bool, record: SessionRecord, protocol: str, run: str | None
     ) -> None:
         label = self.endpoint_label(endpoint)
         metrics.count_attach(label, created, record.profile, protocol)
+        if run is not None:
+            metrics.RUNS.labels("started").inc()
 
     def connect_server_counts(self) -> Iterable[tuple[tuple[str, str], int]]:
         return self.connect.manager.server_counts()

@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Protocol
 
 from .. import metrics
-from ..events import BROKER_ACTOR
 from ..livy import LivyError, Session
 from ..livy.names import SESSION_STARTING_STATES
 from ..registry.orm import utcnow
+from ..registry.records import AttachmentRecord
 from ..registry.registry import SessionRecord
 from ..support.looping import every
 from .connect_sessions import SparkConnect
@@ -41,6 +41,7 @@ class LifecycleSettings(Protocol):
     busy_poll_interval: float
     server_timeout: float
     idle_timeout: float
+    run_timeout: float
 
 
 class BrokerLifecycle:
@@ -53,6 +54,7 @@ class BrokerLifecycle:
         server_id: str,
         kernel_exists: Callable[[str], bool],
         kill: Callable[[SessionRecord, str], Awaitable[None]],
+        detached: Callable[[AttachmentRecord, str], Awaitable[None]],
         reload_endpoints: Callable[[], Awaitable[None]],
     ):
         self.live = live
@@ -63,6 +65,8 @@ class BrokerLifecycle:
         self.server_id = server_id
         self.kernel_exists = kernel_exists
         self.kill = kill  # the broker's kill: Livy's or Connect's, then the row and the events
+        # The broker's word on a dropped attachment: the audit trail, and a run's own session ends.
+        self.detached = detached
         self.reload_endpoints = reload_endpoints  # run-time endpoints other servers saved
         self._loops: list[asyncio.Task[None]] = []
         self._unreachable: set[str] = set()  # endpoints whose failure was already logged
@@ -360,9 +364,12 @@ class BrokerLifecycle:
     async def _drop_attachments_of_gone_kernels(self, live_servers: set[str]) -> None:
         now = utcnow()
         idle = timedelta(seconds=self.settings.idle_timeout)
+        silent = timedelta(seconds=self.settings.run_timeout)
         attachments, _ = await self.registry.attachments()
         for attachment in attachments:
-            if attachment.kernel_id is None:
+            if attachment.run is not None:  # a headless run: no server knows its kernel; it beats
+                gone = now - attachment.last_seen > silent
+            elif attachment.kernel_id is None:
                 gone = now - attachment.last_seen > idle
             elif attachment.server_id in (self.server_id, None):  # None: before schema v3
                 gone = not self.kernel_exists(attachment.kernel_id)
@@ -377,9 +384,9 @@ class BrokerLifecycle:
                 await self.registry.detach(attachment.id)
                 metrics.DETACHES.labels("kernel_gone").inc()
                 metrics.REAPER_ACTIONS.labels("detach", "ok").inc()
-                await self.live.report_detached(
-                    attachment, actor=BROKER_ACTOR, reason="its kernel is gone"
-                )
+                if attachment.run is not None:
+                    metrics.RUNS.labels("lost").inc()
+                await self.detached(attachment, "its kernel is gone")
 
     async def _kill_idle_sessions(self) -> None:
         now = utcnow()

@@ -32,6 +32,17 @@ def normalise_notebook_path(path: str, root_dir: str | None = None) -> str:
     return _relative(raw) if not raw.startswith("/") else posixpath.normpath(raw)
 
 
+def run_notebook_label(path: str, root_dir: str | None = None) -> str:
+    """The notebook a headless run runs, as the run knows it: relative under the root dir, like an
+    interactive notebook's, else absolute (a run may execute a notebook anywhere on its host)."""
+    raw = path.strip().replace("\\", "/")
+    if raw.startswith("/") and root_dir:
+        root = posixpath.normpath(root_dir.replace("\\", "/")).rstrip("/") + "/"
+        if not posixpath.normpath(raw).startswith(root):
+            return posixpath.normpath(raw)
+    return normalise_notebook_path(raw, root_dir)
+
+
 def _relative(path: str) -> str:
     normal = posixpath.normpath(path.lstrip("/"))
     if normal in (".", "") or normal == ".." or normal.startswith("../"):

@@ -9,7 +9,6 @@ endpoint with nothing added; a configured ``default`` replaces it. Limits bound 
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -26,8 +25,6 @@ from .session_settings import fields_of
 
 DEFAULT = "default"
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# Where a notebook names its profile: {"metadata": {"spark_broker": {"profile": "small"}}}.
-METADATA_KEY = "spark_broker"
 # Conf the broker sets itself on every session, so cluster admins see whose it is.
 TAG_PREFIX = "spark.jupyter."
 
@@ -318,16 +315,3 @@ def tag_conf(
     conf[TAG_PREFIX + "profile"] = profile
     conf[TAG_PREFIX + "session"] = session_id
     return {**fields, "conf": conf}
-
-
-def profile_in_metadata(notebook: Any) -> str | None:
-    """The profile a notebook's metadata names, if any (from the contents manager's model)."""
-    if isinstance(notebook, str):
-        try:
-            notebook = json.loads(notebook)
-        except ValueError:
-            return None
-    metadata = notebook.get("metadata") if isinstance(notebook, dict) else None
-    section = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    profile = section.get("profile") if isinstance(section, dict) else None
-    return profile if isinstance(profile, str) and profile else None

@@ -51,6 +51,13 @@ class BrokerSettings(LoggingConfigurable):
         request's own wait, 409 session_starting with Retry-After. The statement is not queued:
         the client sends it again.""",
     )
+    run_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a headless run's kernel (papermill, nbconvert, a scheduler) may go without
+        beating before the broker counts it gone: its attachment is dropped and the run's own session
+        killed at the next reaper round. Its kernel beats every quarter of this.""",
+    )
     server_timeout = Float(
         120.0,
         config=True,

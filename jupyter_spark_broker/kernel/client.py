@@ -3,12 +3,15 @@ Livy credentials, imports nothing server-side."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import time
 from typing import Any
 from urllib.parse import quote, urljoin
 
 import httpx
 
+from .beats import RunBeats
 from .settings import KernelSettings
 
 API = "spark-broker/api/"
@@ -48,6 +51,11 @@ class BrokerClient:
         # The endpoint of new sessions: the kernel's, or %spark endpoint's; None lets the broker pick.
         self.endpoint: str | None = settings.endpoint
         self._ui_quiet_until = 0.0
+        # A headless run (settings.run) beats while it lives and ends its session as it exits.
+        self._beats: RunBeats | None = None
+        if settings.run is not None:
+            self._beats = RunBeats(settings.url + API, headers)
+            atexit.register(self.end_run)
 
     def close(self) -> None:
         self._http.close()
@@ -85,12 +93,25 @@ class BrokerClient:
             body["session"] = session_id
         if settings:
             body["settings"] = settings
+        if self.settings.run is not None:
+            body["run"] = self.settings.run.name
         response = self._send("POST", "attachments", json=body)
         reply = response.json()
         reply["created"] = response.status_code == 201  # 200: a live session was re-used
         self.session = reply["session"]
         self.attachment_id = reply["id"]
+        if self._beats is not None and reply.get("beat_interval"):
+            self._beats.follow(reply["id"], reply["beat_interval"])
         return reply
+
+    def end_run(self) -> None:
+        """A headless run ends (its kernel exits): detach, which ends the run's own session; a
+        session it only joined stays. Best effort: a kernel killed outright stops beating instead."""
+        if self._beats is not None:
+            self._beats.stop()
+        # Unanswered: the broker ends the session once the beats stop.
+        with contextlib.suppress(BrokerUnavailable, BrokerRefused):
+            self.detach()
 
     def detach(self) -> None:
         if self.attachment_id is not None:

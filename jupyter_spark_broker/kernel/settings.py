@@ -2,7 +2,8 @@
 
 Inside Jupyter nothing needs configuring: the broker extension puts ``SPARK_BROKER_URL`` and
 ``SPARK_BROKER_TOKEN`` in the environment of the server, which kernels inherit, and jupyter_server sets
-``JPY_SESSION_NAME`` to the notebook's path. Outside Jupyter (a plain ``ipython``), set them yourself.
+``JPY_SESSION_NAME`` to the notebook's path. A kernel without it is a headless run (``headless.py``).
+Outside Jupyter (a CI job), set the first two yourself.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+
+from .headless import HeadlessRun, this_run
 
 URL_ENV = "SPARK_BROKER_URL"
 TOKEN_ENV = "SPARK_BROKER_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -31,6 +34,7 @@ class KernelSettings:
     kernel_id: str | None
     endpoint: str | None
     profile: str | None = None
+    run: HeadlessRun | None = None  # a kernel no Jupyter session started: it attaches as a run
 
     @classmethod
     def from_environment(cls) -> KernelSettings:
@@ -41,19 +45,21 @@ class KernelSettings:
                 f"it; elsewhere set {URL_ENV} to the Jupyter server's URL (with its base_url) and "
                 f"{TOKEN_ENV} to its token."
             )
+        kernel_id = _kernel_id()
+        profile = os.environ.get(PROFILE_ENV) or None
         path = os.environ.get(PATH_ENV, "")
-        if not path:
-            raise NotConfigured(
-                f"No notebook path: {PATH_ENV} is not set. Jupyter sets it for notebook kernels; "
-                "elsewhere set it, or attach by name with `%spark attach NAME`."
-            )
+        run = None if path else this_run(kernel_id)
+        if run is not None:
+            path = run.label
+            profile = profile or run.profile()  # the kernelspec's profile first, as in Jupyter
         return cls(
             url=url if url.endswith("/") else url + "/",
             token=os.environ.get(TOKEN_ENV, ""),
             notebook_path=path,
-            kernel_id=_kernel_id(),
+            kernel_id=kernel_id,
             endpoint=os.environ.get(ENDPOINT_ENV) or None,
-            profile=os.environ.get(PROFILE_ENV) or None,
+            profile=profile,
+            run=run,
         )
 
 

@@ -93,6 +93,9 @@ class AttachmentRow(Base):
     owner: Mapped[str] = mapped_column(String(255))
     attached: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A headless run's attachment (papermill, nbconvert, a scheduler): the run's name. No Jupyter
+    # server knows its kernel, so it lives while it beats (``last_seen``) and ends with its run.
+    run: Mapped[str | None] = mapped_column(String(255))
 
     session: Mapped[SessionRow] = relationship(back_populates="attachments")
 

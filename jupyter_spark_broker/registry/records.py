@@ -23,6 +23,7 @@ class AttachmentRecord:
     owner: str
     attached: datetime
     last_seen: datetime
+    run: str | None = None  # a headless run's name: it lives while it beats
 
 
 @dataclass(frozen=True)
@@ -131,4 +132,5 @@ def attachment_record(row: AttachmentRow) -> AttachmentRecord:
         owner=row.owner,
         attached=row.attached,
         last_seen=row.last_seen,
+        run=row.run,
     )

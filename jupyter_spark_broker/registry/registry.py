@@ -349,10 +349,12 @@ class Registry:
         kernel_id: str | None,
         owner: str,
         server_id: str | None = None,
+        run: str | None = None,
     ) -> AttachmentRecord:
         """The notebook's attachment to the session, created or refreshed (one per session and path).
 
-        With ``kernel_id``, ``server_id`` names the broker whose kernel that is.
+        With ``kernel_id``, ``server_id`` names the broker whose kernel that is; ``run`` names the
+        headless run that attaches (its kernel is no server's).
         """
 
         def attach() -> AttachmentRecord:
@@ -370,6 +372,7 @@ class Registry:
                     db.add(row)
                 if kernel_id:
                     row.kernel_id, row.server_id = kernel_id, server_id
+                row.run = run
                 row.last_seen = now
                 session = db.get(SessionRow, session_id)
                 if session is None:  # the caller holds a session it read from here
@@ -397,6 +400,21 @@ class Registry:
                 return record
 
         return await self._run(detach)
+
+    async def beat(self, attachment_id: str) -> AttachmentRecord | None:
+        """A headless run's kernel is alive: its attachment's ``last_seen`` is now. None when the
+        attachment is gone (its session ended, or it was found dead)."""
+
+        def beat() -> AttachmentRecord | None:
+            with self._session() as db:
+                row = db.get(AttachmentRow, attachment_id)
+                if row is None:
+                    return None
+                row.last_seen = utcnow()
+                db.commit()
+                return _attachment_record(row)
+
+        return await self._run(beat)
 
     async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
         def get() -> AttachmentRecord | None:

@@ -1,15 +1,16 @@
 """Share keys: how a notebook finds its live session on an endpoint (the registry's ``share_key``).
 
 ``notebook:{owner}:{path}`` (the default scope), ``user:{owner}:{kind}`` (scope ``user``),
-``name:{name}`` (a session shared by name: ``%spark attach NAME``), each with ``connect:`` before it
-for a Spark Connect session; the warm pool's own keys until a notebook claims a pooled session.
-Written and read here only, so the session's name is never parsed anywhere else.
+``name:{name}`` (a session shared by name: ``%spark attach NAME``), ``run:{owner}:{run}`` (a headless
+run's own session, broker/runs.py), each with ``connect:`` before it for a Spark Connect session; the
+warm pool's own keys until a notebook claims a pooled session. Written and read here only.
 """
 
 from __future__ import annotations
 
 NOTEBOOK = "notebook:"
 NAME = "name:"
+RUN = "run:"
 CONNECT = "connect:"
 
 
@@ -26,6 +27,10 @@ def name_key(name: str) -> str:
     return f"{NAME}{name}"
 
 
+def run_key(owner: str, run: str) -> str:
+    return f"{RUN}{owner}:{run}"
+
+
 def connect_key(key: str) -> str:
     """The key of the Spark Connect session for what ``key`` finds a Livy session for."""
     return f"{CONNECT}{key}"
@@ -35,3 +40,9 @@ def share_name(share_key: str | None) -> str | None:
     """The name a session is shared by, if it was started for a name."""
     key = (share_key or "").removeprefix(CONNECT)
     return key.removeprefix(NAME) if key.startswith(NAME) else None
+
+
+def run_name(share_key: str | None, owner: str) -> str | None:
+    """The run of ``owner`` a session was started for, if it was."""
+    key, prefix = (share_key or "").removeprefix(CONNECT), run_key(owner, "")
+    return key.removeprefix(prefix) if key.startswith(prefix) else None

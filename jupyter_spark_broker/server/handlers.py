@@ -26,10 +26,10 @@ from ..broker.broker import SparkBroker
 from ..broker.errors import BrokerError, Forbidden, InvalidRequest, NotFound, SessionStarting
 from ..broker.health import endpoints_health
 from ..broker.links import with_browser_links
-from ..broker.profiles import profile_in_metadata
 from ..broker.users import broker_user, serves_one_person
 from ..events import ROUTE
 from ..registry.registry import SessionRecord
+from ..support.notebook_metadata import profile_in_metadata
 from .endpoint_requests import add_endpoint
 from .models import (
     RECONNECT_REQUIRED,
@@ -45,6 +45,7 @@ from .models import (
     StatementQuery,
     notebook_path,
     parse_json_body,
+    run_path,
     validate,
 )
 from .reconnect import NotebookReconnector
@@ -425,9 +426,12 @@ class AttachmentsHandler(BrokerHandler):
     @authorized
     async def post(self) -> None:
         request = validate(CreateAttachment, self.body())
-        path = notebook_path(
-            await self._notebook_of(request.kernel_id) or request.path, self.root_dir
-        )
+        if request.run is not None:  # a headless run: no Jupyter session knows its kernel
+            path = run_path(request.path, self.root_dir)
+        else:
+            path = notebook_path(
+                await self._notebook_of(request.kernel_id) or request.path, self.root_dir
+            )
         attached = await self.broker.attach(
             self.user,
             path=path,
@@ -440,8 +444,12 @@ class AttachmentsHandler(BrokerHandler):
             overrides=request.settings.livy_fields(),
             profile=request.profile or await self._profile_in_notebook(path),
             protocol=request.protocol,
+            run=request.run,
         )
-        body = AttachmentWithSession.of_with(attached.attachment, self.shown(attached.session))
+        beats = self.broker.run_beat_interval if request.run is not None else None
+        body = AttachmentWithSession.of_with(
+            attached.attachment, self.shown(attached.session), beats
+        )
         self.reply(201 if attached.created else 200, body)
 
     async def _notebook_of(self, kernel_id: str | None) -> str | None:
@@ -490,6 +498,15 @@ class AttachmentHandler(BrokerHandler):
     @authorized
     async def delete(self, attachment_id: str) -> None:
         await self.broker.detach(self.user, attachment_id)
+        self.set_status(204)
+        self.finish()
+
+
+class AttachmentBeatHandler(BrokerHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, attachment_id: str) -> None:
+        await self.broker.beat(self.user, attachment_id)
         self.set_status(204)
         self.finish()
 
@@ -583,6 +600,7 @@ def handlers() -> list[tuple[str, type]]:
         (rf"{statement}/cancel", StatementCancelHandler),
         (rf"{API}/attachments", AttachmentsHandler),
         (rf"{API}/attachments/(?P<attachment_id>[^/]+)", AttachmentHandler),
+        (rf"{API}/attachments/(?P<attachment_id>[^/]+)/beat", AttachmentBeatHandler),
         (rf"{API}/openapi.yaml", OpenAPIHandler),
         (rf"{API}/endpoints/(?P<name>[^/]+)", EndpointHandler),
         (rf"{API}(/.*)?", NotFoundHandler),  # last: only what no route above took

@@ -26,7 +26,7 @@ from typing_extensions import TypeAliasType
 
 from ..broker.endpoints import livy_url
 from ..broker.errors import InvalidRequest
-from ..broker.paths import normalise_notebook_path
+from ..broker.paths import normalise_notebook_path, run_notebook_label
 from ..livy.names import (
     KIND_ALIASES,
     RECORD_FINISHED_STATES,
@@ -220,6 +220,15 @@ class CreateAttachment(_Request):
     )
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
+    run: Name | None = Field(
+        None,
+        description="a headless run (papermill, nbconvert, a scheduler: a kernel no Jupyter server "
+        "knows) attaches under this name (its kernel's id, or a name it was given); `path` is then "
+        "the notebook it runs as far as it is known. Its own session is keyed by the run, not the "
+        "path, and ends with it: when the run detaches (its kernel shut down) or stops beating "
+        "(POST attachments/{id}/beat every `beat_interval` s). A session it joins by `name` or "
+        "`session` is only detached",
+    )
     protocol: Literal["livy", "connect", "livy+connect"] = Field(
         "livy",
         description="connect gives the notebook's Spark Connect session (no kind or settings "
@@ -403,6 +412,14 @@ def validate(model: type[ModelT], data: dict[str, Any], *, what: str = "body") -
 def notebook_path(path: str, root_dir: str | None) -> str:
     try:
         return normalise_notebook_path(path, root_dir)
+    except ValueError as error:
+        raise InvalidRequest(f"path: {error}", reason="invalid_field") from None
+
+
+def run_path(path: str, root_dir: str | None) -> str:
+    """A headless run's notebook, which may lie outside the root dir (it is a label, not a key)."""
+    try:
+        return run_notebook_label(path, root_dir)
     except ValueError as error:
         raise InvalidRequest(f"path: {error}", reason="invalid_field") from None
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from ..broker.profiles import Limits
+from ..broker.runs import run_of
 from ..livy import SessionLog, Statement
 from ..registry.registry import AttachmentRecord, SessionRecord
 from .models import KindName, SessionState, StatementState
@@ -52,7 +53,12 @@ class Attachment(Reply):
     session_id: str
     owner: str
     attached: datetime
-    last_seen: datetime
+    last_seen: datetime = Field(
+        description="its kernel's last sign of life: an attach, a statement, a headless run's beat"
+    )
+    run: str | None = Field(
+        None, description="the headless run it belongs to (attached with `run`), else null"
+    )
 
     @field_serializer("attached", "last_seen")
     def _times(self, value: datetime):  # no return type: the spec keeps format date-time
@@ -106,6 +112,11 @@ class Session(Reply):
     created: datetime
     last_activity: datetime
     profile: str = Field(description="the profile it was started with")
+    run: str | None = Field(
+        None,
+        description="the headless run it was started for (attached with `run`): it ends with the "
+        "run; null for a notebook's or a shared session",
+    )
 
     @field_validator("connect", mode="before")
     @classmethod
@@ -123,7 +134,7 @@ class Session(Reply):
 
     @classmethod
     def of(cls, record: SessionRecord) -> Session:
-        return cls.model_validate(record)
+        return cls.model_validate(record).model_copy(update={"run": run_of(record)})
 
 
 class SessionWithAttachments(Session):
@@ -139,10 +150,19 @@ class SessionWithAttachments(Session):
 
 class AttachmentWithSession(Attachment):
     session: Session
+    beat_interval: float | None = Field(
+        None,
+        description="a headless run's kernel beats this often, in seconds (POST "
+        "attachments/{id}/beat), or the broker counts it gone; null for other attachments",
+    )
 
     @classmethod
-    def of_with(cls, record: AttachmentRecord, session: SessionRecord) -> AttachmentWithSession:
-        return cls(**dict(Attachment.of(record)), session=Session.of(session))
+    def of_with(
+        cls, record: AttachmentRecord, session: SessionRecord, beat_interval: float | None = None
+    ) -> AttachmentWithSession:
+        return cls(
+            **dict(Attachment.of(record)), session=Session.of(session), beat_interval=beat_interval
+        )
 
 
 class SessionList(Reply):

@@ -39,6 +39,7 @@ export function makeSession(
     created: new Date(START + n * 1000).toISOString(),
     last_activity: new Date(START + n * 1000).toISOString(),
     profile: 'default',
+    run: null,
     ...overrides
   };
 }
@@ -56,7 +57,8 @@ export function makeAttachment(
     session_id: sessionId,
     owner,
     attached: new Date(START + n * 1000).toISOString(),
-    last_seen: new Date(START + n * 1000).toISOString()
+    last_seen: new Date(START + n * 1000).toISOString(),
+    run: null
   };
 }
 

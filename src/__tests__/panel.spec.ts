@@ -88,6 +88,24 @@ describe('the session list', () => {
     expect(first.querySelector('.jsb-Session-endpoint')).toBe(endpointCell);
   });
 
+  it("labels a headless run's session as the run, with the notebook it runs", async () => {
+    const broker = new FakeBroker();
+    broker.sessions.push(makeSession(1), makeSession(2, { run: 'nightly-7' }));
+    broker.attachments.push(makeAttachment(1, 's2', 'reports/daily.ipynb'));
+    const model = broker.model();
+    await model.start();
+    const panel = showPanel(model);
+
+    const run = row(panel, 's2')!;
+    expect(run.dataset.run).toBe('nightly-7');
+    expect(run.querySelector('.jsb-Session-run')?.textContent).toBe(
+      'run nightly-7'
+    );
+    expect(run.textContent).toContain('reports/daily.ipynb');
+    expect(row(panel, 's1')!.dataset.run).toBeUndefined();
+    expect(row(panel, 's1')!.querySelector('.jsb-Session-run')).toBeNull();
+  });
+
   it("removes a killed session's row and keeps the others' nodes", async () => {
     const { model } = await withSessions(3);
     const panel = showPanel(model);
