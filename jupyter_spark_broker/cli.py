@@ -199,10 +199,11 @@ class SparkBrokerCommand(JupyterApp):
 
 
 def _purpose(share_key: str | None) -> str:
-    """What a session is for, from its share key: a notebook, a name, or a user's notebooks."""
+    """What a session is for, from its share key: a notebook, a name, or a user's notebooks (the
+    same for a Spark Connect session, whose key is one of those after ``connect:``)."""
     if not share_key:
         return "-"
-    scope, _, rest = share_key.partition(":")
+    scope, _, rest = share_key.removeprefix("connect:").partition(":")
     if scope == "notebook":
         return rest.partition(":")[2]
     if scope == "name":

@@ -44,7 +44,9 @@ export class CurrentSection {
     this.heading = h('h3', '', t.__('This notebook'));
     this.facts = {
       state: new Fact(t.__('State')),
+      name: new Fact(t.__('Name')),
       endpoint: new Fact(t.__('Endpoint')),
+      connectEndpoint: new Fact(t.__('Spark Connect endpoint')),
       kind: new Fact(t.__('Kind')),
       profile: new Fact(t.__('Profile')),
       application: new Fact(t.__('Application')),
@@ -95,12 +97,19 @@ export class CurrentSection {
       t.__('Use the session of this name here')
     );
     attach.type = 'submit';
-    this.attachForm.append(this.nameInput, attach);
+    this.createBox.type = 'checkbox';
+    this.createBox.name = 'create-session';
+    const create = h('label', 'jsb-Panel-create');
+    create.title = t.__(
+      'Start a session of this name when none is live (without: only join a live one)'
+    );
+    create.append(this.createBox, ' ', t.__('Create'));
+    this.attachForm.append(this.nameInput, create, attach);
     this.attachForm.addEventListener('submit', event => {
       event.preventDefault();
       const name = this.nameInput.value.trim();
       if (name) {
-        void this.model.attachNamed(name);
+        void this.model.attachNamed(name, this.createBox.checked);
       }
     });
   }
@@ -147,7 +156,9 @@ export class CurrentSection {
     setData(this.factList, 'currentSessionId', session.id);
     setData(this.factList, 'currentState', session.state);
     this.badge.update(session.state);
+    setText(facts.name.value, session.name ?? '');
     setText(facts.endpoint.value, session.endpoint);
+    setText(facts.connectEndpoint.value, session.endpoint);
     setText(facts.kind.value, kindLabel(trans, session));
     setText(facts.profile.value, session.profile);
     setText(facts.application.value, session.app_id ?? '–');
@@ -171,12 +182,15 @@ export class CurrentSection {
     if (why) {
       setText(facts.why.value, session.message ?? '');
     }
+    // A Connect session runs on its server's Spark application: it has no application id of its own.
+    const connect = session.protocol === 'connect';
     const shown = [
       facts.state,
-      facts.endpoint,
+      ...(session.name ? [facts.name] : []),
+      connect ? facts.connectEndpoint : facts.endpoint,
       facts.kind,
       facts.profile,
-      facts.application,
+      ...(connect && !session.app_id ? [] : [facts.application]),
       ...(links.length ? [facts.links] : []),
       facts.notebooks,
       facts.idle,
@@ -233,7 +247,9 @@ export class CurrentSection {
   private readonly factList = h('dl', 'jsb-Panel-facts');
   private readonly facts: Record<
     | 'state'
+    | 'name'
     | 'endpoint'
+    | 'connectEndpoint'
     | 'kind'
     | 'profile'
     | 'application'
@@ -258,4 +274,5 @@ export class CurrentSection {
   private readonly logLines = h('pre', 'jsb-Panel-log');
   private readonly attachForm = h('form', 'jsb-Panel-attach');
   private readonly nameInput = h('input');
+  private readonly createBox = h('input');
 }

@@ -105,6 +105,19 @@ export function statusLine(
     );
     return { ...line, text: trans.__('Spark: starting (%1 s)', seconds) };
   }
+  if (session.protocol === 'connect' && !FINISHED.has(state)) {
+    // Connect clients talk to their server directly: the broker never sees a query run, so the
+    // line says the session is there to use, not that it is idle.
+    return {
+      ...line,
+      text: trans.__('Spark Connect: ready'),
+      title: trans.__(
+        'Spark Connect session %1 on %2: its queries run between the notebook and the Connect server; their progress shows in the notebook and the Spark UI',
+        session.id,
+        session.endpoint
+      )
+    };
+  }
   if (progress || state === 'busy') {
     // Spark reports task progress; plain code (no Spark job) stays at 0 and shows none.
     const fraction = progress?.progress ?? 0;

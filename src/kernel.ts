@@ -21,8 +21,12 @@ export async function runInKernel(
     allow_stdin: false
   });
   const printed: string[] = [];
+  // A display updated in place ("Starting Spark (3 s)", then "Spark ready") keeps its place and
+  // shows its last text, as a notebook shows it: never a stale first one.
+  const displays = new Map<string, number>();
   future.onIOPub = (message: KernelMessage.IIOPubMessage) => {
     const content = message.content as any;
+    const displayId: string | undefined = content.transient?.display_id;
     switch (message.header.msg_type) {
       case 'stream':
         printed.push(content.text);
@@ -32,12 +36,27 @@ export async function runInKernel(
         break;
       case 'execute_result':
       case 'display_data':
-        if (content.data?.['text/plain']) {
-          printed.push(String(content.data['text/plain']));
+        if (displayId !== undefined) {
+          displays.set(displayId, printed.length);
+        }
+        printed.push(plainText(content));
+        break;
+      case 'update_display_data': {
+        const at =
+          displayId === undefined ? undefined : displays.get(displayId);
+        if (at !== undefined) {
+          printed[at] = plainText(content);
         }
         break;
+      }
     }
   };
   const reply = await future.done;
   return { ok: reply.content.status === 'ok', text: printed.join('').trim() };
+}
+
+/** A display's plain text, on a line of its own. */
+function plainText(content: any): string {
+  const text = content.data?.['text/plain'];
+  return text ? `${String(text)}\n` : '';
 }

@@ -387,8 +387,11 @@ export class SparkModel implements IDisposable {
     }
   }
 
-  /** Attach the notebook's kernel to the session of that name (made by POST sessions with a name). */
-  async attachNamed(name: string): Promise<void> {
+  /**
+   * Attach the notebook's kernel to the live session of that name; with ``create``, start one of
+   * that name when there is none (without, an unknown name is an error: a typo starts nothing).
+   */
+  async attachNamed(name: string, create = false): Promise<void> {
     if (!/^[\w.@:-]+$/.test(name)) {
       this.error = this.trans.__(
         'A session name is letters, digits and . _ - @ : only, not %1',
@@ -397,7 +400,7 @@ export class SparkModel implements IDisposable {
       this._changed.emit();
       return;
     }
-    await this.inKernel(`%spark attach ${name}`);
+    await this.inKernel(`%spark attach ${create ? '--create ' : ''}${name}`);
   }
 
   /** Kill the session; the kernel forgets it, so its next Spark cell starts a new one. */
@@ -446,6 +449,16 @@ export class SparkModel implements IDisposable {
   hideLog(id: string): void {
     if (this.logs.delete(id)) {
       this._changed.emit();
+    }
+  }
+
+  /** The notebooks attached to a session now, asked of the broker (the lists may be a page behind). */
+  async notebooksNow(sessionId: string): Promise<string[]> {
+    try {
+      const session = await this.api.session(sessionId);
+      return session.attachments.map(a => a.path);
+    } catch {
+      return this.notebooksOf(sessionId);
     }
   }
 

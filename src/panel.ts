@@ -9,6 +9,7 @@ import { Widget } from '@lumino/widgets';
 
 import { CurrentSection } from './currentSection';
 import { h } from './dom';
+import { kindLabel } from './format';
 import { EndpointList } from './endpointList';
 import { sparkIcon } from './icon';
 import { SparkModel } from './model';
@@ -161,24 +162,32 @@ export class SparkPanel extends Widget {
     const session =
       model.sessions.find(s => s.id === id) ??
       (model.current?.session.id === id ? model.current.session : undefined);
-    const notebooks = model.notebooksOf(id);
+    const notebooks = await model.notebooksNow(id);
     let what: string;
     if (!session) {
       what = trans.__('Kill session %1?', id);
-    } else if (notebooks.length) {
+    } else if (session.name) {
       what = trans.__(
-        'Kill the %1 session on %2 (%3)?',
-        session.kind,
-        session.endpoint,
-        notebooks.join(', ')
+        'Kill the session %1 (%2 on %3)?',
+        JSON.stringify(session.name),
+        kindLabel(trans, session),
+        session.endpoint
       );
     } else {
       what = trans.__(
         'Kill the %1 session on %2?',
-        session.kind,
+        kindLabel(trans, session),
         session.endpoint
       );
     }
+    const losing = notebooks.length
+      ? trans._n(
+          'This notebook loses its Spark session: %2.',
+          'These %1 notebooks lose their Spark session: %2.',
+          notebooks.length,
+          notebooks.join(', ')
+        )
+      : trans.__('No notebook is attached to it.');
     const lost = restart
       ? trans.__(
           'Its Spark state is lost. The next Spark cell starts a new one.'
@@ -188,7 +197,7 @@ export class SparkPanel extends Widget {
       title: restart
         ? trans.__('Restart Spark')
         : trans.__('Kill Spark session'),
-      body: `${what} ${lost}`,
+      body: `${what} ${losing} ${lost}`,
       buttons: [
         Dialog.cancelButton({ label: trans.__('Cancel') }),
         Dialog.warnButton({

@@ -45,12 +45,15 @@ export class SessionRow implements IRow<ISession> {
     setData(this.kill, 'target', session.id);
     this.badge.update(session.state);
     setText(this.endpoint, session.endpoint);
+    setText(this.name, session.name ?? '');
+    setData(this.node, 'sessionName', session.name ?? undefined);
     const progress = model.progress.get(session.id)?.progress ?? 0;
     if (progress > 0) {
       setText(this.progress, `${Math.round(progress * 100)}%`);
     }
     setChildren(this.top, [
       this.badge.node,
+      ...(session.name ? [this.name] : []),
       this.endpoint,
       ...(progress > 0 ? [this.progress] : []),
       this.kill
@@ -87,6 +90,7 @@ export class SessionRow implements IRow<ISession> {
 
   private readonly top = h('div', 'jsb-Session-top');
   private readonly badge: StateBadge;
+  private readonly name = h('span', 'jsb-Session-name');
   private readonly endpoint = h('span', 'jsb-Session-endpoint');
   private readonly progress = h('span', 'jsb-Session-progress');
   private readonly kill: HTMLButtonElement;

@@ -11,6 +11,7 @@ import sys
 import httpx
 import pytest
 
+from jupyter_spark_broker.cli import _purpose
 from tests.live_server import LiveJupyter
 
 
@@ -76,3 +77,10 @@ def test_the_command_says_what_is_missing(server, tmp_path):
     nothing = spark_broker("sessions", env=elsewhere)
     assert nothing.returncode == 1
     assert "No running Jupyter server found" in nothing.stderr
+
+
+def test_the_for_column_names_notebooks_and_names_never_internal_keys():
+    assert _purpose("connect:notebook:alice:work/Untitled1.ipynb") == "work/Untitled1.ipynb"
+    assert _purpose("connect:name:team") == _purpose("name:team") == "name team"
+    assert _purpose("notebook:alice:reports/daily.ipynb") == "reports/daily.ipynb"
+    assert _purpose(None) == "-"

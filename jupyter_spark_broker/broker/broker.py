@@ -22,6 +22,7 @@ from typing import Any
 from .. import metrics
 from ..events import BROKER_ACTOR, BrokerEvents
 from ..livy import SessionLog
+from ..registry import share_keys
 from ..registry.registry import AttachmentRecord, Registry, SessionRecord, ShareKeyTaken, new_id
 from ..registry.sealing import Sealer
 from ..support.json_types import JSONObject
@@ -39,7 +40,7 @@ from .ownership import Ownership
 from .pool import WarmPool
 from .profiles import SparkProfiles
 from .protocols import CONNECT, LIVY, base_protocol
-from .runs import run_share_key, started_for
+from .runs import started_for
 from .settings import BrokerSettings
 from .statements import StatementProxy
 
@@ -214,13 +215,12 @@ class SparkBroker(BrokerSettings):
         self, user: str, path: str, kind: str | None, name: str | None, run: str | None = None
     ) -> str:
         if name:
-            return f"name:{name}"
+            return share_keys.name_key(name)
         if run:  # a run's own session, whatever the share scope: it ends with the run
-            return run_share_key(user, run)
+            return share_keys.run_key(user, run)
         if self.share_scope == "user":
-            return f"user:{user}:{kind or self.default_kind}"
-        # The owner is part of the key: two users' notebooks at one path never share a session.
-        return f"notebook:{user}:{path}"
+            return share_keys.user_key(user, kind or self.default_kind)
+        return share_keys.notebook_key(user, path)
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class SparkBroker(BrokerSettings):
             user,
             endpoint,
             chosen,
-            share_key=f"name:{name}" if name else None,
+            share_key=share_keys.name_key(name) if name else None,
             kind=kind,
             overrides=overrides,
             attached=False,
@@ -321,12 +321,14 @@ class SparkBroker(BrokerSettings):
         kind: str | None = None,
         session_id: str | None = None,
         name: str | None = None,
+        create_named: bool = False,
         overrides: JSONObject | None = None,
         profile: str | None = None,
         protocol: str = "livy",
         run: str | None = None,
     ) -> Attached:
         """Get-or-create the session for this notebook, and attach the notebook (and kernel) to it.
+        By ``name``, only get unless ``create_named``: a typo must not start a Spark driver of its own.
         ``protocol`` "connect" gives its Spark Connect session (a Livy one is another session);
         "livy+connect" its Livy session, made with Spark's Connect plugin (livy_connect.py).
         ``run`` names a headless run (runs.py): its own session is keyed by the run, not the path.
@@ -354,7 +356,7 @@ class SparkBroker(BrokerSettings):
         chosen = self.profile_catalog.get(profile)
         if protocol == CONNECT:
             endpoint = self.connect.check_endpoint(endpoint)
-            share_key = f"{CONNECT}:{self._share_key(user, path, CONNECT, name, run)}"
+            share_key = share_keys.connect_key(self._share_key(user, path, CONNECT, name, run))
             new = NewSession(user, endpoint, chosen, share_key, path=path)
             create = functools.partial(self.connect.create, new)
         else:
@@ -380,6 +382,13 @@ class SparkBroker(BrokerSettings):
         async with lock:
             created = False
             live = await self.registry.find_live(endpoint, share_key)
+            if live is None and name and not create_named:
+                raise NotFound(
+                    f"no live Spark session is named {name!r} on endpoint {endpoint!r}. To start "
+                    f"one of that name: %spark attach --create {name} (over the API: "
+                    '"create": true); %spark sessions lists the names in use',
+                    reason="unknown_name",
+                )
             if live is None:
                 try:
                     record = self.live.remember(await create())

@@ -10,21 +10,12 @@ A session the run only joined (``%spark attach NAME``) is detached, never killed
 from __future__ import annotations
 
 from ..registry.records import AttachmentRecord, SessionRecord
-from .protocols import CONNECT
-
-RUN_PREFIX = "run:"
-
-
-def run_share_key(user: str, run: str) -> str:
-    return f"{RUN_PREFIX}{user}:{run}"
+from ..registry.share_keys import run_name
 
 
 def run_of(record: SessionRecord) -> str | None:
     """The run a session was started for, or None for a notebook's or a shared session."""
-    prefix = run_share_key(record.owner, "")
-    # A Connect session's key is its Livy twin's, after "connect:" (broker.py).
-    key = (record.share_key or "").removeprefix(f"{CONNECT}:")
-    return key[len(prefix) :] if key.startswith(prefix) else None
+    return run_name(record.share_key, record.owner)
 
 
 def started_for(record: SessionRecord, attachment: AttachmentRecord) -> bool:

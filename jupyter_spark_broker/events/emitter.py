@@ -88,7 +88,8 @@ class EventAttachment(Protocol):
 
 class BrokerEvents:
     """``events.killed(session, actor="alice")`` and so on. ``session`` is any object with the
-    registry's session fields (``id``, ``owner``, ``endpoint``, ``kind``, ``name``, ``state``)."""
+    registry's session fields (``id``, ``owner``, ``endpoint``, ``kind``, ``state``, and the share
+    name ``share_name`` where it has one)."""
 
     def __init__(self, event_logger: EventLoggerLike | None = None):
         self.event_logger = event_logger
@@ -173,7 +174,7 @@ class BrokerEvents:
             "route": ROUTE.get(),
             "endpoint": session.endpoint,
             "kind": session.kind,
-            "name": getattr(session, "name", None),
+            "name": getattr(session, "share_name", None),
             "state": session.state,
             **fields,
         }

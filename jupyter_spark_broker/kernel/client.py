@@ -67,10 +67,13 @@ class BrokerClient:
         *,
         kind: str | None = None,
         name: str | None = None,
+        create: bool = False,
         session_id: str | None = None,
         protocol: str | None = None,
         **settings: Any,
     ) -> dict:
+        """The notebook's session, get-or-create; by ``name`` only an existing one (a 404 names
+        the ``--create`` way) unless ``create``."""
         body: dict[str, Any] = {"path": self.settings.notebook_path}
         if protocol:
             body["protocol"] = protocol
@@ -84,6 +87,8 @@ class BrokerClient:
             body["kind"] = kind
         if name:
             body["name"] = name
+        if create:
+            body["create"] = True
         if session_id:
             body["session"] = session_id
         if settings:
@@ -148,6 +153,15 @@ class BrokerClient:
     def sessions(self, path: str | None = None, *, mine: bool = False) -> list[dict]:
         params: dict[str, Any] = {"limit": 1000, "mine": mine} | ({"path": path} if path else {})
         return self._request("GET", "sessions", params=params)["sessions"]
+
+    def notebooks(self) -> dict[str, list[str]]:
+        """The notebooks attached to each session (of this user; an admin's: all), by session id."""
+        attached: dict[str, list[str]] = {}
+        for attachment in self._request("GET", "attachments", params={"limit": 1000})[
+            "attachments"
+        ]:
+            attached.setdefault(attachment["session_id"], []).append(attachment["path"])
+        return attached
 
     def describe(self, session_id: str) -> dict:
         return self._request("GET", f"sessions/{session_id}")

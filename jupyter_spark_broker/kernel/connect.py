@@ -27,6 +27,7 @@ from IPython.display import display
 from .client import BrokerClient
 from .connect_progress import use_our_progress
 from .progress import StatusLine
+from .session_words import attached_line
 from .settings import KernelSettings
 
 STARTING = ("not_started", "starting", "recovering")
@@ -62,10 +63,7 @@ class ConnectBinding:
         """Attach (get-or-create), wait while the server starts, and open pyspark's Connect client."""
         attached = self.client.attach(protocol="connect")
         session = attached["session"]
-        verb = "Starting a new" if attached["created"] else "Attached to the"
-        print(
-            f"{verb} Spark Connect session {session['id'][:8]} on endpoint {session['endpoint']!r}"
-        )
+        print(attached_line(attached, "Spark Connect session"))
         session = self._wait_for_start(session)
         url = self.client.connect_url(session["id"])
         try:

@@ -9,6 +9,7 @@ does not know is an error.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import shlex
 import time
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 from ..livy.names import (
     RECORD_FINISHED_STATES,
-    SESSION_STARTING_STATES,
     STATEMENT_FINISHED_STATES,
 )
 from .client import BrokerClient, BrokerRefused, BrokerUnavailable
@@ -43,6 +43,7 @@ from .errors import (
 )
 from .profile_command import profile_command
 from .progress import StatementProgress, StatusLine, running_job
+from .session_words import attached_line, session_row, starting
 from .settings import KernelSettings
 from .tables import (
     Sampling,
@@ -54,7 +55,6 @@ from .tables import (
     sql_dataframe,
 )
 
-STARTING = SESSION_STARTING_STATES
 STATEMENT_DONE = STATEMENT_FINISHED_STATES
 FINISHED = RECORD_FINISHED_STATES
 # Kinds not every endpoint runs (the embedded local Livy has no R, and Scala only with Spark).
@@ -80,8 +80,11 @@ HELP = """\
 %%local                 run the cell here, in the kernel
 %send_to_spark -i VAR [-t str|df] [-n NAME]
                         send a local string or pandas DataFrame to the Spark side
-%spark attach NAME | --session ID   share a named session, or attach to a given one
-%spark detach | sessions | info | logs
+%spark attach NAME | --create NAME | --session ID
+                        join the live session of that name (an unknown name is an error), start
+                        one of that name for other notebooks to join, or attach to a given one
+%spark sessions        your sessions: id, state, endpoint, name and notebooks (* this one's)
+%spark detach | info | logs
 %spark profile [NAME [-f]]          list the profiles, or pick one for this notebook's new sessions
 %spark add -u URL [-s NAME] [-a USER] [-p PASSWORD] [-t AUTH] [-l python|scala|r]
                         add a Livy endpoint of yours (the broker keeps the credentials; without -p
@@ -144,7 +147,7 @@ class SparkMagics(Magics):
         try:
             if self.client.session is None:
                 self._attach_notebook()
-            if _starting(self._held()):
+            if starting(self._held()):
                 self._wait_for_start()
         except KeyboardInterrupt:
             raise StartupInterrupted() from None
@@ -177,18 +180,15 @@ class SparkMagics(Magics):
             raise
         self._pending_settings = {}
         session = attached["session"]
-        verb = "Starting a new" if attached["created"] else "Attached to the"
-        shared = (session.get("share_key") or "").partition("name:")[2]
-        name = f" {shared!r}" if shared else ""
-        print(f"{verb} Spark session {session['id'][:8]}{name} on endpoint {session['endpoint']!r}")
-        if not _starting(session):
+        print(attached_line(attached))
+        if not starting(session):
             self._ready_line(StatusLine(), session)
 
     def _wait_for_start(self) -> None:
         session = self._held()
         started, line = time.monotonic(), StatusLine()
         try:
-            while _starting(session):
+            while starting(session):
                 line.show(f"Starting Spark ({time.monotonic() - started:.0f} s) …")
                 time.sleep(1.0)
                 session = self.client.describe(session["id"])
@@ -417,8 +417,9 @@ class SparkMagics(Magics):
         force = parse_argstring(self.cleanup, line).force
         live = [s for s in self.client.sessions(mine=True) if s["state"] not in FINISHED]
         if not force:
+            notebooks = self.client.notebooks() if live else {}
             for session in live:
-                print(f"  {session['id'][:8]}  {session['state']:<9} {session['endpoint']}")
+                print(session_row(session, notebooks.get(session["id"], [])))
             print(f"{len(live)} live Spark session(s) of yours; %cleanup -f kills them all.")
             return
         for session in live:
@@ -460,8 +461,8 @@ class SparkMagics(Magics):
     @line_magic("spark")
     @friendly
     def spark_line(self, line: str) -> None:
-        """%spark attach NAME | --session ID · detach · sessions · info · logs · profile · add ·
-        endpoint · delete · connect · help"""
+        """%spark attach NAME | --create NAME | --session ID · detach · sessions · info · logs ·
+        profile · add · endpoint · delete · connect · help"""
         words = shlex.split(line)
         command, args = (words[0], words[1:]) if words else ("info", [])
         if command == "attach":
@@ -492,17 +493,23 @@ class SparkMagics(Magics):
             print(HELP)
         else:
             raise UsageError(
-                f"%spark {line.strip()!r}: the commands are attach NAME, attach --session ID, "
+                f"%spark {line.strip()!r}: the commands are attach [--create] NAME, attach --session ID, "
                 "detach, sessions, info, logs, profile, add, endpoint, delete, connect and help"
             )
 
     def _attach(self, args: list[str]) -> None:
+        target: dict[str, Any]
         if args[:1] == ["--session"] and len(args) == 2:
             target = {"session_id": args[1]}
+        elif args[:1] == ["--create"] and len(args) == 2 and not args[1].startswith("-"):
+            target = {"name": args[1], "create": True}
         elif len(args) == 1 and not args[0].startswith("-"):
             target = {"name": args[0]}
         else:
-            raise UsageError("usage: %spark attach NAME  or  %spark attach --session ID")
+            raise UsageError(
+                "usage: %spark attach NAME  or  %spark attach --create NAME  or  "
+                "%spark attach --session ID"
+            )
         # One attachment per notebook: the one it leaves ends (its session is reaped when unused),
         # so after a kernel restart the notebook comes back here, not to its old session.
         previous = self.client.attachment_id
@@ -512,39 +519,50 @@ class SparkMagics(Magics):
             raise StartupInterrupted() from None
         if previous is not None and previous != attached["id"]:
             self.client.delete_attachment(previous)
-        session = attached["session"]
-        if attached.get("created") and "name" in target:  # a typo must not pass unnoticed
-            print(
-                f"No live Spark session was named {target['name']!r}: started a new one of that "
-                f"name, {session['id'][:8]}, that other notebooks can attach to."
-            )
-        else:
-            print(f"Attached to Spark session {session['id'][:8]} ({session['state']}).")
+        print(attached_line(attached))
+        if attached["created"] and "name" in target:
+            print(f"Other notebooks join it with %spark attach {target['name']}.")
         self._session()  # waits, saying so, while it starts
 
     def _sessions(self) -> None:
-        for session in self.client.sessions():
-            mine = self.client.session is not None and session["id"] == self.client.session["id"]
-            print(
-                f"{'*' if mine else ' '} {session['id'][:8]}  {session['state']:<9} "
-                f"{session['endpoint']:<12} {session['share_key'] or ''}"
-            )
+        sessions = self.client.sessions()
+        notebooks = self.client.notebooks() if sessions else {}
+        held = self.client.session
+        for session in sessions:
+            mine = held is not None and session["id"] == held["id"]
+            print(session_row(session, notebooks.get(session["id"], []), "*" if mine else " "))
+        if not sessions:
+            print("No Spark sessions.")
 
     def _info(self) -> None:
+        """The session's facts; its links are links where the front end renders HTML."""
         session = self.client.describe(self._session()["id"])
-        attached = ", ".join(a["path"] for a in session["attachments"]) or "none"
-        print(
-            f"Spark session {session['id']} ({session['state']}) on endpoint {session['endpoint']!r}\n"
-            f"  application id: {session['app_id'] or '-'}\n"
-            f"  Spark UI:       {session['spark_ui_url'] or '-'}\n"
-            f"  driver log:     {session['driver_log_url'] or '-'}\n"
-            f"  notebooks:      {attached}"
+        facts = [
+            ("name", session["name"] or "-", None),
+            ("application id", session["app_id"] or "-", None),
+            ("Spark UI", session["spark_ui_url"] or "-", session["spark_ui_url"]),
+            ("driver log", session["driver_log_url"] or "-", session["driver_log_url"]),
+            ("notebooks", ", ".join(a["path"] for a in session["attachments"]) or "none", None),
+        ]
+        title = f"Spark session {session['id']} ({session['state']}) on endpoint {session['endpoint']!r}"
+        text = "\n".join([title, *(f"  {label + ':':<16}{value}" for label, value, _ in facts)])
+        rows = "".join(
+            f"<tr><th>{html.escape(label)}</th><td>{_link_or_text(value, url)}</td></tr>"
+            for label, value, url in facts
         )
+        page = f"<p>{html.escape(title)}</p><table>{rows}</table>"
+        display({"text/plain": text, "text/html": page}, raw=True)
 
     def _notebook_sessions(self) -> list[dict[str, Any]]:
         """Live sessions this notebook is attached to."""
         sessions = self.client.sessions(path=self.client.settings.notebook_path)
         return [s for s in sessions if s["state"] not in FINISHED]
+
+
+def _link_or_text(value: str, url: str | None) -> str:
+    if url is None:
+        return html.escape(value)
+    return f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(value)}</a>'
 
 
 def _no_interpreter(kind: str, error: BrokerRefused) -> str:
@@ -555,10 +573,6 @@ def _no_interpreter(kind: str, error: BrokerRefused) -> str:
         f"{language} of your own (%spark add -u URL), or ask your Jupyter administrator for one "
         "(c.SparkEndpoints.endpoints)."
     )
-
-
-def _starting(session: dict[str, Any]) -> bool:
-    return session["state"] in STARTING or session["livy_id"] is None
 
 
 def _assignment(kind: str | None, name: str, type_: str, value: Any) -> str:

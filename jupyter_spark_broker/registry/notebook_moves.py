@@ -13,25 +13,24 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .orm import AttachmentRow, BindingRow, SessionRow, active_key, utcnow
-
-NOTEBOOK_KEY = "notebook:"
+from .share_keys import NOTEBOOK, notebook_key
 
 
 def move_notebook(db: Session, old: str, new: str) -> list[str]:
-    rows = list(db.scalars(select(SessionRow).where(SessionRow.share_key.startswith(NOTEBOOK_KEY))))
+    rows = list(db.scalars(select(SessionRow).where(SessionRow.share_key.startswith(NOTEBOOK))))
     moving = [
         (row, target) for row in rows if (target := _moved(_keyed_path(row), old, new)) is not None
     ]
     # A session still keyed to a destination path (attached there through the API, say) gives way:
     # the moved notebook's session is the one that path means from now on.
-    destinations = {_key(row.owner, target) for row, target in moving}
+    destinations = {notebook_key(row.owner, target) for row, target in moving}
     moved_ids = {row.id for row, _ in moving}
     for row in rows:
         if row.share_key in destinations and row.id not in moved_ids:
             _unkey(row)
     db.flush()
     for row, target in moving:
-        row.share_key = _key(row.owner, target)
+        row.share_key = notebook_key(row.owner, target)
         if row.active_key is not None:
             row.active_key = active_key(row.endpoint, row.share_key)
     for attachment in db.scalars(
@@ -46,7 +45,7 @@ def move_notebook(db: Session, old: str, new: str) -> list[str]:
 
 
 def release_notebook(db: Session, path: str) -> list[str]:
-    rows = db.scalars(select(SessionRow).where(SessionRow.share_key.startswith(NOTEBOOK_KEY)))
+    rows = db.scalars(select(SessionRow).where(SessionRow.share_key.startswith(NOTEBOOK)))
     released = [row for row in rows if _moved(_keyed_path(row), path, path) is not None]
     for row in released:
         _unkey(row)
@@ -67,12 +66,8 @@ def release_notebook(db: Session, path: str) -> list[str]:
     return sorted(row.id for row in released)
 
 
-def _key(owner: str, path: str) -> str:
-    return f"{NOTEBOOK_KEY}{owner}:{path}"
-
-
 def _keyed_path(row: SessionRow) -> str | None:
-    prefix = _key(row.owner, "")
+    prefix = notebook_key(row.owner, "")
     key = row.share_key
     return key[len(prefix) :] if key is not None and key.startswith(prefix) else None
 

@@ -10,6 +10,7 @@ from typing import TypedDict
 from ..livy.names import RECORD_FINISHED_STATES
 from ..support.json_types import JSONObject
 from .orm import AttachmentRow, SessionRow
+from .share_keys import share_name
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class SessionRecord:
     @property
     def is_finished(self) -> bool:
         return self.state in RECORD_FINISHED_STATES
+
+    @property
+    def share_name(self) -> str | None:
+        """The name notebooks attach to it by (``%spark attach NAME``), if it has one."""
+        return share_name(self.share_key)
 
     @property
     def livy_ref(self) -> int:

@@ -35,6 +35,7 @@ from .kernel_offer import offer_runnable_kernels, stop_offering
 from .models import notebook_path
 from .notebook_follow import contents_confirm, notebook_deleted, notebook_moved
 from .pages import page_handlers
+from .terminals import environment_bin, put_bin_on_terminal_path
 
 if TYPE_CHECKING:
     from jupyter_events import EventLogger
@@ -134,6 +135,10 @@ class SparkBrokerApp(ExtensionApp):
             self._server.kernel_spec_manager, lambda: self.broker.endpoints.runnable_kinds()
         )
         self._event_logger.add_listener(schema_id=CONTENTS_EVENTS, listener=self._follow_notebooks)
+        # Loaded after jupyter_server_terminals (extensions load by name): its manager is there.
+        terminal_manager = self._server.web_app.settings.get("terminal_manager")
+        if terminal_manager is not None:
+            put_bin_on_terminal_path(terminal_manager, environment_bin())
 
     async def _follow_notebooks(
         self, logger: EventLogger, schema_id: str, data: JSONObject

@@ -440,6 +440,7 @@ class AttachmentsHandler(BrokerHandler):
             kind=request.kind,
             session_id=request.session,
             name=request.name,
+            create_named=request.create,
             overrides=request.settings.livy_fields(),
             profile=request.profile or await self._profile_in_notebook(path),
             protocol=request.protocol,

@@ -210,7 +210,14 @@ class CreateAttachment(_Request):
     endpoint: Name | None = None
     kind: SessionKind | None = None
     session: Name | None = Field(None, description="a broker session id to attach to")
-    name: Name | None = Field(None, description="a share name")
+    name: Name | None = Field(
+        None,
+        description="the share name of a live session to attach to; an unknown name is a 404 "
+        "(reason `unknown_name`) unless `create`",
+    )
+    create: bool = Field(
+        False, description="with `name`: start a session of that name when none is live"
+    )
     settings: SessionSettings = Field(default_factory=SessionSettings)
     profile: str | None = Field(None, min_length=1, max_length=64)
     run: Name | None = Field(
@@ -228,6 +235,12 @@ class CreateAttachment(_Request):
         "then); livy+connect its Livy session, started with Spark's Connect plugin (embedded "
         "local Livy) so Connect clients reach it too",
     )
+
+    @model_validator(mode="after")
+    def _create_needs_a_name(self) -> CreateAttachment:
+        if self.create and self.name is None:
+            raise ValueError("create: only with name (a notebook's own session is always made)")
+        return self
 
     @model_validator(mode="after")
     def _livy_only_fields(self) -> CreateAttachment:

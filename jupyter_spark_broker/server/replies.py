@@ -73,11 +73,15 @@ class Session(Reply):
     id: str = Field(description="the broker's id")
     endpoint: str
     livy_id: int | None
-    name: str = Field(
-        validation_alias="livy_name",
-        description="the unique name the broker gave the session in Livy",
+    name: str | None = Field(
+        validation_alias="share_name",
+        description="the name notebooks attach to it by (`%spark attach NAME`, POST attachments "
+        "with `name`); null for a notebook's own session",
     )
-    share_key: str | None
+    livy_name: str = Field(description="the unique name the broker gave the session in Livy")
+    share_key: str | None = Field(
+        description="what the broker finds it by: its notebook, its user or its name (internal)"
+    )
     kind: str
     state: SessionState = Field(
         description="Livy's state, or `lost` (Livy no longer has it) or `killed` (by the broker)"

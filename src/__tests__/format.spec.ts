@@ -62,6 +62,17 @@ describe('statusLine', () => {
     expect(statusLine(trans, idle, running).state).toBe('busy');
   });
 
+  it('says a Connect session is ready, never idle: the broker does not see its queries', () => {
+    const session = makeSession(1, { protocol: 'connect', state: 'idle' });
+    const line = statusLine(trans, session, undefined);
+    expect(line.text).toBe('Spark Connect: ready');
+    expect(line.title).toContain('their progress shows in the notebook');
+    const starting = makeSession(1, { protocol: 'connect', state: 'starting' });
+    expect(statusLine(trans, starting, undefined).text).toMatch(
+      /^Spark: starting/
+    );
+  });
+
   it('says an ended session ended', () => {
     const line = statusLine(
       trans,

@@ -174,8 +174,8 @@ describe('the session list', () => {
 });
 
 describe('this notebook', () => {
-  async function attached(broker = new FakeBroker()) {
-    broker.sessions.push(makeSession(1));
+  async function attached(broker = new FakeBroker(), session = makeSession(1)) {
+    broker.sessions.push(session);
     broker.attachments.push(makeAttachment(1, 's1', 'work.ipynb'));
     broker.log = Array.from({ length: 10000 }, (_, i) => `line ${i + 1}`);
     const model = broker.model();
@@ -204,6 +204,34 @@ describe('this notebook', () => {
     click(panel, '[data-action=hide-log]');
     render();
     expect(panel.node.querySelector('.jsb-Panel-log')).toBeNull();
+  });
+
+  it('names a shared session in its facts and its row', async () => {
+    const { model } = await attached(
+      new FakeBroker(),
+      makeSession(1, { name: 'team' })
+    );
+    const panel = showPanel(model);
+
+    const facts = panel.node.querySelector('.jsb-Panel-facts')!;
+    expect(facts.textContent).toContain('Nameteam');
+    expect(row(panel, 's1')?.dataset.sessionName).toBe('team');
+    expect(
+      row(panel, 's1')?.querySelector('.jsb-Session-name')?.textContent
+    ).toBe('team');
+  });
+
+  it('shows a Connect session with its Connect endpoint, without an application id', async () => {
+    const { model } = await attached(
+      new FakeBroker(),
+      makeSession(1, { protocol: 'connect', endpoint: 'connect-local' })
+    );
+    const panel = showPanel(model);
+
+    const facts = panel.node.querySelector('.jsb-Panel-facts')!;
+    expect(facts.textContent).toContain('Spark Connect endpointconnect-local');
+    expect(facts.textContent).not.toContain('Application');
+    expect(facts.textContent).not.toContain('Name');
   });
 
   it('keeps the session name a person is typing while the session changes', async () => {

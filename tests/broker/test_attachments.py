@@ -26,7 +26,7 @@ async def test_fifty_concurrent_attaches_create_one_livy_session(api, livy_url):
     sessions = {r.json["session"]["id"] for r in replies}
     assert len(sessions) == 1
     session = replies[0].json["session"]
-    assert await livy_sessions_named(livy_url, session["name"]) == 1
+    assert await livy_sessions_named(livy_url, session["livy_name"]) == 1
     # One attachment per notebook path and session, however many requests asked.
     described = await api.get(f"sessions/{session['id']}")
     assert [a["path"] for a in described.json["attachments"]] == ["race/notebook.ipynb"]
@@ -58,12 +58,13 @@ async def test_reattach_after_kernel_restart_reuses_the_live_session(api):
 
 @pytest.mark.both_livys
 async def test_two_notebooks_share_a_named_session(api):
-    one = await api.post("attachments", {"path": "a.ipynb", "name": "shared-cache"})
+    one = await api.post("attachments", {"path": "a.ipynb", "name": "shared-cache", "create": True})
     two = await api.post("attachments", {"path": "b.ipynb", "name": "shared-cache"})
     assert (one.status, two.status) == (201, 200)
     assert one.json["session_id"] == two.json["session_id"]
     session = await api.get(f"sessions/{one.json['session_id']}")
     assert sorted(a["path"] for a in session.json["attachments"]) == ["a.ipynb", "b.ipynb"]
+    assert session.json["name"] == one.json["session"]["name"] == "shared-cache"
     # Attach to a given session by its broker id.
     three = await api.post("attachments", {"path": "c.ipynb", "session": one.json["session_id"]})
     assert three.status == 200 and three.json["session_id"] == one.json["session_id"]
@@ -73,6 +74,25 @@ async def test_notebooks_get_their_own_sessions(api):
     one = await api.post("attachments", {"path": "x.ipynb"})
     two = await api.post("attachments", {"path": "y.ipynb"})
     assert one.json["session_id"] != two.json["session_id"]
+    assert one.json["session"]["name"] is None  # a notebook's own session has no share name
+
+
+async def test_an_unknown_name_starts_nothing_and_says_how_to_create_it(api):
+    held = await api.post("attachments", {"path": "held.ipynb", "name": "team", "create": True})
+    before = (await api.get("sessions")).json["total"]
+
+    typo = await api.post("attachments", {"path": "a.ipynb", "name": "teem"})
+    assert typo.status == 404 and typo.json["reason"] == "unknown_name"
+    assert "no live Spark session is named 'teem'" in typo.json["message"]
+    assert "%spark attach --create teem" in typo.json["message"]
+    assert (await api.get("sessions")).json["total"] == before  # no session was started
+    assert (await api.get("attachments", params={"path": "a.ipynb"})).json["total"] == 0
+
+    joined = await api.post("attachments", {"path": "a.ipynb", "name": "team"})
+    assert joined.status == 200 and joined.json["session_id"] == held.json["session_id"]
+
+    nameless = await api.post("attachments", {"path": "a.ipynb", "create": True})
+    assert nameless.status == 400 and "create: only with name" in nameless.json["message"]
 
 
 async def test_detach_and_list(api):
@@ -137,7 +157,7 @@ async def test_a_kernels_notebook_as_jupyter_knows_it_wins_over_the_path_it_send
         first = await api.post("attachments", stale)
         assert first.status == 201 and first.json["path"] == "renamed/now.ipynb"
         # The same kernel again (a restart keeps its id): the session it was attached to.
-        named = await api.post("attachments", {"path": "x.ipynb", "name": "team"})
+        named = await api.post("attachments", {"path": "x.ipynb", "name": "team", "create": True})
         assert named.status == 201
         joined = await api.post(
             "attachments", {"path": "renamed/now.ipynb", "kernel_id": kernel_id, "name": "team"}

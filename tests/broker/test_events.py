@@ -87,11 +87,12 @@ async def test_real_actions_leave_an_audit_trail_of_events_and_log_lines(
     assert me == {"user": me["user"], "admin": False}
     user = me["user"]
 
-    created = (await api.post("sessions", {})).json
+    created = (await api.post("sessions", {"name": "audited"})).json
     event = await events.wait_for(SESSION_ACTION, action="created", session_id=created["id"])
     assert event["actor"] == event["owner"] == user
     assert event["route"] == "POST spark-broker/api/sessions"
     assert event["endpoint"] == "test" and event["kind"] == "pyspark"
+    assert event["name"] == created["name"] == "audited"  # its share name, as the API's
 
     attached = (await api.post("attachments", {"path": "dir/a.ipynb"})).json
     session_id = attached["session_id"]

@@ -71,7 +71,7 @@ async def registry_live_names(api) -> list[str]:
     names = []
     for state in LIVE:
         listing = await api.get("sessions", params={"endpoint": "faulty", "state": state})
-        names += [session["name"] for session in listing.json["sessions"]]
+        names += [session["livy_name"] for session in listing.json["sessions"]]
     return names
 
 

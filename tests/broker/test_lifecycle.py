@@ -54,8 +54,8 @@ async def test_broker_restart_readopts_live_sessions(api, broker_app, livy_url):
 
     async with LivyClient(livy_url) as livy:  # nothing leaked, nothing duplicated
         names = [s.name for s in await livy.iter_all_sessions()]
-    assert names.count(sessions[0]["name"]) == names.count(sessions[1]["name"]) == 1
-    assert sessions[2]["name"] not in names
+    assert names.count(sessions[0]["livy_name"]) == names.count(sessions[1]["livy_name"]) == 1
+    assert sessions[2]["livy_name"] not in names
 
 
 def _free_port() -> int:

@@ -57,7 +57,7 @@ async def test_session_lifecycle_through_the_api(api, livy_url):
 
     async with LivyClient(livy_url) as livy:  # the broker named the session uniquely in Livy
         in_livy = await livy.get_session(session["livy_id"])
-        assert in_livy.name == session["name"] == f"jsb-{sid}"
+        assert in_livy.name == session["livy_name"] == f"jsb-{sid}"
         assert in_livy.conf == tagged
         assert in_livy.heartbeat_timeout_in_second == 900  # the dead-man switch
 
@@ -94,7 +94,7 @@ async def test_session_lifecycle_through_the_api(api, livy_url):
         for s in live_now.json["sessions"]
     )
     async with LivyClient(livy_url) as livy:
-        assert all(s.name != session["name"] for s in await livy.iter_all_sessions())
+        assert all(s.name != session["livy_name"] for s in await livy.iter_all_sessions())
     assert (await api.delete(f"sessions/{sid}")).status == 204  # killing twice is harmless
     gone = await api.post(f"sessions/{sid}/statements", {"code": "1"})
     assert gone.status == 409 and gone.json["reason"] == "session_finished"

@@ -47,11 +47,41 @@ async def test_configure_f_with_bad_settings_changes_nothing(kernel, api):
     assert [s["id"] for s in after] == [s["id"] for s in before]
 
 
-async def test_attach_to_a_name_no_session_has_says_it_started_one(kernel):
-    _, shown, _ = await kernel.run("%spark attach nosuchteam")
-    assert "No live Spark session was named 'nosuchteam': started a new one" in shown
+async def test_a_name_nobody_holds_is_an_error_that_says_how_to_create_it(kernel, api):
+    await kernel.run("%%spark\nown = 'the notebook own session'")
+    before = (await api.get("sessions")).json["total"]
+
+    reply, _, errors = await kernel.run("%spark attach nosuchteam")
+    assert reply["status"] == "error"
+    assert "no live Spark session is named 'nosuchteam'" in reply["evalue"]
+    assert "%spark attach --create nosuchteam" in reply["evalue"]
+    assert (await api.get("sessions")).json["total"] == before  # no Spark driver was started
+    reply, shown, _ = await kernel.run("%%spark\nown")  # still on its own session
+    assert reply["status"] == "ok" and "'the notebook own session'" in shown
+
+    reply, shown, _ = await kernel.run("%spark attach --create nosuchteam")
+    assert reply["status"] == "ok"
+    assert "Starting a new Spark session" in shown and "'nosuchteam'" in shown
+    assert "Other notebooks join it with %spark attach nosuchteam." in shown
     _, shown, _ = await kernel.run("%spark attach nosuchteam")  # now it exists
-    assert "Attached to Spark session" in shown
+    assert "Attached to the Spark session" in shown and "'nosuchteam'" in shown
+
+
+async def test_sessions_and_cleanup_name_sessions_by_name_and_notebook(kernel, api):
+    await api.post("attachments", {"path": "team/one.ipynb", "name": "team", "create": True})
+    await api.post("attachments", {"path": "team/two.ipynb", "name": "team"})
+    await kernel.run("%%spark\nx = 1")
+
+    _, shown, _ = await kernel.run("%spark sessions")
+    team = next(line for line in shown.splitlines() if "'team'" in line)
+    assert "name 'team'; notebooks: team/one.ipynb, team/two.ipynb" in team
+    own = next(line for line in shown.splitlines() if line.startswith("*"))
+    assert own.endswith("notebooks: work/spark.ipynb")
+    assert "notebook:" not in shown and "name:team" not in shown  # no internal share keys
+
+    _, listed, _ = await kernel.run("%%cleanup")
+    assert "name 'team'; notebooks: team/one.ipynb, team/two.ipynb" in listed
+    assert "notebooks: work/spark.ipynb" in listed and "notebook:" not in listed
 
 
 async def test_spark_help_is_the_help(kernel):
@@ -75,6 +105,9 @@ async def test_info_logs_help_and_local(kernel):
     await kernel.run("%%spark\nimport sys; print('to the log', file=sys.__stderr__, flush=True)")
     _, info, _ = await kernel.run("%info")
     assert "application id" in info and "work/spark.ipynb" in info
+    log_url = next(line for line in info.splitlines() if "driver log:" in line).split()[-1]
+    page = next(o["data"]["text/html"] for o in kernel.outputs if "text/html" in o.get("data", {}))
+    assert f'<a href="{log_url}" target="_blank"' in page  # a link, not plain text
     _, logs, _ = await kernel.run("%logs")
     assert "to the log" in logs
     _, help_text, _ = await kernel.run("%help")

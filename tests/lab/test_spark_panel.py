@@ -127,19 +127,54 @@ def test_the_status_item_follows_a_running_cell(tmp_path, livy_url, browser):
             )
             current.locator("input[name=session-name]").fill("team")
             current.locator("[data-action=attach-named]").click()
-            expect(page.locator(f"{PANEL} [role=status]")).to_contain_text(
-                "Attached to Spark session"
-            )
+            notice = page.locator(f"{PANEL} [role=status]")
+            expect(notice).to_contain_text("Attached to the Spark session")
+            expect(notice).to_contain_text("'team'")
             facts = current.locator("[data-current-session-id]")
             expect(facts).to_have_attribute("data-current-session-id", team["id"], timeout=LIVE)
+            expect(facts).to_contain_text("Nameteam")
             run_cell(page, 1, "'in the team session'")
             expect(page.locator(".jp-OutputArea").nth(1)).to_contain_text("in the team session")
-            expect(session_item(page, team["id"])).to_contain_text("Untitled.ipynb")
+            team_item = session_item(page, team["id"])
+            expect(team_item).to_contain_text("Untitled.ipynb")
+            expect(team_item.locator(".jsb-Session-name")).to_have_text("team")
 
-            # Detached, the notebook leaves the team session; its next Spark cell runs in its own
-            # session again, the one it had before the switch.
+            # The kill dialog names the session and the notebooks that lose it; cancelled, nothing ends.
+            team_item.locator('[data-action="kill"]').click()
+            dialog = page.locator(".jp-Dialog")
+            expect(dialog).to_contain_text('Kill the session "team"')
+            expect(dialog).to_contain_text("This notebook loses its Spark session: Untitled.ipynb.")
+            dialog.locator("button.jp-mod-reject").click()
+            expect(dialog).to_have_count(0)
+            expect(team_item).to_have_attribute("data-state", "idle")
+
+            # A name nobody holds starts nothing: the panel says how to create it.
+            live_before = len(page.locator(f"{PANEL} [data-spark-session-id]").all())
+            current.locator("input[name=session-name]").fill("teem")
+            current.locator("[data-action=attach-named]").click()
+            alert = page.locator(f"{PANEL} .jsb-Panel-messages [role=alert]")
+            expect(alert).to_contain_text("no live Spark session is named 'teem'")
+            expect(alert).to_contain_text("%spark attach --create teem")
+            expect(facts).to_have_attribute("data-current-session-id", team["id"])
+            expect(page.locator(f"{PANEL} [data-spark-session-id]")).to_have_count(live_before)
+            page.locator(f"{PANEL} [data-action=dismiss]").click()
+
+            # Created from the panel: its notice ends on "Spark ready", never a stale start-up line.
+            current.locator("input[name=session-name]").fill("fresh")
+            current.locator("input[name=create-session]").check()
+            current.locator("[data-action=attach-named]").click()
+            expect(notice).to_contain_text("Spark ready", timeout=START)
+            expect(notice).to_contain_text("Starting a new Spark session")
+            expect(notice).not_to_contain_text("Starting Spark (")
+            expect(facts).to_contain_text("Namefresh", timeout=LIVE)
+            fresh = facts.get_attribute("data-current-session-id")
+            expect(session_item(page, fresh).locator(".jsb-Session-name")).to_have_text("fresh")
+            expect(team_item).to_contain_text("no notebook", timeout=LIVE)
+
+            # Detached, the notebook leaves the fresh session; its next Spark cell runs in its own
+            # session again, the one it had before the switches.
             current.locator("[data-action=detach]").click()
-            expect(session_item(page, team["id"])).to_contain_text("no notebook", timeout=LIVE)
+            expect(session_item(page, fresh)).to_contain_text("no notebook", timeout=LIVE)
             run_cell(page, 2, "'own again'")
             expect(page.locator(".jp-OutputArea").nth(2)).to_contain_text(
                 "own again", timeout=START
