@@ -32,6 +32,8 @@ SECRET_ENV_NAMES = frozenset(
 # Spark's default spark.redaction.regex: conf keys whose values Spark itself treats as secrets.
 _SECRET_CONF_KEY = re.compile(r"(?i)secret|password|token|access[.]?key")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Livy's default spark-blacklist.conf: settings a session's request may not choose.
+DEFAULT_BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
 UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
 
@@ -91,6 +93,7 @@ class LocalLivyConfig:
     impersonation: bool = False  # livy.impersonation.enabled: sessions take a proxyUser
     superusers: frozenset[str] = frozenset()  # livy.superusers: may impersonate anyone
     spark: str = "auto"  # auto | on | off: run sessions with a local SparkSession
+    blacklisted_conf: frozenset[str] = DEFAULT_BLACKLISTED_CONF  # conf/spark-blacklist.conf
     max_sessions: int | None = None  # not in Livy: a cap on live sessions for a small machine
     max_creation: int = 100  # livy.server.session.max-creation
     session_timeout: float = 3600.0  # livy.server.session.timeout; 0 turns the check off

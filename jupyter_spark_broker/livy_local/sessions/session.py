@@ -32,8 +32,6 @@ log = logging.getLogger("livy_local")
 ACTIVE_STATES = SESSION_STARTING_STATES | {"idle", "busy", "error"}
 # Livy itself never ends a statement in ``error``.
 STATEMENT_DONE = STATEMENT_FINISHED_STATES - {"error"}
-# Livy's default spark-blacklist.conf: settings a session may not choose.
-BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 
 
 class Rejected(Exception):
