@@ -115,6 +115,10 @@ class Interpreter:
             "spark.repl.class.outputDir": self.class_dir,
         }
         settings = {**defaults, **conf}
+        # pyspark's driver starts its Python workers with $PYSPARK_PYTHON and reads no conf for it:
+        # the session's spark.pyspark.python (e.g. a packed environment's ./env/bin/python) wins.
+        if settings.get("spark.pyspark.python"):
+            os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
         if ui_key is not None and ui_guard.spark_has_filter(pyspark.__version__):
             settings = ui_guard.filter_conf(ui_key, settings)
             self.ui_authorization = ui_guard.authorization(ui_key)
@@ -164,7 +168,7 @@ class Interpreter:
         sc = self.spark.sparkContext
         return {
             "spark": True,
-            "detail": f"Spark {self.spark.version} local[*] is ready",
+            "detail": f"Spark {self.spark.version} {sc.master} is ready",
             "app_id": sc.applicationId,
             "spark_ui_url": sc.uiWebUrl,
         }
