@@ -255,10 +255,8 @@ class ExecutorLogPage(_EmbeddedSessionPage):
     @web.authenticated
     @authorized
     async def get(self, session_id: str, executor_id: str, log_type: str) -> None:
-        record = await self.session_for_page(session_id)
-        if record is None:
-            return
-        target, authorization = self.driver_ui(record)
+        if log_type not in LOG_TYPES:  # a JSON 400, not the server's HTML 404 of an unknown route
+            raise InvalidRequest(f"log_type: one of {', '.join(LOG_TYPES)}, not {log_type!r}")
         window = {}
         for name in ("offset", "byteLength"):
             value = self.get_argument(name, None)
@@ -268,6 +266,10 @@ class ExecutorLogPage(_EmbeddedSessionPage):
                 window[name] = int(value)
         if window.get("byteLength", 0) > MAX_LOG_WINDOW:  # the answer is held in memory here
             raise InvalidRequest(f"byteLength: at most {MAX_LOG_WINDOW} bytes at a time")
+        record = await self.session_for_page(session_id)
+        if record is None:
+            return
+        target, authorization = self.driver_ui(record)
         whose = f"of session {session_id!r}"
         headers = {"Authorization": authorization} if authorization else {}
         try:
@@ -360,7 +362,7 @@ def page_handlers() -> list[tuple[str, type]]:
         (rf"{session}/log", DriverLogPage),
         (rf"{session}/ui(?:/(?P<path>.*))?", SparkUIProxy),
         (
-            rf"{session}/executors/(?P<executor_id>[^/]+)/(?P<log_type>{'|'.join(LOG_TYPES)})",
+            rf"{session}/executors/(?P<executor_id>[^/]+)/(?P<log_type>[^/]+)",
             ExecutorLogPage,
         ),
         (rf"{CONNECT_PAGES}/(?P<server_id>[^/]+)/ui(?:/(?P<path>.*))?", ConnectUIProxy),

@@ -1,6 +1,7 @@
 """Which executor log links the broker follows: a driver runs its user's code, so its executor list
 is the user's word. Only a standalone worker's log page of this session's application and of the
-executor asked for is read, and only the worker's host and port are taken from it."""
+executor asked for is read, and only the worker's host and port are taken from it. Bad requests for
+a log are JSON errors that name the problem."""
 
 from __future__ import annotations
 
@@ -62,3 +63,23 @@ def test_the_spark_uis_links_lead_to_the_broker():
         "stderr": "/a%40b/spark-broker/sessions/s1/executors/1/stderr"
     }
     assert relinked[0]["executorLogs"] == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "named"),
+    [
+        ("executors/0/AAA", 400, "log_type: one of stdout, stderr"),
+        ("executors/0/stdout?offset=-1", 400, "offset: a byte count"),
+        ("executors/0/stderr?byteLength=10485761", 400, "byteLength: at most 10485760"),
+        ("executors/0/stderr", 404, "has no Spark UI served here"),
+    ],
+)
+async def test_bad_requests_for_an_executor_log_are_json_errors_naming_the_problem(
+    api, path, status, named
+):
+    """Here on a session of a Livy other than the embedded one, whose executors the broker does not
+    serve (the standalone cluster's are in tests/kernel/test_standalone_cluster.py)."""
+    session = (await api.post("sessions", {})).json
+    reply = await api.get(f"spark-broker/sessions/{session['id']}/{path}", api=False)
+    assert reply.status == status and named in reply.json["message"], reply.body
+    await api.delete(f"sessions/{session['id']}")
