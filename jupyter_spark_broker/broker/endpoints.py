@@ -583,8 +583,13 @@ class SparkEndpoints(LoggingConfigurable):
                 return
             # Locked: Basic auth with a password made now and known to this broker alone, the CSRF
             # header required and the Host checked (LocalLivyProcess passes the flags).
-            self._local = LocalLivyProcess(self.local_livy_args, secret=secrets.token_urlsafe(32))
-            log.info("starting the embedded local Livy (%s)", " ".join(self.local_livy_args))
+            # Its one client is this broker, which keeps spark.master out of users' requests
+            # (check_request_conf) and lets profiles set it. Only spark.submit.deployMode stays
+            # refused: its sessions' drivers are its own worker processes. An operator's own
+            # --blacklisted-conf comes later and wins.
+            args = ["--blacklisted-conf", "spark.submit.deployMode", *self.local_livy_args]
+            self._local = LocalLivyProcess(args, secret=secrets.token_urlsafe(32))
+            log.info("starting the embedded local Livy (%s)", " ".join(args))
             try:
                 # Spawned on the event-loop thread (it lives as long as Jupyter), waited on elsewhere.
                 self._local.spawn()

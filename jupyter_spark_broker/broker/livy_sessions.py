@@ -24,6 +24,7 @@ from .links import spark_ui_conf
 from .live import LiveSessions
 from .profiles import check_machine_bounds, enforce_limits, tag_conf
 from .session_settings import (
+    check_request_conf,
     check_settings_size,
     fields_of,
     livy_name_of,
@@ -72,6 +73,8 @@ class LivySessions:
         settings, user, endpoint, profile = self.settings, new.user, new.endpoint, new.profile
         overrides = dict(new.overrides)
         check_settings_size(overrides, settings.max_settings_bytes)
+        asked = fields_of(overrides)  # the request's own layer
+        check_request_conf(asked)
         config = self.endpoints.settings_of(endpoint)
         kind = new.kind or settings.default_kind
         broker_id = new_id()
@@ -87,7 +90,7 @@ class LivySessions:
                 **(fields.get("conf") or {}),
             }
         exempt = self.caps.exempt(user)
-        fields = enforce_limits(profile, fields, fields_of(overrides), exempt=exempt)
+        fields = enforce_limits(profile, fields, asked, exempt=exempt)
         fields = tag_conf(
             fields, user=user, path=new.path, profile=profile.name, session_id=broker_id
         )
@@ -95,7 +98,7 @@ class LivySessions:
         if plan is not None:  # Spark's Connect plugin too; its token goes to Livy only
             fields["conf"] = plan.shown_conf(fields.get("conf"))
         if settings.impersonate:
-            requested = fields_of(overrides).get("proxy_user")
+            requested = asked.get("proxy_user")
             admin = self.caps.owners.is_admin(user)
             fields["proxy_user"] = proxy_user_for(user, requested, admin=admin)
         try:

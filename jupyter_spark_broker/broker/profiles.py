@@ -262,11 +262,11 @@ def enforce_limits(
 def check_machine_bounds(fields: JSONObject, *, max_memory: int, max_cores: int) -> None:
     """Forbidden when a session of the embedded local Livy asks more memory or cores than this
     machine has (``SparkEndpoints.local_max_memory`` and ``local_max_cores``): such a JVM would
-    swap the machine for everyone, or never start."""
-    for setting, livy_name in (
-        ("driver_memory", "driverMemory"),
-        ("executor_memory", "executorMemory"),
-    ):
+    swap the machine for everyone, or never start. Executors on a cluster (a profile's
+    ``spark.master`` that is not ``local``) are the cluster's to bound; the driver stays here."""
+    master = str((fields.get("conf") or {}).get("spark.master", "local"))
+    here = ("driver", "executor") if master.startswith("local") else ("driver",)
+    for setting, livy_name in ((f"{role}_memory", f"{role}Memory") for role in here):
         value = fields.get(setting)
         if value is None:
             continue
@@ -280,10 +280,7 @@ def check_machine_bounds(fields: JSONObject, *, max_memory: int, max_cores: int)
                 f"local Livy ({max_memory // 2**20}m, SparkEndpoints.local_max_memory)",
                 reason="over_limit",
             )
-    for setting, livy_name in (
-        ("driver_cores", "driverCores"),
-        ("executor_cores", "executorCores"),
-    ):
+    for setting, livy_name in ((f"{role}_cores", f"{role}Cores") for role in here):
         value = fields.get(setting)
         if value is not None and value > max_cores:
             raise Forbidden(

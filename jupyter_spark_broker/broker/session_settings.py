@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..livy import CreateSessionRequest, Session
+from ..livy_local.config import DEFAULT_BLACKLISTED_CONF
 from ..support.json_types import JSONObject
 from .errors import Forbidden, InvalidRequest
 
@@ -70,6 +71,20 @@ def check_settings_size(settings: JSONObject, limit: int) -> None:
             f"session settings take {size} bytes, more than the {limit} allowed "
             "(SparkBroker.max_settings_bytes)",
             reason="settings_too_large",
+        )
+
+
+def check_request_conf(asked: JSONObject) -> None:
+    """Forbidden when a request's own settings (``asked``, the API's or a ``%%configure``) set a
+    conf key of Livy's default blacklist, admins included: where a session's driver runs and
+    reaches its executors (``spark.master``) is the endpoint's and the profiles' to say. Apache
+    Livy refuses them itself; the embedded Livy leaves it to the broker, so profiles may set them."""
+    refused = sorted(DEFAULT_BLACKLISTED_CONF & set(asked.get("conf") or {}))
+    if refused:
+        raise Forbidden(
+            f"conf key {refused[0]!r} may not be set by a request: it is set by the endpoint or "
+            "the profile (pick a profile that sets it, or ask an administrator for one)",
+            reason="over_limit",
         )
 
 

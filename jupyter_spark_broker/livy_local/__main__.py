@@ -76,6 +76,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         "off = never (fast sessions for tests)",
     )
     parser.add_argument(
+        "--blacklisted-conf",
+        metavar="KEY[,KEY...]",
+        default=",".join(sorted(defaults.blacklisted_conf)),
+        help="Spark conf keys a session request may not set (Livy's conf/spark-blacklist.conf); "
+        "'' allows every key, for a client that checks requests itself, as the broker does",
+    )
+    parser.add_argument(
         "--max-sessions",
         type=int,
         default=defaults.max_sessions,
@@ -159,6 +166,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[LocalLivyConfig, bool]:
         impersonation=options.impersonation,
         superusers=superusers,
         spark=options.spark,
+        blacklisted_conf=frozenset(filter(None, options.blacklisted_conf.split(","))),
         max_sessions=options.max_sessions,
         max_creation=options.max_creation,
         session_timeout=options.session_timeout,

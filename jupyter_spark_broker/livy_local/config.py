@@ -36,6 +36,8 @@ _SECRET_CONF_KEY = re.compile(r"(?i)secret|password|token|access[.]?key")
 PYTHON_CONF = "spark.pyspark.python"
 DRIVER_PYTHON_CONF = "spark.pyspark.driver.python"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Livy's default spark-blacklist.conf: settings a session's request may not choose.
+DEFAULT_BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 # Kinds whose interpreter does not exist here: refused at create time with the reason.
 UNSUPPORTED_KINDS = {"sparkr": "a sparkr session needs an R interpreter"}
 
@@ -78,11 +80,16 @@ def spark_python_conf(conf: Mapping[str, str], environ: Mapping[str, str]) -> di
     Spark passes to them as PYSPARK_PYTHON) and its driver's (``spark.pyspark.driver.python``).
 
     What the session's conf names wins, then the environment's PYSPARK_PYTHON (an operator's
-    choice); else this interpreter, which has pyspark and pyarrow. Spark's own default, the PATH's
-    ``python3``, may be another interpreter without them, where every Python UDF fails.
+    choice); else, for workers on this machine (a ``local`` master), this interpreter, which has
+    pyspark and pyarrow. Spark's own default, the PATH's ``python3``, may be another interpreter
+    without them, where every Python UDF fails. A cluster's workers (``spark://...``) may have no such
+    path: they keep Spark's default unless the profile names their Python.
     """
+    local = conf.get("spark.master", "local").startswith("local")
+    workers = conf.get(PYTHON_CONF) or environ.get("PYSPARK_PYTHON")
+    workers = workers or (sys.executable if local else "python3")
     return {
-        PYTHON_CONF: conf.get(PYTHON_CONF) or environ.get("PYSPARK_PYTHON") or sys.executable,
+        PYTHON_CONF: workers,
         DRIVER_PYTHON_CONF: conf.get(DRIVER_PYTHON_CONF) or sys.executable,
     }
 
@@ -109,6 +116,7 @@ class LocalLivyConfig:
     impersonation: bool = False  # livy.impersonation.enabled: sessions take a proxyUser
     superusers: frozenset[str] = frozenset()  # livy.superusers: may impersonate anyone
     spark: str = "auto"  # auto | on | off: run sessions with a local SparkSession
+    blacklisted_conf: frozenset[str] = DEFAULT_BLACKLISTED_CONF  # conf/spark-blacklist.conf
     max_sessions: int | None = None  # not in Livy: a cap on live sessions for a small machine
     max_creation: int = 100  # livy.server.session.max-creation
     session_timeout: float = 3600.0  # livy.server.session.timeout; 0 turns the check off

@@ -1,5 +1,6 @@
 """Pages for the user's browser, served by the Jupyter server under its own login: a session's
-driver log as text, and the Spark UI of the embedded local Livy's sessions, proxied.
+driver log as text, the Spark UI of the embedded local Livy's sessions, proxied, and their executors'
+logs on a Spark standalone cluster (``broker/executor_logs.py``).
 
 The embedded Livy's Spark UIs listen on the server's loopback (``http://localhost:4040``), which no
 browser on another machine reaches; the proxy serves them at
@@ -18,8 +19,11 @@ characters is a 400.
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
+from collections.abc import Callable
+from functools import partial
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -30,6 +34,14 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..broker.errors import Conflict, InvalidRequest, LivyBadGateway, LivyUnavailable, NotFound
+from ..broker.executor_logs import (
+    EXECUTORS_API,
+    LOG_TYPES,
+    MAX_LOG_WINDOW,
+    executors_api,
+    with_broker_log_links,
+    worker_log_url,
+)
 from ..broker.links import CONNECT_PAGES, PAGES, connect_ui_base, page_base
 from ..registry.registry import SessionRecord
 from .handlers import BrokerHandler
@@ -50,6 +62,7 @@ class _BrokerPage(BrokerHandler):
     styles allowed (an API handler forbids them all)."""
 
     _quiet = False  # the access log's line at info: an ended session's page is no warning
+    what = "driver log"  # what the page is, as an ended session's page names it
 
     @property
     def content_security_policy(self) -> str:
@@ -70,7 +83,7 @@ class _BrokerPage(BrokerHandler):
 
     def answer_ended(self, record: SessionRecord) -> None:
         """410 Gone, as a small page a person reads (a browser opened it from a notebook's link)."""
-        what = "Spark UI" if isinstance(self, SparkUIProxy) else "driver log"
+        what = self.what
         self.log.info(
             "spark broker: %s of ended Spark session %s (%s)", what, record.id, record.state
         )
@@ -128,32 +141,52 @@ class DriverLogPage(_BrokerPage):
         self.finish(text.encode("utf-8"), set_content_type="text/plain; charset=utf-8")
 
 
-class SparkUIProxy(_BrokerPage):
+class _EmbeddedSessionPage(_BrokerPage):
+    """A page of an embedded-Livy session's Spark driver (its UI, its executors' logs)."""
+
+    def driver_ui(self, record: SessionRecord) -> tuple[str, str | None]:
+        """The driver's UI URL and the Authorization its JWSFilter lets through."""
+        if not (record.spark_ui_url and self.broker.endpoints.is_embedded(record.endpoint)):
+            raise NotFound(
+                f"Spark session {record.id!r} has no Spark UI served here (only the embedded "
+                "Livy's are; other endpoints' links lead to their own)"
+            )
+        authorization = (
+            self.broker.endpoints.spark_ui_authorization(record.livy_id)
+            if record.livy_id is not None
+            else None
+        )
+        return record.spark_ui_url.rstrip("/"), authorization
+
+
+class SparkUIProxy(_EmbeddedSessionPage):
+    what = "Spark UI"
+
     @web.authenticated
     @authorized
     async def get(self, session_id: str, path: str | None = None) -> None:
         record = await self.session_for_page(session_id)
         if record is None:
             return
-        if not (record.spark_ui_url and self.broker.endpoints.is_embedded(record.endpoint)):
-            raise NotFound(
-                f"Spark session {session_id!r} has no Spark UI served here (only the embedded "
-                "Livy's are; other endpoints' links lead to their own)"
-            )
+        target, authorization = self.driver_ui(record)
         base = page_base(self.base_url, session_id) + "/ui"
-        authorization = (
-            self.broker.endpoints.spark_ui_authorization(record.livy_id)
-            if record.livy_id is not None
-            else None
-        )
         whose = f"of session {session_id!r}"
+        relink = None
+        if record.app_id and path and EXECUTORS_API.match(path):  # log links through the broker
+            relink = partial(
+                with_broker_log_links,
+                base_url=self.base_url,
+                session_id=session_id,
+                app_id=record.app_id,
+            )
         await self.proxy(
-            record.spark_ui_url.rstrip("/"),
+            target,
             base,
             path,
             whose,
             owner=record.owner,
             authorization=authorization,
+            relink=relink,
         )
 
     async def proxy(
@@ -165,10 +198,12 @@ class SparkUIProxy(_BrokerPage):
         *,
         owner: str | None,
         authorization: str | None,
+        relink: Callable[[Any], Any] | None = None,
     ) -> None:
         """Answer with the Spark UI page at ``target``/``path``, ``owner``'s; its redirects to
         itself come back under ``base``, where this page is proxied. ``authorization`` lets the
-        request through the driver's JWSFilter, which refuses every other local process."""
+        request through the driver's JWSFilter, which refuses every other local process.
+        ``relink`` rewrites a JSON answer (the executors' log links)."""
         if path and CONTROL_CHARACTERS.search(path):
             raise InvalidRequest(
                 "path: the Spark UI path must not hold control characters", reason="invalid_field"
@@ -204,7 +239,72 @@ class SparkUIProxy(_BrokerPage):
                 )
             self.set_header("Location", location)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
-        self.finish(response.content, set_content_type=content_type)
+        content = response.content
+        if relink is not None and response.is_success and "json" in content_type:
+            content = json.dumps(relink(response.json())).encode("utf-8")
+        self.finish(content, set_content_type=content_type)
+
+
+class ExecutorLogPage(_EmbeddedSessionPage):
+    """An executor's stdout or stderr on a Spark standalone worker, as text, with the session's
+    Spark UI's checks: its owner's, or an admin's (``executor_logs.py``). The worker's ``offset``
+    and ``byteLength`` pass on (by default its last 100 KiB)."""
+
+    what = "executor log"
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str, executor_id: str, log_type: str) -> None:
+        if log_type not in LOG_TYPES:  # a JSON 400, not the server's HTML 404 of an unknown route
+            raise InvalidRequest(f"log_type: one of {', '.join(LOG_TYPES)}, not {log_type!r}")
+        window = {}
+        for name in ("offset", "byteLength"):
+            value = self.get_argument(name, None)
+            if value is not None:
+                if not value.isdigit():
+                    raise InvalidRequest(f"{name}: a byte count, not {value!r}")
+                window[name] = int(value)
+        if window.get("byteLength", 0) > MAX_LOG_WINDOW:  # the answer is held in memory here
+            raise InvalidRequest(f"byteLength: at most {MAX_LOG_WINDOW} bytes at a time")
+        record = await self.session_for_page(session_id)
+        if record is None:
+            return
+        target, authorization = self.driver_ui(record)
+        whose = f"of session {session_id!r}"
+        headers = {"Authorization": authorization} if authorization else {}
+        try:
+            async with httpx.AsyncClient(timeout=30.0) as client:
+                executors = await client.get(
+                    f"{target}/{executors_api(record.app_id or '')}", headers=headers
+                )
+                url = worker_log_url(
+                    executors.json() if executors.is_success else None,
+                    executor_id,
+                    log_type,
+                    record.app_id or "",
+                    **window,
+                )
+                if url is None:
+                    raise NotFound(
+                        f"Spark session {session_id!r} has no executor {executor_id!r} with a "
+                        "log on a Spark standalone worker (in local mode the driver runs the "
+                        "tasks: its log is the session's driver log)"
+                    )
+                log = await client.get(url)  # no credential: the worker's UI asks none
+        except httpx.TransportError:
+            raise LivyUnavailable(
+                f"the Spark UI {whose}, or the worker of executor {executor_id!r}, does not "
+                "answer: has the session or the worker ended?"
+            ) from None
+        except ValueError:  # not JSON
+            raise LivyBadGateway(f"the Spark UI {whose} answered its executors badly") from None
+        if not log.is_success:
+            raise LivyBadGateway(
+                f"the worker of executor {executor_id!r} answered {log.status_code} for its "
+                f"{log_type}"
+            )
+        self.set_header("Cache-Control", "no-store")
+        self.finish(log.content, set_content_type="text/plain; charset=utf-8")
 
 
 class ConnectUIProxy(SparkUIProxy):
@@ -261,5 +361,9 @@ def page_handlers() -> list[tuple[str, type]]:
     return [
         (rf"{session}/log", DriverLogPage),
         (rf"{session}/ui(?:/(?P<path>.*))?", SparkUIProxy),
+        (
+            rf"{session}/executors/(?P<executor_id>[^/]+)/(?P<log_type>[^/]+)",
+            ExecutorLogPage,
+        ),
         (rf"{CONNECT_PAGES}/(?P<server_id>[^/]+)/ui(?:/(?P<path>.*))?", ConnectUIProxy),
     ]

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from tests.broker.api_client import BrokerAPI
+from tests.broker.conftest import restart_broker
 from tests.broker.test_ownership import TokenNamesUser  # noqa: F401 - the identity provider
 
 # A Spark Connect server elsewhere: attaching records its session without calling it.
@@ -138,3 +139,21 @@ async def test_the_embedded_livy_gives_no_session_more_than_the_machine_has(as_u
     # Nothing was made, and the embedded Livy was not even started for it.
     assert (await admin.get("sessions")).json["total"] == 0
     assert not broker_app.broker.endpoints.local_is_running()
+
+
+async def test_executors_on_a_cluster_are_the_clusters_to_bound(as_user, broker_app):
+    """A profile sending the embedded Livy's executors to a cluster (its spark.master) may give
+    them more than this machine has; the driver still runs here, and is held to the machine."""
+    memory_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    cluster = {"endpoint": "local", "settings": {"conf": {"spark.master": "spark://cluster:7077"}}}
+    await restart_broker(broker_app, profiles={"cluster": cluster})
+    alice = as_user("alice")
+    big = {"executorMemory": f"{memory_mib + 1024}m", "executorCores": (os.cpu_count() or 1) + 1}
+    made = await alice.post("sessions", {"profile": "cluster", "settings": big})
+    assert made.status == 201, made.json
+    assert made.json["settings"]["conf"]["spark.master"] == "spark://cluster:7077"
+    refused = await alice.post(
+        "sessions", {"profile": "cluster", "settings": {"driverMemory": "1000000g"}}
+    )
+    assert refused.status == 403 and "SparkEndpoints.local_max_memory" in refused.json["message"]
+    await _kill_all(as_user("root-admin"))

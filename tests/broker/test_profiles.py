@@ -144,6 +144,22 @@ async def test_admins_pass_the_limits(api, broker_app):
     assert reply.status == 201, reply.json
 
 
+@pytest.mark.parametrize("key", ["spark.master", "spark.submit.deployMode"])
+async def test_no_request_picks_the_spark_master_not_even_an_admins(api, broker_app, key):
+    """Livy's default blacklist, kept by the broker for every endpoint (the embedded Livy lets
+    profiles set spark.master, and leaves users' requests to the broker)."""
+    await restart_broker(broker_app, admin_users=[SERVER_OWNER])
+    for path, body in (
+        ("attachments", {"path": "limits/master.ipynb", "settings": {"conf": {key: "local[2]"}}}),
+        ("sessions", {"settings": {"conf": {key: "local[2]"}}}),
+    ):
+        reply = await api.post(path, body)
+        assert reply.status == 403, reply.json
+        assert reply.json["reason"] == "over_limit"
+        assert f"conf key {key!r} may not be set by a request" in reply.json["message"]
+    assert (await api.get("sessions")).json["total"] == 0  # nothing was started
+
+
 async def test_the_per_user_cap_counts_live_sessions_only(api, broker_app):
     await restart_broker(broker_app, max_sessions_per_user=2)
     first = await api.post("sessions", {})

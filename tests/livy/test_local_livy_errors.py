@@ -143,3 +143,21 @@ async def test_bad_input_leaves_server_and_sessions_working(http, ready_session,
         assert reply.status_code == 400
     statement = await livy.run_statement(ready_session.id, "'still here'", timeout=30)
     assert statement.output.data == {"text/plain": "'still here'"}
+
+
+async def test_a_client_that_checks_requests_itself_may_let_spark_master_through(
+    start_local_livy, jp_asyncio_loop
+):
+    """``--blacklisted-conf`` is Livy's spark-blacklist.conf: the broker starts its embedded Livy
+    with only spark.submit.deployMode in it, since it keeps spark.master out of users' requests
+    and lets profiles set it."""
+    livy = start_local_livy("--spark", "off", "--blacklisted-conf", "spark.submit.deployMode")
+    async with httpx.AsyncClient(base_url=livy.url, timeout=30) as http:
+        master = {"spark.master": "spark://127.0.0.1:7077"}
+        created = await http.post("/sessions", json={"conf": master})
+        assert created.status_code == 201, created.text
+        assert created.json()["conf"] == master
+        await http.delete(f"/sessions/{created.json()['id']}")
+        refused = await http.post("/sessions", json={"conf": {"spark.submit.deployMode": "x"}})
+        assert refused.status_code == 400
+        assert "Blacklisted configuration values" in refused.json()["msg"]

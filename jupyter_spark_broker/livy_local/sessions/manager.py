@@ -12,7 +12,7 @@ from collections import OrderedDict
 from ...support.looping import every
 from ..config import UNSUPPORTED_KINDS, LocalLivyConfig, parse_duration
 from ..messages import CreateInteractiveRequest, normalise_kind
-from .session import BLACKLISTED_CONF, LocalSession, Rejected
+from .session import LocalSession, Rejected
 
 log = logging.getLogger("livy_local")
 
@@ -93,7 +93,7 @@ class SessionManager:
                 reasons.append(
                     f"Duplicate session name: Some({request.name}) for session {duplicate.id}"
                 )
-        blacklisted = sorted(BLACKLISTED_CONF & set(request.conf or {}))
+        blacklisted = sorted(self.config.blacklisted_conf & set(request.conf or {}))
         if blacklisted:
             reasons.append(
                 "Blacklisted configuration values in session config: " + ", ".join(blacklisted)

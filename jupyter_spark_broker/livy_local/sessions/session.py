@@ -32,8 +32,6 @@ log = logging.getLogger("livy_local")
 ACTIVE_STATES = SESSION_STARTING_STATES | {"idle", "busy", "error"}
 # Livy itself never ends a statement in ``error``.
 STATEMENT_DONE = STATEMENT_FINISHED_STATES - {"error"}
-# Livy's default spark-blacklist.conf: settings a session may not choose.
-BLACKLISTED_CONF = frozenset({"spark.master", "spark.submit.deployMode"})
 
 
 class Rejected(Exception):
@@ -371,7 +369,9 @@ class LocalSession:
 
 
 def spark_conf_of(request: CreateInteractiveRequest) -> dict[str, str]:
-    """The SparkConf a session request asks for, as spark-submit would build it."""
+    """The SparkConf a session request asks for, as spark-submit would build it. ``archives`` are
+    Spark's ``spark.archives`` (unpacked in every executor's working directory on any cluster
+    manager), where Apache Livy sets YARN's ``spark.yarn.dist.archives``."""
     conf = dict(request.conf or {})
     named = {
         "spark.driver.memory": request.driverMemory,
@@ -381,6 +381,7 @@ def spark_conf_of(request: CreateInteractiveRequest) -> dict[str, str]:
         "spark.jars": ",".join(request.jars or []),
         "spark.submit.pyFiles": ",".join(request.pyFiles or []),
         "spark.files": ",".join(request.files or []),
+        "spark.archives": ",".join(request.archives or []),
     }
     for key, value in named.items():
         if value:

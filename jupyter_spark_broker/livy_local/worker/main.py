@@ -191,7 +191,7 @@ class Interpreter:
         sc = self.spark.sparkContext
         return {
             "spark": True,
-            "detail": f"Spark {self.spark.version} local[*] is ready",
+            "detail": f"Spark {self.spark.version} {sc.master} is ready",
             "app_id": sc.applicationId,
             "spark_ui_url": sc.uiWebUrl,
         }
