@@ -104,6 +104,12 @@ async def test_only_the_holder_lists_and_states_reach_every_broker(open_brokers)
     assert [b.list_calls() - n for b, n in zip(brokers, before, strict=True)] == [5, 0, 0]
     assert await holder(first) == holder_id  # renewed every round
 
+    # The holder keeps the endpoint's sessions alive; the others send Livy nothing for them.
+    before = [b.requests() for b in brokers]
+    for broker in brokers:
+        await broker.broker.lifecycle.keep_alive()
+    assert [b.requests() - n for b, n in zip(brokers, before, strict=True)] == [1, 0, 0]
+
     # A kill through another broker reaches the holder's view, and the first's events.
     await others[0].broker.kill_session(USER, session_id)
     await rounds(brokers)
