@@ -97,10 +97,10 @@ async def measure(
                 await open_broker(db_url, livy_url, workdir / "key", start=True, **settings)
             )
         created = []
-        for number in range(sessions):  # as the users of the K servers would
+        for number in range(sessions):  # as the users of the K servers would, one user each
             broker = brokers[number % servers].broker
             record, _ = await broker.create_session(
-                "user", endpoint=ENDPOINT, kind=None, overrides={}
+                f"user{number}", endpoint=ENDPOINT, kind=None, overrides={}
             )
             created.append(record)
         async with LivyClient(livy_url) as livy:

@@ -97,6 +97,7 @@ async def open_broker(
             endpoints={ENDPOINT: {"url": proxy.url}},
             default_endpoint=ENDPOINT,
             read_sparkmagic_config=False,
+            local_livy_args=["--spark", "off"],  # its embedded one, where a test uses it
         ),
         sealer=Sealer(key_file),
         events=BrokerEvents(recorded),

@@ -250,7 +250,8 @@ class BrokerLifecycle:
         endpoints saved by other servers are loaded first; one still unknown is another live
         server's to check (its config may differ), and lost only when no other server lives."""
         live = await self.live.reload()
-        self._own &= {record.id for record in live}  # followed until they end
+        # Followed until they end (the cache keeps a row created here after the read began).
+        self._own &= {record.id for record in self.live.records()}
         by_endpoint: dict[str, list[SessionRecord]] = {}
         known = set(self.endpoints.names())
         saved: set[str] = set()

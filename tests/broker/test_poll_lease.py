@@ -60,8 +60,8 @@ def open_brokers(registry_url, lease_livy_url, tmp_path, jp_asyncio_loop) -> Ite
     jp_asyncio_loop.run_until_complete(close_all())
 
 
-async def create_session(broker: DomainBroker) -> str:
-    record, _ = await broker.broker.create_session(USER, endpoint=ENDPOINT, kind=None, overrides={})
+async def create_session(broker: DomainBroker, endpoint: str = ENDPOINT) -> str:
+    record, _ = await broker.broker.create_session(USER, endpoint=endpoint, kind=None, overrides={})
     return record.id
 
 
@@ -127,14 +127,33 @@ async def test_a_broker_follows_the_sessions_it_created_one_by_one(open_brokers)
     livy_id = (await creator.broker.registry.get_session(session_id)).livy_id
 
     async def idle_on_the_creator() -> bool:
-        await creator.round()  # not the listing broker's: the creator asks Livy itself
-        record = await creator.broker.registry.get_session(session_id)
-        return record.state == "idle"
+        # The creator's round first: it asks Livy itself (the row says starting after the create),
+        # before the listing broker (which renews its lease) has seen the session.
+        await creator.round()
+        seen_by_creator = await creator.broker.registry.get_session(session_id)
+        await listing.round()
+        return seen_by_creator.state == "idle"
 
     await eventually(idle_on_the_creator, what="the creator seeing its session idle")
     asked = [path for method, path, _ in creator.proxy.seen if method == "GET"]
     assert f"/sessions/{livy_id}" in asked
     assert creator.list_calls() == 0
+
+
+async def test_each_broker_lists_its_own_embedded_livy_unleased(open_brokers):
+    brokers = [await open_brokers() for _ in range(2)]
+    made = [(broker, await create_session(broker, endpoint="local")) for broker in brokers]
+
+    async def idle_on_its_broker() -> bool:
+        states = []
+        for broker, session_id in made:
+            await broker.round()
+            states.append((await broker.broker.registry.get_session(session_id)).state)
+        return states == ["idle", "idle"]
+
+    await eventually(idle_on_its_broker, what="each embedded session idle", timeout=60)
+    assert await brokers[0].broker.registry.lease_holders() == {}
+    assert [b.list_calls() for b in brokers] == [0, 0]  # nothing went to the shared Livy
 
 
 @pytest.mark.parametrize("how", ["stopped", "crashed"])
