@@ -15,8 +15,9 @@ counts every request (``tests/faults/proxy.py``).
 For each K it waits until every broker has started (each lists every endpoint once when it starts:
 not counted), then counts Livy's requests for ``--quiet-seconds`` with every session idle, and for
 ``--busy-seconds`` while one session runs a statement (``time.sleep``), and reports them per minute:
-list calls (``GET /sessions``, each page), one-session reads (``GET /sessions/{id}`` and its
-``/state``), keep-alive (``POST /sessions/{id}/connect``) and all.
+list calls (``GET /sessions``, each page), one-session reads (``GET /sessions/{id}``), keep-alive
+(``POST /sessions/{id}/connect`` for attached sessions, ``GET /sessions/{id}/state`` for the others:
+these are unattached) and all.
 
 To measure the code before the lease, put that checkout's package first on the path, this
 repository's ``tests`` after it:
@@ -49,8 +50,9 @@ repository_on_path()
 from tests.domain_brokers import ENDPOINT, LIST_CALL, DomainBroker, open_broker  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 
-ONE_SESSION = re.compile(r"^/sessions/\d+(/state)?$")
-KEEP_ALIVE = re.compile(r"^/sessions/\d+/connect$")
+ONE_SESSION = re.compile(r"^/sessions/\d+$")  # a server following a session it created
+# The keep-alive: POST .../connect for attached sessions, GET .../state (Livy's heartbeat) for others.
+KEEP_ALIVE = re.compile(r"^/sessions/\d+/(connect|state)$")
 # The defaults, spelled out: the figures are for them. The lease only where the code has one.
 TIMINGS = {
     "poll_interval": 5.0,
@@ -70,7 +72,7 @@ def count(brokers: list[DomainBroker]) -> dict[str, int]:
                 counts["list"] += 1
             elif method == "GET" and ONE_SESSION.match(path):
                 counts["one_session"] += 1
-            elif method == "POST" and KEEP_ALIVE.match(path):
+            elif KEEP_ALIVE.match(path):
                 counts["keep_alive"] += 1
     return counts
 
