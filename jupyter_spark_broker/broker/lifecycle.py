@@ -194,8 +194,15 @@ class BrokerLifecycle:
         self._leased.pop(endpoint, None)
         return False
 
-    def _holds_lease(self, endpoint: str) -> bool:
-        return self._leased.get(endpoint, 0.0) > time.monotonic()
+    async def _lists(self, endpoint: str) -> bool:
+        """Whether this server lists ``endpoint`` (and keeps its sessions alive): its embedded
+        Livy, or a shared endpoint whose lease it holds or takes now (a session's first keep-alive
+        does not wait for the next state round)."""
+        if self.endpoints.is_embedded(endpoint):
+            return True
+        return self._leased.get(endpoint, 0.0) > time.monotonic() or await self._hold_lease(
+            endpoint
+        )
 
     async def _follow_from_registry(self, endpoint: str, records: list[SessionRecord]) -> bool:
         """Another server lists ``endpoint``: its rows come from the registry (read this round).
@@ -406,9 +413,7 @@ class BrokerLifecycle:
         for record in await self.registry.live_sessions():
             if record.livy_id is None or record.endpoint in self._unreachable:
                 continue
-            if not (
-                self.endpoints.is_embedded(record.endpoint) or self._holds_lease(record.endpoint)
-            ):
+            if not await self._lists(record.endpoint):
                 continue  # the server listing the endpoint keeps its sessions alive
             action = "connect" if record.unattached_since is None else "heartbeat"
             outcome = "failed"
