@@ -70,6 +70,7 @@ class SparkBroker(BrokerSettings):
         kernel_exists: Callable[[str], bool] = lambda kernel_id: True,
         base_url: str = "/",
         events: BrokerEvents | None = None,
+        server_id: str = PROCESS_SERVER_ID,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -79,7 +80,7 @@ class SparkBroker(BrokerSettings):
         self.endpoints = endpoints
         self.sealer = sealer
         self.kernel_exists = kernel_exists
-        self.server_id = PROCESS_SERVER_ID
+        self.server_id = server_id  # several brokers in one process (benchmarks) need their own
         self.owners = Ownership(self)
         self.live = LiveSessions(
             registry=registry,
@@ -119,7 +120,7 @@ class SparkBroker(BrokerSettings):
             sealer=sealer,
             server_id=self.server_id,
             base_url=base_url,
-            created=self.lifecycle.wake_poller,
+            created=self.lifecycle.session_created,
             failed=self.lifecycle.look_for_orphans,
         )
         # Sessions are made and ended by their protocol's backend: Livy, or a Connect server.

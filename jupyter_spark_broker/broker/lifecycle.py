@@ -39,6 +39,7 @@ class LifecycleSettings(Protocol):
     reap_interval: float
     poll_interval: float
     busy_poll_interval: float
+    poll_lease_period: float
     server_timeout: float
     idle_timeout: float
     run_timeout: float
@@ -82,6 +83,12 @@ class BrokerLifecycle:
         # Per endpoint, names of Livy sessions another registry's broker made (several Jupyter
         # servers on one Livy): looked up once, not every round, while Livy lists them.
         self._foreign: dict[str, set[str]] = {}
+        # The shared endpoints this server lists for every server on the registry (it holds their
+        # lease), each with the monotonic time its lease runs out.
+        self._leased: dict[str, float] = {}
+        # Sessions created here: while another server lists their endpoint, this one still follows
+        # them one by one while they start or run, so their user waits for no one else's round.
+        self._own: set[str] = set()
 
     async def start(self) -> None:
         await self.registry.heartbeat(self.server_id)
@@ -102,9 +109,14 @@ class BrokerLifecycle:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._loops = []
+        self._leased = {}
+        with contextlib.suppress(Exception):  # another server takes over on its next round
+            await self.registry.end_leases(self.server_id)
 
-    def wake_poller(self) -> None:
-        """A session was just created: poll its state now rather than after the quiet interval."""
+    def session_created(self, session_id: str) -> None:
+        """A session was just created here: poll its state now rather than after the quiet
+        interval, and follow it even where another server lists its endpoint."""
+        self._own.add(session_id)
         self._wake_poller.set()
 
     def is_unreachable(self, endpoint: str) -> bool:
@@ -140,9 +152,12 @@ class BrokerLifecycle:
     async def poll_states(self) -> bool:
         """Bring the registry in line with every endpoint; True while any session starts or runs.
 
-        One ``GET /sessions`` per endpoint; Livy sessions the registry does not know are strangers and
-        are left alone, but those the broker made whose row has ended are deleted (orphans: a create
-        whose reply was lost). An embedded Livy that died is not polled: it starts again on next use.
+        Of the servers sharing the registry, the one holding an endpoint's lease lists it: one
+        ``GET /sessions`` (all pages) a round. Livy sessions the registry does not know are strangers
+        and are left alone, but those the broker made whose row has ended are deleted (orphans: a
+        create whose reply was lost). The other servers read the states it writes, and follow the
+        sessions they created one by one while those start or run. Each server lists its own
+        embedded Livy (never leased); one that died is not polled: it starts again on next use.
         """
         active = False
         by_endpoint = await self._live_rows_by_endpoint()
@@ -151,14 +166,83 @@ class BrokerLifecycle:
         for endpoint, records in by_endpoint.items():
             if self._embedded_gone(endpoint):
                 continue
+            if self.endpoints.is_embedded(endpoint) or await self._hold_lease(endpoint):
+                active = await self._list_endpoint(endpoint, records) or active
+            else:
+                active = await self._follow_from_registry(endpoint, records) or active
+        return active
+
+    async def _list_endpoint(self, endpoint: str, records: list[SessionRecord]) -> bool:
+        """List ``endpoint`` and bring its rows in line; a lease is given up when it cannot."""
+        listed_at = time.monotonic()
+        sessions = await self._livy_sessions(endpoint)
+        if sessions is None:
+            if self._leased.pop(endpoint, None) is not None:  # a server that reaches it takes over
+                await self.registry.end_leases(self.server_id, endpoint)
+            return False
+        await self._delete_orphans(endpoint, records, sessions)
+        await self._forget_failed_creates(endpoint, sessions, listed_at)
+        records = await self._checkable(endpoint, records, sessions)
+        return await self._follow_livy(records, sessions)
+
+    async def _hold_lease(self, endpoint: str) -> bool:
+        """Take or renew this server's lease of a shared endpoint. A server that could not reach
+        the endpoint takes a lease only once it has lain vacant a whole period, so that one that
+        can reach it wins."""
+        period = self.settings.poll_lease_period
+        vacant_for = period if endpoint in self._unreachable else 0.0
+        taken_at = time.monotonic()
+        if await self.registry.take_lease(endpoint, self.server_id, period, vacant_for=vacant_for):
+            self._leased[endpoint] = taken_at + period
+            return True
+        self._leased.pop(endpoint, None)
+        return False
+
+    async def _lists(self, endpoint: str) -> bool:
+        """Whether this server lists ``endpoint`` (and keeps its sessions alive): its embedded
+        Livy, or a shared endpoint whose lease it holds or takes now (a session's first keep-alive
+        does not wait for the next state round)."""
+        if self.endpoints.is_embedded(endpoint):
+            return True
+        return self._leased.get(endpoint, 0.0) > time.monotonic() or await self._hold_lease(
+            endpoint
+        )
+
+    async def _follow_from_registry(self, endpoint: str, records: list[SessionRecord]) -> bool:
+        """Another server lists ``endpoint``: its rows come from the registry (read this round).
+        The sessions created here are asked about one by one while they start or run, and the
+        creates that failed here are settled by a listing of their own (rare: a failure each).
+        True while any of the rows starts or runs."""
+        if endpoint in self._failed_creates:
             listed_at = time.monotonic()
             sessions = await self._livy_sessions(endpoint)
             if sessions is not None:
-                await self._delete_orphans(endpoint, records, sessions)
                 await self._forget_failed_creates(endpoint, sessions, listed_at)
-                records = await self._checkable(endpoint, records, sessions)
-                active = await self._follow_livy(records, sessions) or active
+        active = False
+        for record in records:
+            running = record.state in SESSION_STARTING_STATES or record.state == "busy"
+            if record.id in self._own and running:
+                record = await self._ask_about(record)
+                running = record.state in SESSION_STARTING_STATES or record.state == "busy"
+            active = active or running
         return active
+
+    async def _ask_about(self, record: SessionRecord) -> SessionRecord:
+        """One session's state from Livy (``GET /sessions/{id}``), if still the one this row names
+        (Livy reuses ids after a restart: the listing server judges that case by name)."""
+        if record.livy_id is None or self.live.is_being_killed(record.id):
+            return record
+        try:
+            livy = await self.endpoints.client(record.endpoint)
+            session = await self.live.livy_call(
+                record.endpoint, livy.get_session(record.livy_id), record
+            )
+        except BrokerError:  # lost is recorded by livy_call; an outage: the listing server's
+            return record
+        self._unreachable.discard(record.endpoint)
+        if session.name != record.livy_name:
+            return record
+        return await self.live.apply_livy_view(record, session)
 
     async def _state_loop(self) -> None:
         while True:
@@ -176,8 +260,9 @@ class BrokerLifecycle:
         """Live rows by endpoint. A row of an endpoint this server does not know: the run-time
         endpoints saved by other servers are loaded first; one still unknown is another live
         server's to check (its config may differ), and lost only when no other server lives."""
-        live = await self.registry.live_sessions()
-        self.live.remember_live(live)
+        live = await self.live.reload()
+        # Followed until they end (the cache keeps a row created here after the read began).
+        self._own &= {record.id for record in self.live.records()}
         by_endpoint: dict[str, list[SessionRecord]] = {}
         known = set(self.endpoints.names())
         saved: set[str] = set()
@@ -327,10 +412,13 @@ class BrokerLifecycle:
     # -- keep-alive and reaping -----------------------------------------------------------------
 
     async def keep_alive(self) -> None:
-        """Attached sessions: ``connect`` (resets Livy's idle timeout and heartbeat). Others: heartbeat."""
+        """Attached sessions: ``connect`` (resets Livy's idle timeout and heartbeat). Others: heartbeat.
+        Those of a shared endpoint by the server holding its lease only."""
         for record in await self.registry.live_sessions():
             if record.livy_id is None or record.endpoint in self._unreachable:
                 continue
+            if not await self._lists(record.endpoint):
+                continue  # the server listing the endpoint keeps its sessions alive
             action = "connect" if record.unattached_since is None else "heartbeat"
             outcome = "failed"
             with contextlib.suppress(LivyError, BrokerError):
@@ -375,13 +463,13 @@ class BrokerLifecycle:
                 gone = not self.kernel_exists(attachment.kernel_id)
             else:  # another broker's kernel: gone when that broker stopped or stopped beating
                 gone = attachment.server_id not in live_servers
-            if gone:
+            # Not detached meanwhile (by its kernel, or another server's reaper): else done there.
+            if gone and await self.registry.detach(attachment.id) is not None:
                 log.info(
                     "spark broker: detaching %s (%s): its kernel is gone",
                     attachment.path,
                     attachment.id,
                 )
-                await self.registry.detach(attachment.id)
                 metrics.DETACHES.labels("kernel_gone").inc()
                 metrics.REAPER_ACTIONS.labels("detach", "ok").inc()
                 if attachment.run is not None:

@@ -60,9 +60,37 @@ class LiveSessions:
     def records(self) -> list[SessionRecord]:
         return list(self._live.values())
 
-    def remember_live(self, records: list[SessionRecord]) -> None:
-        """The live sessions as the registry has them now (the state poller's every round)."""
-        self._live = {record.id: record for record in records}
+    async def reload(self) -> list[SessionRecord]:
+        """The live sessions as the registry has them now (the state poller's every round).
+
+        On a registry several servers share, another broker may have written a state (the one that
+        lists the endpoint, or one that killed a session): it is reported here as well, so that
+        this server's panels follow it. A row this server wrote during the read keeps its own
+        version, and its events were sent when it was written.
+        """
+        before = dict(self._live)
+        records = await self.registry.live_sessions()
+        during = self._live
+        written_here = {
+            session_id
+            for session_id in before.keys() | during.keys()
+            if before.get(session_id) is not during.get(session_id)
+        }
+        listed = {record.id: record for record in records}
+        self._live = {id: during[id] for id in written_here if id in during}
+        for record in records:
+            if record.id in written_here:
+                continue
+            self._live[record.id] = record
+            if record.id in before:
+                self.events.state_changed(record, before[record.id].state)
+        for session_id in before.keys() - listed.keys() - written_here:
+            ended = await self.registry.get_session(session_id)
+            if ended is not None and ended.is_finished:  # ended by another server
+                self.events.state_changed(ended, before[session_id].state)
+                for callback in self.on_ended:
+                    callback(session_id)
+        return records
 
     def remember(self, record: RecordT) -> RecordT:
         if record is not None:

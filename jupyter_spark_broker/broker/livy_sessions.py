@@ -54,7 +54,7 @@ class LivySessions:
         sealer: Sealer,
         server_id: str,
         base_url: str,
-        created: Callable[[], None],
+        created: Callable[[str], None],
         failed: Callable[[str, str], None],
     ):
         self.live = live
@@ -146,7 +146,7 @@ class LivySessions:
             raise
         label = self.live.endpoint_label(endpoint)
         metrics.SESSION_CREATIONS.labels(label, profile.name).inc()
-        self.created()
+        self.created(record.id)
         # Not conditional on "not_started": the state poller may already have seen the new session.
         # A finished row stays finished (the registry's rule), so a kill meanwhile shows here.
         created = await self.live.update(record.id, **livy_view(session))

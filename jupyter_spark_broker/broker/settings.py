@@ -42,6 +42,14 @@ class BrokerSettings(LoggingConfigurable):
     busy_poll_interval = Float(
         0.5, config=True, help="Seconds between state refreshes while a session starts or runs."
     )
+    poll_lease_period = Float(
+        15.0,
+        config=True,
+        help="""Seconds a broker's lease of an endpoint lasts: on a registry several Jupyter servers
+        share, one of them lists each endpoint's sessions and keeps them alive for all, renewing
+        its lease every state refresh; when it stops, another takes over within two periods. Keep
+        it above poll_interval, and above the time one refresh takes on the slowest endpoint.""",
+    )
     reap_interval = Float(30.0, config=True, help="Seconds between reaper rounds.")
     statement_start_hold = Float(
         20.0,

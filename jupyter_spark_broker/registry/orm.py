@@ -133,6 +133,17 @@ class ServerRow(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class EndpointLeaseRow(Base):
+    """Which broker lists an endpoint's sessions for all the brokers on this registry, and until
+    when: the others read the states it writes, so Livy's load does not grow with the servers."""
+
+    __tablename__ = "broker_endpoint_leases"
+
+    endpoint: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))  # a ServerRow's id
+    expires: Mapped[datetime] = mapped_column(DateTime)
+
+
 Index("ix_spark_attachments_kernel", AttachmentRow.kernel_id)
 # An index rather than a column constraint: the registries of the hand-written schema versions have it.
 Index("uq_spark_sessions_request_key", SessionRow.request_key, unique=True)

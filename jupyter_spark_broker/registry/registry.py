@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -29,6 +29,7 @@ from .notebook_moves import move_notebook, release_notebook
 from .orm import (
     AttachmentRow,
     BindingRow,
+    EndpointLeaseRow,
     EndpointRow,
     ServerRow,
     SessionRow,
@@ -495,6 +496,73 @@ class Registry:
                     db.commit()
 
         await self._run(forget)
+
+    # -- one broker lists each endpoint for all ------------------------------------------------
+
+    async def take_lease(
+        self, endpoint: str, holder: str, period: float, *, vacant_for: float = 0.0
+    ) -> bool:
+        """Take or renew the lease of ``endpoint`` for ``period`` seconds: True if ``holder`` has it.
+
+        One conditional UPDATE (or the first INSERT): of brokers trying at once, in any process on
+        this database, one wins. A lease that ended less than ``vacant_for`` seconds ago is not
+        taken (left to a broker that did not just fail to reach the endpoint).
+        """
+
+        def take() -> bool:
+            now = utcnow()
+            expires = now + timedelta(seconds=period)
+            with self._session() as db:
+                statement = (
+                    update(EndpointLeaseRow)
+                    .where(
+                        EndpointLeaseRow.endpoint == endpoint,
+                        (EndpointLeaseRow.holder == holder)
+                        | (EndpointLeaseRow.expires < now - timedelta(seconds=vacant_for)),
+                    )
+                    .values(holder=holder, expires=expires)
+                    .execution_options(synchronize_session=False)
+                )
+                if cast(CursorResult[Any], db.execute(statement)).rowcount == 1:
+                    db.commit()
+                    return True
+                if db.get(EndpointLeaseRow, endpoint) is not None:
+                    return False  # another broker's, and current
+                db.add(EndpointLeaseRow(endpoint=endpoint, holder=holder, expires=expires))
+                try:
+                    db.commit()
+                except IntegrityError:  # another broker inserted it first
+                    db.rollback()
+                    return False
+                return True
+
+        return await self._run(take)
+
+    async def end_leases(self, holder: str, endpoint: str | None = None) -> None:
+        """End ``holder``'s lease of ``endpoint`` (of every endpoint if None) now: another broker
+        takes it over on its next round rather than when it would have expired."""
+
+        def end() -> None:
+            statement = update(EndpointLeaseRow).where(EndpointLeaseRow.holder == holder)
+            if endpoint is not None:
+                statement = statement.where(EndpointLeaseRow.endpoint == endpoint)
+            with self._session() as db:
+                db.execute(statement.values(expires=utcnow()))
+                db.commit()
+
+        await self._run(end)
+
+    async def lease_holders(self) -> dict[str, str]:
+        """The endpoints whose lease is current, and who holds each."""
+
+        def holders() -> dict[str, str]:
+            with self._session() as db:
+                rows = db.execute(
+                    select(EndpointLeaseRow).where(EndpointLeaseRow.expires >= utcnow())
+                ).scalars()
+                return {row.endpoint: row.holder for row in rows}
+
+        return await self._run(holders)
 
     # -- notebooks renamed, moved or deleted ----------------------------------------------------
 

@@ -31,8 +31,9 @@ from jupyter_spark_broker.registry.schema import (
 )
 
 REGISTRIES_AT_ONCE = 6
-MODEL_TABLES = {"spark_sessions", "spark_attachments", "spark_bindings", "spark_endpoints"}
-MODEL_TABLES |= {"broker_servers"}
+INITIAL_TABLES = {"spark_sessions", "spark_attachments", "spark_bindings", "spark_endpoints"}
+INITIAL_TABLES |= {"broker_servers"}
+MODEL_TABLES = INITIAL_TABLES | {"broker_endpoint_leases"}  # c7a2e94b1d35
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -177,7 +178,7 @@ async def test_a_registry_at_the_initial_revision_upgrades_to_head(registry_url)
         )
     engine.dispose()
     assert tables_and_versions(registry_url) == (
-        MODEL_TABLES | {VERSION_TABLE, "broker_meta"},
+        INITIAL_TABLES | {VERSION_TABLE, "broker_meta"},
         [INITIAL_REVISION],
     )
 
