@@ -180,10 +180,20 @@ class Interpreter:
             return None
         if after is not None and after.get("status") == "error":
             told = [str(after.get("evalue")), *map(str, after.get("traceback") or [])]
-            if any("OutOfMemoryError" in text for text in told):
+            # A job can also fail of the JVM's own shutdown (a NullPointerException, say) before
+            # the OutOfMemoryError is told: a stopped SparkContext says the JVM is ending.
+            if any("OutOfMemoryError" in text for text in told) or self._spark_stopping():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.jvm.wait(OOM_EXIT_WAIT)
         return self.jvm.poll()
+
+    def _spark_stopping(self) -> bool:
+        if self.spark is None:
+            return False
+        try:
+            return bool(self.spark.sparkContext._jsc.sc().isStopped())
+        except Exception:  # py4j: the gateway goes with its JVM
+            return True
 
     def ready_message(self) -> dict[str, Any]:
         if self.spark is None:
