@@ -88,7 +88,7 @@ async def test_interrupt_cancels_the_remote_statement_and_says_so_in_one_line(
 
 
 async def test_two_notebooks_share_a_named_session(kernel, jp_serverapp, kernel_env):
-    await kernel.run("%spark attach team")
+    await kernel.run("%spark attach --create team")
     await kernel.run("%%spark\nshared_value = 'from the first notebook'")
     path = kernel_env["JPY_SESSION_NAME"].replace("spark.ipynb", "other.ipynb")
     other = await start_kernel(jp_serverapp, {**kernel_env, "JPY_SESSION_NAME": path})
