@@ -256,3 +256,22 @@ async def test_metrics_name_no_users_run_time_endpoint(as_user, livy_url):
         result="new_session", protocol="livy",
     )  # fmt: skip
     assert attaches >= 2
+
+
+async def test_two_users_runs_of_one_name_are_apart_and_only_its_owner_beats_or_ends_one(as_user):
+    alice, bob = as_user("alice"), as_user("bob")
+    body = {"path": "reports/daily.ipynb", "run": "nightly"}
+    alices, bobs = await alice.post("attachments", body), await bob.post("attachments", body)
+    assert (alices.status, bobs.status) == (201, 201)
+    assert alices.json["session_id"] != bobs.json["session_id"]
+    assert alices.json["beat_interval"] > 0 and alices.json["session"]["run"] == "nightly"
+
+    refused = await bob.post(f"attachments/{alices.json['id']}/beat")
+    assert refused.status == 403 and "another user" in refused.json["message"]
+    assert (await bob.delete(f"attachments/{alices.json['id']}")).status == 403
+    assert (await alice.post(f"attachments/{alices.json['id']}/beat")).status == 204
+
+    assert (await alice.delete(f"attachments/{alices.json['id']}")).status == 204  # the run ends
+    assert (await alice.get(f"sessions/{alices.json['session_id']}")).json["state"] == "killed"
+    assert (await bob.get(f"sessions/{bobs.json['session_id']}")).json["state"] != "killed"
+    assert (await alice.post(f"attachments/{alices.json['id']}/beat")).status == 404
