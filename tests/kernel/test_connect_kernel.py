@@ -108,7 +108,7 @@ async def test_connect_kernel_restart_interrupt_errors_and_the_magic(
                     (await ui.get(f"{jobs}/{app['id']}/jobs", params={"status": "running"})).json()
                 )
 
-        # Generous: on a loaded machine the job may take minutes to reach the cluster.
+        # Generous: on a loaded machine the job may take minutes to start.
         await eventually(running, what="the endless job to run", timeout=300, interval=0.5)
         await jp_serverapp.kernel_manager.interrupt_kernel(kernel.id)
         reply = await kernel.client.get_shell_msg(timeout=60)
