@@ -10,14 +10,8 @@ A session the run only joined (``%spark attach NAME``) is detached, never killed
 from __future__ import annotations
 
 from ..registry.records import AttachmentRecord, SessionRecord
-from ..registry.share_keys import run_name
-
-
-def run_of(record: SessionRecord) -> str | None:
-    """The run a session was started for, or None for a notebook's or a shared session."""
-    return run_name(record.share_key, record.owner)
 
 
 def started_for(record: SessionRecord, attachment: AttachmentRecord) -> bool:
     """Whether ``record`` is the run's own session, which ends with the run of ``attachment``."""
-    return attachment.run is not None and run_of(record) == attachment.run
+    return attachment.run is not None and record.run == attachment.run

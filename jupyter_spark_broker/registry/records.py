@@ -10,7 +10,7 @@ from typing import TypedDict
 from ..livy.names import RECORD_FINISHED_STATES
 from ..support.json_types import JSONObject
 from .orm import AttachmentRow, SessionRow
-from .share_keys import share_name
+from .share_keys import run_name, share_name
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class SessionRecord:
     def share_name(self) -> str | None:
         """The name notebooks attach to it by (``%spark attach NAME``), if it has one."""
         return share_name(self.share_key)
+
+    @property
+    def run(self) -> str | None:
+        """The headless run it was started for (broker/runs.py), if it was."""
+        return run_name(self.share_key, self.owner)
 
     @property
     def livy_ref(self) -> int:

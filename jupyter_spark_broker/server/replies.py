@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from ..broker.profiles import Limits
-from ..broker.runs import run_of
 from ..livy import SessionLog, Statement
 from ..registry.registry import AttachmentRecord, SessionRecord
 from .models import KindName, SessionState, StatementState
@@ -134,7 +133,7 @@ class Session(Reply):
 
     @classmethod
     def of(cls, record: SessionRecord) -> Session:
-        return cls.model_validate(record).model_copy(update={"run": run_of(record)})
+        return cls.model_validate(record)
 
 
 class SessionWithAttachments(Session):
