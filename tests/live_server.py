@@ -52,6 +52,7 @@ class LiveJupyter:
             "default_endpoint": "live",
             "db_url": f"sqlite:///{self.db_path}",
             "local_livy_args": ["--spark", "off"],
+            "warm_pool": {},  # none unless asked (None: the shipped default)
             **self.broker_config,
         }
         (config_dir / "jupyter_server_config.json").write_text(

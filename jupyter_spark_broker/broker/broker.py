@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,15 @@ PROCESS_SERVER_ID = new_id()
 class Attached:
     attachment: AttachmentRecord
     session: SessionRecord
-    created: bool
+    created: bool  # the notebook has a session it did not have: a new one, or one from the pool
+    pooled: bool = False  # taken from the warm pool (ready, or still starting)
+
+    @property
+    def origin(self) -> str:
+        """Where the session came from, as the attach reply says it."""
+        if not self.created:
+            return "live"
+        return "warm_pool" if self.pooled else "new"
 
 
 class SparkBroker(BrokerSettings):
@@ -359,7 +367,7 @@ class SparkBroker(BrokerSettings):
             endpoint = self.connect.check_endpoint(endpoint)
             share_key = share_keys.connect_key(self._share_key(user, path, CONNECT, name, run))
             new = NewSession(user, endpoint, chosen, share_key, path=path)
-            create = functools.partial(self.connect.create, new)
+            create = functools.partial(self._never_pooled, self.connect.create, new)
         else:
             endpoint = (
                 endpoint
@@ -381,7 +389,7 @@ class SparkBroker(BrokerSettings):
             create = functools.partial(self.pool.claim_or_create, new)
         lock = self._share_locks.setdefault((endpoint, share_key), asyncio.Lock())
         async with lock:
-            created = False
+            created = pooled = False
             live = await self.registry.find_live(endpoint, share_key)
             if live is None and name and not create_named:
                 raise NotFound(
@@ -392,7 +400,8 @@ class SparkBroker(BrokerSettings):
                 )
             if live is None:
                 try:
-                    record = self.live.remember(await create())
+                    made, pooled = await create()
+                    record = self.live.remember(made)
                     created = True
                 except ShareKeyTaken:  # another Jupyter server on this registry won the race
                     raced = await self.registry.find_live(endpoint, share_key)
@@ -412,7 +421,13 @@ class SparkBroker(BrokerSettings):
         if created:
             self.events.created(record, actor=user, path=path)
         self.events.attached(record, attachment, actor=user)
-        return Attached(attachment, record, created)
+        return Attached(attachment, record, created, pooled)
+
+    @staticmethod
+    async def _never_pooled(
+        create: Callable[[NewSession], Awaitable[SessionRecord]], new: NewSession
+    ) -> tuple[SessionRecord, bool]:
+        return await create(new), False
 
     async def _kept_attachment(
         self, user: str, path: str, kernel_id: str, endpoint: str | None

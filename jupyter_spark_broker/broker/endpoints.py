@@ -54,6 +54,14 @@ else:
 # How a run-time endpoint came: sparkmagic's /reconnectsparkmagic, or POST spark-broker/api/endpoints.
 RECONNECT, API_ADDED = "reconnect", "api"
 SPARKMAGIC = "sparkmagic"  # read from sparkmagic's config file at start
+# The JVM of a notebook's driver on this machine (benchmarks/new_notebooks.py measures them): one
+# GC thread and no C2 compiler threads competing with the start-up on a small machine (C1 code is
+# slower for long CPU-bound jobs: a profile may set -XX:TieredStopAtLevel=4 back); a heap that
+# starts small and gives memory back after a full GC, which Spark's cleaner runs every few minutes.
+EMBEDDED_DRIVER_JAVA_OPTIONS = (
+    "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xms32m -XX:MinHeapFreeRatio=10 "
+    "-XX:MaxHeapFreeRatio=30"
+)
 # The embedded local Livy runs each notebook's session on this machine: frugal settings by default.
 EMBEDDED_SESSION_DEFAULTS = {
     "driverMemory": "512m",
@@ -62,9 +70,13 @@ EMBEDDED_SESSION_DEFAULTS = {
     "conf": {
         "spark.ui.port": "0",  # any free port: the UI is reached through the broker's proxy
         "spark.sql.shuffle.partitions": "8",  # 200 by default, far too many for local[*]
-        "spark.ui.retainedJobs": "200",
-        "spark.ui.retainedStages": "200",
-        "spark.sql.ui.retainedExecutions": "100",
+        "spark.driver.extraJavaOptions": EMBEDDED_DRIVER_JAVA_OPTIONS,
+        "spark.cleaner.periodicGC.interval": "5min",  # 30min by default
+        # What the Spark UI keeps of past work lives in the driver's heap.
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
+        "spark.ui.retainedTasks": "10000",
+        "spark.sql.ui.retainedExecutions": "50",
     },
 }
 log = logging.getLogger("jupyter_spark_broker")

@@ -80,18 +80,32 @@ class WarmPool:
         self._primed: set[str] = set()  # pooled sessions that ran the warm-up (or need none)
         self._priming: dict[str, asyncio.Task[None]] = {}
 
+    def _configured(self) -> dict[str, int]:
+        """The pool asked for: ``warm_pool``, else one session of the default profile when it runs
+        on the embedded Livy, where a new session is a new JVM on this machine: 10 to 50 s that a
+        new notebook should not wait for. A cluster's Livy is the site's to spend, so no default."""
+        if self.catalog.warm_pool is not None:
+            return dict(self.catalog.warm_pool)
+        default = self.catalog.get("default")
+        if self.settings.impersonate or not self.endpoints.is_embedded(
+            self.catalog.endpoint_of(default)
+        ):
+            return {}
+        return {"default": 1}
+
     def _targets(self) -> dict[str, int]:
         """profile -> sessions to keep, within ``warm_pool_max_total`` (in the order configured)."""
         targets: dict[str, int] = {}
         catalog = self.catalog
         room = catalog.warm_pool_max_total
-        if self.settings.impersonate and catalog.warm_pool:
+        configured = self._configured()
+        if self.settings.impersonate and configured:
             log.warning(
                 "spark broker: no warm pool under impersonate (a pooled session cannot change "
                 "the user it runs as); warm_pool is ignored"
             )
             return {}
-        for name, count in catalog.warm_pool.items():
+        for name, count in configured.items():
             catalog.get(name)  # an unknown profile fails at start-up
             kept = max(0, min(int(count), room))
             if kept < count:
@@ -128,12 +142,13 @@ class WarmPool:
     async def _refill_loop(self) -> None:
         while True:
             waiting = False
+            # Cleared before the round, not after: a claim during the round wakes the next one.
+            self._wake.clear()
             try:
                 await self.refill()
                 waiting = await self.prime_idle()
             except Exception:
                 log.exception("spark broker: refilling the warm pool failed")
-            self._wake.clear()
             # While a pooled session is still starting, look again soon to warm it up once idle.
             interval = self.settings.busy_poll_interval if waiting else self.settings.reap_interval
             with contextlib.suppress(asyncio.TimeoutError):
@@ -242,15 +257,22 @@ class WarmPool:
         )
 
     async def claim(self, profile: str, *, share_key: str, owner: str) -> SessionRecord | None:
-        """Take one pooled session of ``profile`` for ``share_key``, ready ones first; None when the
-        pool is empty. :class:`ShareKeyTaken` when another server gave ``share_key`` a session."""
+        """Take one pooled session of ``profile`` for ``share_key``: warm ones first, then ready,
+        then starting ones, oldest first (the nearest to ready); None when the pool is empty.
+        A starting one is still sooner than a new one, which would also compete with it for the
+        machine. One whose Livy create is under way (no ``livy_id`` yet) is taken too: the create
+        completes the same row, whoever holds it by then. :class:`ShareKeyTaken` when another
+        server gave ``share_key`` a session."""
         candidates = sorted(
             await self.pooled(profile),
-            key=lambda r: (not self._is_warm(r), r.state not in SESSION_READY_STATES),
+            key=lambda r: (
+                not self._is_warm(r),
+                r.state not in SESSION_READY_STATES,
+                r.livy_id is None,
+                r.created,
+            ),
         )
         for candidate in candidates:
-            if candidate.livy_id is None:
-                continue  # its Livy create is still under way
             taken = await self.registry.take_over(
                 candidate.id, from_share_key=candidate.share_key, share_key=share_key, owner=owner
             )
@@ -262,9 +284,10 @@ class WarmPool:
                 return taken
         return None
 
-    async def claim_or_create(self, new: NewSession) -> SessionRecord:
-        """A notebook's new session: a pooled one of its profile when one fits, else a new one
-        (always new with Connect: pooled sessions run no Connect plugin)."""
+    async def claim_or_create(self, new: NewSession) -> tuple[SessionRecord, bool]:
+        """A notebook's new session, and whether it came from the pool: a pooled one of its
+        profile when one fits, else a new one (always new with Connect: pooled sessions run no
+        Connect plugin)."""
         fits = self.serves(new.profile, new.endpoint, new.kind, dict(new.overrides))
         if new.livy_connect is None and fits and new.share_key is not None:
             async with self.caps.within(new.user):
@@ -272,9 +295,8 @@ class WarmPool:
                     new.profile.name, share_key=new.share_key, owner=new.user
                 )
             if claimed is not None:
-                self.live.remember(claimed)
-                return claimed
-        return await self.create(new)
+                return self.live.remember(claimed), True
+        return await self.create(new), False
 
     async def start_pooled(self, profile: Profile, share_key: str) -> SessionRecord:
         """A session for the pool: counted as attached, so never reaped as idle."""

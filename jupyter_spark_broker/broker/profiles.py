@@ -116,9 +116,13 @@ class SparkProfiles(LoggingConfigurable):
     )
     warm_pool = Dict(
         value_trait=Int(min=0),
+        default_value=None,
+        allow_none=True,
         config=True,
         help="""Started, unclaimed sessions to keep per profile: {"default": 2}. A new notebook
-        claims one at once, and the pool refills in the background. None under impersonate.""",
+        claims one at once, and the pool refills in the background. Default (None): one session of
+        the default profile when its endpoint is the embedded local Livy, none otherwise; {}: no
+        pool. None under impersonate.""",
     )
     warm_pool_warmup = Dict(
         value_trait=Unicode(),

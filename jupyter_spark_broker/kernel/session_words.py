@@ -13,14 +13,16 @@ def starting(session: dict[str, Any]) -> bool:
 
 
 def attached_line(attached: dict[str, Any], what: str = "Spark session") -> str:
-    """What an attach did: joined a live session, took a ready one from the warm pool (no start-up
-    to wait for), or started a new one."""
+    """What an attach did: joined a live session, took one from the warm pool (ready, or started
+    ahead of time and nearer to ready than a new one), or started a new one."""
     session = attached["session"]
     named = f" {session['name']!r}" if session.get("name") else ""
     where = f"{what} {session['id'][:8]}{named} on endpoint {session['endpoint']!r}"
-    if not attached["created"]:
+    if attached["origin"] == "live":
         return f"Attached to the {where}"
-    if not starting(session):
+    if attached["origin"] == "warm_pool":
+        if starting(session):
+            return f"Taking the {where} from the warm pool; it is still starting"
         return f"Ready: the {where}, started ahead of time (the warm pool)"
     return f"Starting a new {where}"
 

@@ -448,7 +448,7 @@ class AttachmentsHandler(BrokerHandler):
         )
         beats = self.broker.run_beat_interval if request.run is not None else None
         body = AttachmentWithSession.of_with(
-            attached.attachment, self.shown(attached.session), beats
+            attached.attachment, self.shown(attached.session), beats, attached.origin
         )
         self.reply(201 if attached.created else 200, body)
 

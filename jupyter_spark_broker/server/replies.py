@@ -149,6 +149,12 @@ class SessionWithAttachments(Session):
 
 class AttachmentWithSession(Attachment):
     session: Session
+    origin: Literal["live", "warm_pool", "new"] = Field(
+        "live",
+        description="where the session came from: a live session the notebook had or joined "
+        "(live), one started ahead of time and taken from the warm pool, ready or still "
+        "starting (warm_pool), or one started for this attach (new)",
+    )
     beat_interval: float | None = Field(
         None,
         description="a headless run's kernel beats this often, in seconds (POST "
@@ -157,10 +163,19 @@ class AttachmentWithSession(Attachment):
 
     @classmethod
     def of_with(
-        cls, record: AttachmentRecord, session: SessionRecord, beat_interval: float | None = None
+        cls,
+        record: AttachmentRecord,
+        session: SessionRecord,
+        beat_interval: float | None = None,
+        origin: str = "live",
     ) -> AttachmentWithSession:
-        return cls(
-            **dict(Attachment.of(record)), session=Session.of(session), beat_interval=beat_interval
+        return cls.model_validate(
+            {
+                **dict(Attachment.of(record)),
+                "session": Session.of(session),
+                "origin": origin,
+                "beat_interval": beat_interval,
+            }
         )
 
 

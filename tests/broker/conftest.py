@@ -31,6 +31,9 @@ def broker_config(livy_url, tmp_path) -> dict:
         "db_url": f"sqlite:///{tmp_path}/registry/registry.sqlite",
         "local_livy_args": ["--spark", "off"],
         "default_kernel_name": "python3",
+        # No warm pool unless a test asks for one (None: the shipped default, one session of the
+        # default profile on the embedded Livy).
+        "warm_pool": {},
         **FAST_LOOPS,
     }
 

@@ -1,7 +1,8 @@
-"""The warm pool on a real Jupyter server and a real local Livy: it fills, its sessions are not reaped,
-an attach claims one atomically (also against a second Jupyter server on the same registry), it
-refills, a restarted broker re-adopts it, it ends with the embedded Livy, and there is none under
-``impersonate``."""
+"""The warm pool on a real Jupyter server and a real local Livy: one session on the embedded endpoint by
+default, none on a site's Livy; it fills, its sessions are not reaped, an attach claims one
+atomically (also against a second Jupyter server on the same registry), a starting one before
+starting another, it refills, a restarted broker re-adopts it, it ends with the embedded Livy, and
+there is none under ``impersonate``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from jupyter_spark_broker.broker.caps import POOL_OWNER
 from jupyter_spark_broker.broker.users import SERVER_OWNER
 from jupyter_spark_broker.livy import LivyClient
 from jupyter_spark_broker.registry.orm import utcnow
-from jupyter_spark_broker.registry.registry import Registry
+from jupyter_spark_broker.registry.registry import Registry, new_id
 from tests.broker.conftest import restart_broker
 from tests.broker.prometheus import grew, scrape, value
 from tests.helpers import eventually
@@ -266,3 +267,93 @@ async def test_there_is_no_pool_under_impersonate(impersonating, api, broker_app
     assert await broker.pool.refill() == 0
     assert await warm(api) == 0
     assert await broker.pool.pooled("default") == []
+
+
+async def test_a_claim_takes_a_starting_pooled_session_rather_than_start_another(
+    api, broker_app, livy_url, ends
+):
+    """With no warm session, a new notebook takes the pooled one nearest to ready: started (Livy
+    has it) before one whose create is still under way (no Livy id yet); never a new one."""
+    await until_warm(api)
+    broker = broker_app.broker
+    await broker.pool.stop()  # the test fills the pool itself
+    for index in range(POOL):  # the warm ones go first
+        claimed = await api.post("attachments", {"path": f"starting/warm{index}.ipynb"})
+        assert claimed.json["origin"] == "warm_pool"
+    profile = broker.profile_catalog.get("default")
+    started = await broker.pool.start_pooled(profile, f"pool:default:{new_id()}")
+    in_flight_id = new_id()  # a row as a create makes it before its Livy call returns
+    await broker.registry.insert_session(
+        id=in_flight_id,
+        endpoint="test",
+        livy_name=f"in-flight-{in_flight_id}",
+        kind="pyspark",
+        state="not_started",
+        owner=POOL_OWNER,
+        share_key=f"pool:default:{in_flight_id}",
+        config={},
+        unattached_since=None,
+        profile="default",
+    )
+    async with LivyClient(livy_url) as livy:
+        livy_sessions = (await livy.list_sessions()).total
+
+        first = await api.post("attachments", {"path": "starting/first.ipynb"})
+        assert first.status == 201 and first.json["origin"] == "warm_pool"
+        assert first.json["session_id"] == started.id
+        second = await api.post("attachments", {"path": "starting/second.ipynb"})
+        assert second.status == 201 and second.json["origin"] == "warm_pool"
+        assert second.json["session_id"] == in_flight_id
+        assert second.json["session"]["livy_id"] is None  # its create completes the same row
+        assert (await livy.list_sessions()).total == livy_sessions  # nothing new started
+    third = await api.post("attachments", {"path": "starting/third.ipynb"})
+    assert third.status == 201 and third.json["origin"] == "new"
+    again = await api.post("attachments", {"path": "starting/third.ipynb"})
+    assert again.status == 200 and again.json["origin"] == "live"
+    assert (await api.delete(f"sessions/{in_flight_id}")).status == 204
+
+
+@pytest.fixture
+def shipped_default(broker_config) -> dict:
+    broker_config["warm_pool"] = None  # SparkProfiles.warm_pool's own default
+    return broker_config
+
+
+@pytest.fixture
+def on_the_embedded_livy(shipped_default) -> dict:
+    shipped_default["default_endpoint"] = "local"
+    return shipped_default
+
+
+async def test_the_embedded_default_endpoint_keeps_one_warm_session(
+    on_the_embedded_livy, api, broker_app
+):
+    broker = broker_app.broker
+    assert broker.pool.targets == {"default": 1}
+    await until_warm(api, 1)
+    (pooled,) = await broker.pool.pooled("default")
+    assert pooled.endpoint == "local"
+    claimed = await api.post("attachments", {"path": "shipped/first.ipynb"})
+    assert claimed.status == 201 and claimed.json["origin"] == "warm_pool"
+    assert claimed.json["session_id"] == pooled.id
+
+    async def refilled() -> bool:  # at once, not at the next round of the refill loop
+        now = await broker.pool.pooled("default")
+        return len(now) == 1 and now[0].id != pooled.id
+
+    await eventually(refilled, what="the pool's next session")
+
+
+async def test_a_livy_of_the_site_gets_no_pool_by_default(shipped_default, api, broker_app):
+    assert await warm(api) == 0  # the default endpoint 'test' is a Livy with a URL
+    broker = broker_app.broker
+    assert broker.pool.targets == {}
+    assert await broker.pool.refill() == 0
+    assert await broker.pool.pooled("default") == []
+
+
+async def test_an_empty_warm_pool_turns_the_default_off(on_the_embedded_livy, api, broker_app):
+    await restart_broker(broker_app, warm_pool={})
+    broker = broker_app.broker
+    assert broker.pool.targets == {}
+    assert await broker.pool.refill() == 0
