@@ -15,8 +15,9 @@ as ``pool_warm_s``). Then it opens three notebooks never seen before, 10 s apart
 ``spark.range(1000).count()``. A notebook's time runs from its open request to the cell's
 execute_reply: kernel start, attach, session start or claim, and the job.
 
-Once the three are idle, it reads the resident memory (RSS) of each session's processes: the local
-Livy's worker for that session and its JVM, after 20 s of quiet so that start-up garbage is collected.
+Once the three are idle, it reads the memory of each session's processes (the local Livy's worker
+for that session and its JVM), 20 s after the last result: RSS, and PSS, which divides the pages
+that sessions share (libraries) among them. The pool's session, when there is one, is listed too.
 
 Results go to stdout as a table and one JSON line; record them in benchmarks/README.md.
 """
@@ -121,17 +122,31 @@ def session_processes() -> dict[str, list[int]]:
     return trees
 
 
-def rss_mib(pids: list[int]) -> float:
-    total = 0
+def memory_mib(pids: list[int]) -> dict[str, float]:
+    """RSS of the processes, and their PSS (shared pages, such as the libraries every session's
+    Python and JVM map, divided among the processes that map them)."""
+    totals = {"rss_mib": 0, "pss_mib": 0}
     for pid in pids:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
+        for line in rollup.splitlines():
+            if line.startswith("Rss:"):
+                totals["rss_mib"] += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                totals["pss_mib"] += int(line.split()[1])
+    return {name: round(kib / 1024, 1) for name, kib in totals.items()}
+
+
+def has_jvm(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/exe").resolve().name == "java":
+                return True
+        except OSError:
+            continue
+    return False
 
 
 async def measure(server: LiveJupyter, pooled: bool) -> dict[str, object]:
@@ -144,11 +159,13 @@ async def measure(server: LiveJupyter, pooled: bool) -> dict[str, object]:
             )
         )
         await asyncio.sleep(QUIET_S)  # a measurement's settling time, not a wait for a state
-        trees = session_processes()
-        idle = {worker: rss_mib(pids) for worker, pids in trees.items()}
+        # Sessions with a JVM: the three notebooks' and the pool's; a worker that has not yet
+        # launched its JVM (the pool's next session, just started) is not an idle session.
+        trees = {worker: pids for worker, pids in session_processes().items() if has_jvm(pids)}
+        idle = {worker: memory_mib(pids) for worker, pids in trees.items()}
         for session in (await http.get(f"{API}/sessions")).json()["sessions"]:
             (await http.delete(f"{API}/sessions/{session['id']}")).raise_for_status()
-    return {"pool_warm_s": round(pool_warm_s, 2), "notebooks": notebooks, "idle_rss_mib": idle}
+    return {"pool_warm_s": round(pool_warm_s, 2), "notebooks": notebooks, "idle_memory": idle}
 
 
 def main() -> None:
@@ -173,9 +190,9 @@ def main() -> None:
     print("\n| notebook | first result s |\n|---|---|")
     for notebook in result["notebooks"]:
         print(f"| {notebook['path']} | {notebook['first_result_s']} |")
-    print("\n| session processes (worker pid) | idle RSS MiB |\n|---|---|")
-    for worker, rss in result["idle_rss_mib"].items():
-        print(f"| {worker} | {rss} |")
+    print("\n| session (worker pid) | idle RSS MiB | idle PSS MiB |\n|---|---|---|")
+    for worker, memory in result["idle_memory"].items():
+        print(f"| {worker} | {memory['rss_mib']} | {memory['pss_mib']} |")
     print(
         json.dumps({"benchmark": "new_notebooks", "machine": before, "after": machine(), **result})
     )
