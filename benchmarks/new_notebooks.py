@@ -1,12 +1,14 @@
 """Three new notebooks on the embedded default, opened 10 s apart: each one's first Spark result, and
 the memory of an idle session (issue 22).
 
-    unshare --net bash -c 'ip link set lo up; .venv/bin/python benchmarks/new_notebooks.py [--before]'
+    unshare --net bash -c 'ip link set lo up; .venv/bin/python benchmarks/new_notebooks.py \
+        [--settings defaults|no-pool|before]'
 
 Starts a real ``jupyter server`` with the broker and nothing configured but a scratch root, registry
 and token: the embedded local Livy with real local SparkSessions is its default endpoint, as after
-``scripts/run.sh``. ``--before`` gives it the settings of before issue 22's item 4 (no warm pool, the
-JVM's own options); without it the shipped defaults apply.
+``scripts/run.sh``. ``--settings defaults`` (the default) keeps the shipped settings; ``no-pool``
+turns the warm pool off (``warm_pool = {}``), to see what the sessions' own settings give;
+``before`` gives the settings of before issue 22's item 4 (no warm pool, the JVM's own options).
 
 Like a user who starts JupyterLab and opens a notebook once it shows, the script waits until the
 server is up and, with a warm pool, until its session is warm (``GET profiles``; that wait is reported
@@ -170,7 +172,7 @@ async def measure(server: LiveJupyter, pooled: bool) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", action="store_true", help="the settings before item 4")
+    parser.add_argument("--settings", choices=("defaults", "no-pool", "before"), default="defaults")
     args = parser.parse_args()
     before = machine()
     with tempfile.TemporaryDirectory(prefix="jsb-new-notebooks-") as scratch:
@@ -180,12 +182,15 @@ def main() -> None:
             "local_livy_args": [],
             "warm_pool": None,
         }
-        settings = {**embedded, **(BEFORE if args.before else {})}
+        settings = {
+            **embedded,
+            **{"defaults": {}, "no-pool": {"warm_pool": {}}, "before": BEFORE}[args.settings],
+        }
         started = time.perf_counter()
         with LiveJupyter(Path(scratch), "", **settings) as server:
             up_s = time.perf_counter() - started
-            result = asyncio.run(measure(server, pooled=not args.before))
-    result.update(settings="before" if args.before else "defaults", server_up_s=round(up_s, 2))
+            result = asyncio.run(measure(server, pooled=args.settings == "defaults"))
+    result.update(settings=args.settings, server_up_s=round(up_s, 2))
     print(f"\nsettings: {result['settings']}; pool warm after {result['pool_warm_s']} s")
     print("\n| notebook | first result s |\n|---|---|")
     for notebook in result["notebooks"]:
