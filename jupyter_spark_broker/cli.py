@@ -189,6 +189,12 @@ class SparkBrokerCommand(JupyterApp):
         "sessions": (SessionsApp, SessionsApp.description),
         "kill": (KillApp, KillApp.description),
         "endpoints": (EndpointsApp, EndpointsApp.description),
+        # By name: the service's tornado, JupyterHub and registry load only when it runs.
+        "hub-service": (
+            "jupyter_spark_broker.hub.app.HubServiceApp",
+            "The JupyterHub service: every user's Spark sessions for the Hub's admins, and the "
+            "reaper for servers the Hub stopped (run by the Hub: c.JupyterHub.services).",
+        ),
     }
 
     def start(self) -> None:

@@ -62,6 +62,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "jupyter_spark_broker"
 MAY_IMPORT = {
     "__init__": {"_version", "server"},  # the extension point names the app
     "server": {"broker", "registry", "events", "livy", "support", "_version", "kernel"},
+    # the JupyterHub service: the domain without a Jupyter server, and the servers' API models
+    "hub": {"broker", "registry", "server", "livy", "support", "_version"},
     "broker": {"registry", "connect", "livy_local", "livy", "events", "metrics", "support"},
     "registry": {"livy", "support"},
     "connect": {"livy_local", "metrics", "support"},
@@ -70,7 +72,7 @@ MAY_IMPORT = {
     "events": {"support"},
     "livy": {"support"},
     "kernel": {"livy", "support", "_version"},  # a kernel loads nothing server-side
-    "cli": {"kernel", "_version"},
+    "cli": {"kernel", "hub", "_version"},  # nothing else imports hub
     "support": set(),
     "_version": set(),
 }
@@ -148,4 +150,5 @@ def test_each_layer_imports_only_the_layers_below_it():
 
 def test_the_package_top_is_small():
     entries = [p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"]
-    assert len(entries) <= 15, sorted(entries)
+    # 16: the layers of docs/architecture.md (hub/ among them) and the built labextension/
+    assert len(entries) <= 16, sorted(entries)

@@ -99,6 +99,15 @@ class BrokerSettings(LoggingConfigurable):
     admin_users = List(
         Unicode(), config=True, help="Users who see and kill every session ('*' for everyone)."
     )
+    hub_admin_scope = Unicode(
+        "custom:spark-broker:admin",
+        config=True,
+        help="""Under JupyterHub, holders of this scope (a custom scope: declare it in
+        c.JupyterHub.custom_scopes and grant it with a role) are admins like admin_users, and so are
+        the Hub's admins: in their single-user servers and in the spark-broker Hub service. The
+        token the Hub gives a server or the service carries it only where the Spawner's or the
+        service's oauth_client_allowed_scopes include it. Empty: the Hub's admins only.""",
+    )
     impersonate = Bool(
         False,
         config=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import Forbidden
 
@@ -64,3 +64,10 @@ def proxy_user_for(user: str, requested: str | None, *, admin: bool) -> str:
             reason="proxy_user_forbidden",
         )
     return requested or user
+
+
+def hub_user_model(current_user: object) -> Mapping[str, Any] | None:
+    """JupyterHub's model of the request's user (``jupyterhub.singleuser`` keeps it as the user's
+    ``hub_user``: ``name``, ``admin``, ``scopes``...), or None on a server the Hub did not spawn."""
+    model = getattr(current_user, "hub_user", None)
+    return model if isinstance(model, Mapping) else None

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -26,6 +24,7 @@ from ..broker.endpoints import SparkEndpoints
 from ..broker.users import serves_several_users
 from ..events import BrokerEvents, register_schemas
 from ..kernel.settings import TOKEN_ENV, URL_ENV
+from ..registry.location import default_db_url, default_secret_key_file
 from ..registry.registry import Registry
 from ..registry.sealing import Sealer
 from ..support.json_types import JSONObject
@@ -79,15 +78,11 @@ class SparkBrokerApp(ExtensionApp):
 
     @default("db_url")
     def _default_db_url(self) -> str:
-        if os.environ.get("SPARK_BROKER_DB_URL"):
-            return os.environ["SPARK_BROKER_DB_URL"]
-        return "sqlite:///" + str(Path(jupyter_data_dir()) / "spark_broker" / "registry.sqlite")
+        return default_db_url()
 
     @default("secret_key_file")
     def _default_secret_key_file(self) -> str:
-        if self.db_url.startswith("sqlite:///") and self.db_url != "sqlite:///:memory:":
-            return str(Path(self.db_url[len("sqlite:///") :]).with_name("secret.key"))
-        return str(Path(jupyter_data_dir()) / "spark_broker" / "secret.key")
+        return default_secret_key_file(self.db_url)
 
     @validate("db_url")
     def _valid_db_url(self, proposal: Bunch) -> str:

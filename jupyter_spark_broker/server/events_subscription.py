@@ -19,7 +19,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.services.events.handlers import SubscribeWebsocket
 
-from ..broker.users import broker_user
+from ..broker.users import broker_user, hub_user_model
 from ..events.emitter import BASE_ID, SUBSCRIBED
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ class ScopedSubscribeWebsocket(ExtensionHandlerMixin, SubscribeWebsocket):
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._subscriber = broker_user(self.identity_provider, self.current_user)
         broker_app = cast("BrokerExtension", self.extensionapp)  # typed as any extension's
+        hub_user = hub_user_model(self.current_user)
+        if hub_user is not None:
+            broker_app.broker.owners.hub_says(self._subscriber, hub_user)
         self._admin = broker_app.broker.is_admin(self._subscriber)
         super().open(*args, **kwargs)
         # A (re)connected client may have missed events: this tells it to refresh once.

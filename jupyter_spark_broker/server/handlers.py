@@ -26,7 +26,7 @@ from ..broker.broker import SparkBroker
 from ..broker.errors import BrokerError, Forbidden, InvalidRequest, NotFound, SessionStarting
 from ..broker.health import endpoints_health
 from ..broker.links import with_browser_links
-from ..broker.users import broker_user, serves_one_person
+from ..broker.users import broker_user, hub_user_model, serves_one_person
 from ..events import ROUTE
 from ..registry.registry import SessionRecord
 from ..support.notebook_metadata import profile_in_metadata
@@ -100,7 +100,14 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
         await self.broker_app.ensure_started()
         ROUTE.set(self.route())
         if self.current_user is not None:  # the unauthenticated get their 403 from the verb
+            self._note_hub_admin()
             self._check_path_ids()
+
+    def _note_hub_admin(self) -> None:
+        """Under JupyterHub, the Hub's admins (and holders of the admin scope) are broker admins."""
+        model = hub_user_model(self.current_user)
+        if model is not None:
+            self.broker.owners.hub_says(self.user, model)
 
     def _check_path_ids(self) -> None:
         """Ids and names in the path are at most MAX_NAME_LENGTH characters: a longer one is a

@@ -1,0 +1,160 @@
+"""A JupyterHub site, for real: the Hub and its proxy, alice's, bob's and ops's single-user servers
+with the broker on one PostgreSQL registry and one cluster Livy, and the broker's Hub service
+(``jupyter-spark-broker hub-service``) as the Hub runs it. ops is a Hub admin and nobody's broker
+admin in the servers' config.
+
+The tests share one site (a Hub and its servers take a minute to start on a busy machine) and run
+in this file's order: the sessions, the operators' view, a kill, then the reaper once every server
+stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.hub.hub_site import PROXY, SERVICE, HubSite, until
+
+pytest.importorskip("jupyterhub", reason="the test extra installs jupyterhub")
+pytestmark = [
+    pytest.mark.skipif(not PROXY.exists(), reason="configurable-http-proxy: scripts/setup.sh"),
+    pytest.mark.timeout(1800),
+]
+
+API = f"services/{SERVICE}/api/sessions"
+PAGE = f"services/{SERVICE}/"
+# Short timers: the reaper and the state poller run every second; a session nobody is attached to
+# is killed after 20 s. The same for the servers and the service (they read one config).
+TIMERS = {"reap_interval": 1.0, "poll_interval": 1.0, "idle_timeout": 20.0, "server_timeout": 60.0}
+
+
+@pytest.fixture(scope="module")
+def site(start_local_livy, postgres_server):
+    livy = start_local_livy("--spark", "off")  # the site's cluster Livy; sessions without Spark
+    # Not under pytest's tmp_path: the servers' homes must be reachable as the spawner makes them.
+    workdir = Path(tempfile.mkdtemp(prefix="jsb-hub-"))
+    try:
+        with HubSite(
+            workdir,
+            livy.url,
+            postgres_server.new_database(),
+            hub_admins=["ops"],
+            broker_config=TIMERS,
+        ) as hub:
+            for user in ("alice", "bob", "ops"):
+                hub.add_user(user)
+                hub.start_server(user)
+            yield hub
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def attach_in_a_kernel(hub: HubSite, user: str, notebook: str) -> dict:
+    """A kernel in ``user``'s server, and its notebook's session (as the kernel attaches)."""
+    kernel = hub.as_user(user, "POST", f"user/{user}/api/kernels", json={"name": "python3"})
+    assert kernel.status_code == 201, kernel.text
+    attached = hub.as_user(
+        user,
+        "POST",
+        f"user/{user}/spark-broker/api/attachments",
+        json={"path": notebook, "kernel_id": kernel.json()["id"]},
+    )
+    assert attached.status_code == 201, attached.text
+    session = attached.json()["session"]
+    assert session["owner"] == user
+    until(
+        lambda: session_in(hub, user, session["id"])["state"] == "idle",
+        what=f"{user}'s session to start",
+    )
+    return session
+
+
+def session_in(hub: HubSite, user: str, session_id: str) -> dict:
+    reply = hub.as_user(user, "GET", f"user/{user}/spark-broker/api/sessions/{session_id}")
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+@pytest.fixture(scope="module")
+def sessions(site) -> dict[str, dict]:
+    return {
+        "alice": attach_in_a_kernel(site, "alice", "alice.ipynb"),
+        "bob": attach_in_a_kernel(site, "bob", "bob.ipynb"),
+    }
+
+
+def test_a_hub_admin_is_a_broker_admin_in_her_own_server(site, sessions):
+    caller = site.as_user("ops", "GET", "user/ops/spark-broker/api/me")
+    assert caller.status_code == 200, caller.text
+    assert caller.json() == {"user": "ops", "admin": True}
+    listed = site.as_user("ops", "GET", "user/ops/spark-broker/api/sessions").json()
+    assert {s["id"] for s in listed["sessions"]} >= {s["id"] for s in sessions.values()}
+    # alice is no admin: her server shows her her own sessions only
+    assert site.as_user("alice", "GET", "user/alice/spark-broker/api/me").json()["admin"] is False
+    mine = site.as_user("alice", "GET", "user/alice/spark-broker/api/sessions").json()
+    assert {s["owner"] for s in mine["sessions"]} == {"alice"}
+
+
+def test_the_service_lists_every_users_sessions_for_an_admin(site, sessions):
+    reply = site.as_user("ops", "GET", API, params={"live": "true"})
+    assert reply.status_code == 200, reply.text
+    listed = reply.json()
+    assert set(listed) == {"sessions", "total", "limit", "offset"}
+    by_id = {s["id"]: s for s in listed["sessions"]}
+    for user, session in sessions.items():
+        assert by_id[session["id"]]["owner"] == user
+        assert by_id[session["id"]]["endpoint"] == "cluster"
+    page = site.as_user("ops", "GET", PAGE)
+    assert page.status_code == 200, page.text
+    for user, session in sessions.items():
+        assert f'data-session="{session["id"]}"' in page.text
+        assert f"{user}.ipynb" in page.text
+
+
+def test_the_service_refuses_who_is_not_an_admin(site, sessions):
+    for path in (API, PAGE):
+        refused = site.as_user("alice", "GET", path)
+        assert refused.status_code == 403, (path, refused.status_code, refused.text[:300])
+    refused = site.as_user("alice", "DELETE", f"{API}/{sessions['bob']['id']}")
+    assert refused.status_code == 403
+    assert refused.json()["reason"] == "not_an_operator"
+    assert session_in(site, "bob", sessions["bob"]["id"])["state"] == "idle"
+
+
+def test_an_admin_kills_bobs_session_through_the_service(site, sessions):
+    bobs = sessions["bob"]["id"]
+    killed = site.as_user("ops", "DELETE", f"{API}/{bobs}")
+    assert killed.status_code == 204, killed.text
+    # bob's server reads the registry: his session ended, and says who ended it
+    ended = until(
+        lambda: (s := session_in(site, "bob", bobs))["state"] == "killed" and s,
+        what="bob's server to see his session killed",
+    )
+    assert "ops" in ended["message"]
+    # his next cell is told so
+    cell = site.as_user(
+        "bob", "POST", f"user/bob/spark-broker/api/sessions/{bobs}/statements", json={"code": "1"}
+    )
+    assert cell.status_code == 409, cell.text
+    assert "killed" in cell.json()["message"]
+    # and alice's session lives on
+    assert session_in(site, "alice", sessions["alice"]["id"])["state"] == "idle"
+
+
+def test_the_service_reaps_the_sessions_of_stopped_servers(site, sessions):
+    for user in ("alice", "bob", "ops"):
+        site.stop_server(user)  # as the Hub's culler does
+    alices = sessions["alice"]["id"]
+
+    def reaped() -> dict | None:
+        listed = site.as_user("ops", "GET", API).json()["sessions"]
+        session = next(s for s in listed if s["id"] == alices)
+        return session if session["state"] == "killed" else None
+
+    # No single-user server is left to reap it: the service does, idle_timeout after its server
+    # stopped beating.
+    session = until(reaped, what="the service to reap alice's session")
+    assert session["message"].startswith("reaped"), session
