@@ -253,13 +253,18 @@ class LiveSessions:
         )
         if record is not None and failure.reason == SESSION_LOST:
             # Livy forgot the session: record it, so the notebook's next attach makes a new one.
+            # Only if it is as this server last saw it: another server or the Hub service may
+            # have killed it meanwhile, and then the user is told who ended it.
             recorded = await self.update(
-                record.id, state="lost", message="Livy no longer has this session"
+                record.id,
+                expect_state=record.state,
+                state="lost",
+                message="Livy no longer has this session",
             )
-            # Unless it had ended: killed by another server or the Hub service while this one
-            # still held it live (a finished row stays): the user is told who ended it.
-            if recorded is not None and recorded.is_finished and recorded.state != "lost":
-                return ended(recorded)
+            if recorded is None:
+                now = self.remember(await self.registry.get_session(record.id))
+                if now is not None and now.is_finished:
+                    return ended(now)
         elif record is not None and isinstance(error, LivyHTTPError) and error.status in (400, 500):
             # Livy refuses the statements of a session that ended since the poller last looked
             # (its driver died) with 400 or 500 ("Session is in state dead"): the session's end is
