@@ -1,7 +1,7 @@
 """A JupyterHub site, for real: the Hub and its proxy, alice's, bob's and ops's single-user servers
 with the broker on one PostgreSQL registry and one cluster Livy, and the broker's Hub service
 (``jupyter-spark-broker hub-service``) as the Hub runs it. ops is a Hub admin and nobody's broker
-admin in the servers' config.
+admin in the servers' config; dana holds the admin scope through a role, as the docs tell.
 
 The tests share one site (a Hub and its servers take a minute to start on a busy machine) and run
 in this file's order: the sessions, the operators' view, a kill, then the reaper once every server
@@ -10,6 +10,7 @@ stopped.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,9 +43,10 @@ def site(start_local_livy, postgres_server):
             livy.url,
             postgres_server.new_database(),
             hub_admins=["ops"],
+            operators=["dana"],
             broker_config=TIMERS,
         ) as hub:
-            for user in ("alice", "bob", "ops"):
+            for user in ("alice", "bob", "ops", "dana"):
                 hub.add_user(user)
                 hub.start_server(user)
             yield hub
@@ -98,6 +100,12 @@ def test_a_hub_admin_is_a_broker_admin_in_her_own_server(site, sessions):
     assert {s["owner"] for s in mine["sessions"]} == {"alice"}
 
 
+def test_a_holder_of_the_admin_scope_is_a_broker_admin_in_her_own_server(site, sessions):
+    caller = site.as_user("dana", "GET", "user/dana/spark-broker/api/me")
+    assert caller.status_code == 200, caller.text
+    assert caller.json() == {"user": "dana", "admin": True}
+
+
 def test_the_service_lists_every_users_sessions_for_an_admin(site, sessions):
     reply = site.as_user("ops", "GET", API, params={"live": "true"})
     assert reply.status_code == 200, reply.text
@@ -112,6 +120,12 @@ def test_the_service_lists_every_users_sessions_for_an_admin(site, sessions):
     for user, session in sessions.items():
         assert f'data-session="{session["id"]}"' in page.text
         assert f"{user}.ipynb" in page.text
+
+
+def test_the_service_lets_a_holder_of_the_admin_scope_in(site, sessions):
+    reply = site.as_user("dana", "GET", API, params={"live": "true"})
+    assert reply.status_code == 200, reply.text
+    assert {s["id"] for s in reply.json()["sessions"]} >= {s["id"] for s in sessions.values()}
 
 
 def test_the_service_refuses_who_is_not_an_admin(site, sessions):
@@ -144,8 +158,30 @@ def test_an_admin_kills_bobs_session_through_the_service(site, sessions):
     assert session_in(site, "alice", sessions["alice"]["id"])["state"] == "idle"
 
 
+def test_the_pages_kill_button_kills(site, sessions):
+    own = attach_in_a_kernel(site, "ops", "ops.ipynb")
+    page = site.as_user("ops", "GET", PAGE)
+    assert f'action="/{PAGE}sessions/{own["id"]}/kill"' in page.text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf is not None, page.text
+    pressed = site.as_user(
+        "ops",
+        "POST",
+        f"{PAGE}sessions/{own['id']}/kill",
+        data={"_xsrf": xsrf.group(1)},
+        cookies=page.cookies,
+    )
+    assert pressed.status_code == 302, pressed.text
+    assert pressed.headers["Location"] == f"/{PAGE}"
+    assert session_in(site, "ops", own["id"])["state"] == "killed"
+    # without the page's XSRF value, no kill (a token in the header does not excuse a form)
+    refused = site.as_user("ops", "POST", f"{PAGE}sessions/{sessions['alice']['id']}/kill")
+    assert refused.status_code == 403
+    assert session_in(site, "alice", sessions["alice"]["id"])["state"] == "idle"
+
+
 def test_the_service_reaps_the_sessions_of_stopped_servers(site, sessions):
-    for user in ("alice", "bob", "ops"):
+    for user in ("alice", "bob", "ops", "dana"):
         site.stop_server(user)  # as the Hub's culler does
     alices = sessions["alice"]["id"]
 
