@@ -113,7 +113,7 @@ rm -f "$stamp"  # a set-up that fails midway leaves none
 echo "setup: installing the package into .venv with pip (extras: ${extras}; builds the JupyterLab extension)"
 .venv/bin/pip install -q -e ".[${extras}]"
 # The Lab extension's lint and unit tests (tests/lab/test_lab_checks.py: eslint, prettier, jest) run
-# its npm devDependencies, offline. The install above runs `npm install` only when the extension's
+# its npm devDependencies, offline; so does the JupyterHub test (tests/hub: configurable-http-proxy). The install above runs `npm install` only when the extension's
 # build is older than src/; otherwise install them here as package-lock.json pins them, unless
 # node_modules already is that install (npm records each install in node_modules/.package-lock.json).
 if [[ ",${extras}," == *",lab,"* || ",${extras}," == *",test,"* ]] &&

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -25,7 +26,17 @@ from tests.helpers import config_sections
 from tests.live_server import free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-PROXY = REPOSITORY / "node_modules" / ".bin" / "configurable-http-proxy"
+# The Hub's proxy, an npm devDependency (scripts/setup.sh installs it with npm ci). It needs Node.js
+# 20: the one setup put in the venv when the machine's is older, else the machine's.
+PROXY = REPOSITORY / "node_modules" / "configurable-http-proxy" / "bin" / "configurable-http-proxy"
+VENV_NODE = Path(sys.prefix) / "node" / "node"
+
+
+def proxy_command() -> list[str]:
+    node = str(VENV_NODE) if VENV_NODE.exists() else (shutil.which("node") or "node")
+    return [node, str(PROXY)]
+
+
 SERVICE = "spark-broker"
 ADMIN_SCOPE = "custom:spark-broker:admin"
 # A loaded 2-core machine spawns a server (a Python process and the extension) slowly.
@@ -56,7 +67,7 @@ c.JupyterHub.port = settings["port"]
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = settings["hub_port"]
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % settings["proxy_api_port"]
-c.ConfigurableHTTPProxy.command = [settings["proxy"]]
+c.ConfigurableHTTPProxy.command = settings["proxy"]
 c.JupyterHub.db_url = "sqlite:///" + settings["workdir"] + "/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = settings["workdir"] + "/cookie_secret"
 c.JupyterHub.authenticator_class = "dummy"
@@ -156,7 +167,7 @@ class HubSite:
             "hub_port": free_port(),
             "proxy_api_port": free_port(),
             "service_port": free_port(),
-            "proxy": str(PROXY),
+            "proxy": proxy_command(),
             "workdir": str(self.workdir),
             "python": sys.executable,
             "environment": environment,
