@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_spark_broker.server.replies import SessionList
 from tests.hub.hub_site import PROXY, SERVICE, HubSite, until
 
 pytest.importorskip("jupyterhub", reason="the test extra installs jupyterhub")
@@ -74,6 +75,13 @@ def attach_in_a_kernel(hub: HubSite, user: str, notebook: str) -> dict:
     return session
 
 
+def hub_session_fields(session: dict) -> dict:
+    """A session reply without what differs between the service and a server: the browser links
+    (a server's point at its own pages), the attachments (GET one only), the changing times."""
+    skip = {"driver_log_url", "spark_ui_url", "attachments", "last_activity"}
+    return {key: value for key, value in session.items() if key not in skip}
+
+
 def session_in(hub: HubSite, user: str, session_id: str) -> dict:
     reply = hub.as_user(user, "GET", f"user/{user}/spark-broker/api/sessions/{session_id}")
     assert reply.status_code == 200, reply.text
@@ -111,10 +119,14 @@ def test_the_service_lists_every_users_sessions_for_an_admin(site, sessions):
     assert reply.status_code == 200, reply.text
     listed = reply.json()
     assert set(listed) == {"sessions", "total", "limit", "offset"}
+    SessionList.model_validate(listed)  # the servers' reply model
     by_id = {s["id"]: s for s in listed["sessions"]}
     for user, session in sessions.items():
         assert by_id[session["id"]]["owner"] == user
         assert by_id[session["id"]]["endpoint"] == "cluster"
+        # as the user's own server shows it, but for the links (the server's own pages there)
+        theirs = hub_session_fields(session_in(site, user, session["id"]))
+        assert hub_session_fields(by_id[session["id"]]) == theirs
     page = site.as_user("ops", "GET", PAGE)
     assert page.status_code == 200, page.text
     for user, session in sessions.items():
