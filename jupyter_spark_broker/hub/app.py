@@ -23,7 +23,8 @@ from .._version import __version__
 from .site import site_broker
 
 SERVICE_URL_ENV = "JUPYTERHUB_SERVICE_URL"
-DEFAULT_SERVICE_URL = "http://127.0.0.1:10202"
+# What the Hub gives its managed services, and the service cannot run without (its OAuth client).
+HUB_ENV = ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_CLIENT_ID", SERVICE_URL_ENV)
 
 
 class HubServiceApp(JupyterApp):
@@ -37,6 +38,13 @@ class HubServiceApp(JupyterApp):
     config_file_name = "jupyter_server_config"
 
     def start(self) -> None:
+        missing = [name for name in HUB_ENV if not os.environ.get(name)]
+        if missing:
+            self.exit(
+                f"{', '.join(missing)} not set: JupyterHub runs this service and sets them "
+                "(c.JupyterHub.services, see the operators' guide); to run it yourself, set them "
+                "as for an externally managed service."
+            )
         asyncio.run(self.serve())
 
     async def serve(self) -> None:
@@ -46,7 +54,7 @@ class HubServiceApp(JupyterApp):
         from .handlers import service_handlers
 
         self._log_where_the_app_logs()
-        url = urlparse(os.environ.get(SERVICE_URL_ENV, DEFAULT_SERVICE_URL))
+        url = urlparse(os.environ[SERVICE_URL_ENV])
         # The Hub's OAuth client: its id, API token and URLs from the environment the Hub sets.
         hub_auth = HubOAuth(parent=self, cache_max_age=60)
         broker = site_broker(self)

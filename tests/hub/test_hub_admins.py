@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -61,3 +64,17 @@ def test_the_service_finds_the_registry_where_the_servers_do(tmp_path, monkeypat
     assert db_url == "postgresql+psycopg://db/broker" and key_file.endswith(
         "spark_broker/secret.key"
     )
+
+
+def test_the_service_outside_a_hub_says_what_it_misses(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter_spark_broker.cli", "hub-service"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "JUPYTERHUB_API_TOKEN" in result.stderr + result.stdout
