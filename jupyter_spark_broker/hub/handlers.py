@@ -194,6 +194,13 @@ class KillFormHandler(ServiceHandler):
         self.redirect(self.hub_auth.base_url)
 
 
+class OAuthCallbackHandler(HubOAuthCallbackHandler):
+    """Where the Hub's OAuth returns the browser: with this service's client, not a default one."""
+
+    def initialize(self, hub_auth: HubOAuth) -> None:
+        self.hub_auth = hub_auth
+
+
 def as_operators_see(broker: SparkBroker, record: SessionRecord) -> SessionRecord:
     """A session's links as an operator's browser may follow them: an embedded Livy's are on its
     server's loopback, so none; a cluster endpoint's are Livy's own (YARN's proxy, say)."""
@@ -218,5 +225,5 @@ def service_handlers(
         (prefix + r"sessions/([^/]+)/kill", KillFormHandler, shared),
         (prefix + API, SessionsAPIHandler, shared),
         (prefix + API + r"/([^/]+)", SessionAPIHandler, shared),
-        (prefix + "oauth_callback", HubOAuthCallbackHandler, {}),
+        (prefix + "oauth_callback", OAuthCallbackHandler, {"hub_auth": hub_auth}),
     ]

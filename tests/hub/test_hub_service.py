@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jupyter_spark_broker.server.replies import SessionList
@@ -138,6 +140,39 @@ def test_the_service_lets_a_holder_of_the_admin_scope_in(site, sessions):
     reply = site.as_user("dana", "GET", API, params={"live": "true"})
     assert reply.status_code == 200, reply.text
     assert {s["id"] for s in reply.json()["sessions"]} >= {s["id"] for s in sessions.values()}
+
+
+def logged_in(site: HubSite, user: str) -> httpx.Client:
+    """A browser logged in to the Hub as ``user`` (the DummyAuthenticator takes any password)."""
+    browser = httpx.Client(base_url=site.url, follow_redirects=True, timeout=120)
+    form = browser.get("/hub/login")
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and xsrf is not None, form.text[:500]
+    login = browser.post(
+        "/hub/login", data={"username": user, "password": "any", "_xsrf": xsrf.group(1)}
+    )
+    assert login.status_code == 200, login.text[:500]
+    return browser
+
+
+def test_an_admins_browser_gets_the_page_through_the_hubs_oauth(site, sessions):
+    with closing(logged_in(site, "ops")) as browser:
+        page = browser.get(f"/{PAGE}")
+        assert page.status_code == 200, page.text[:500]
+        assert "Spark sessions of every user" in page.text
+        assert f'data-session="{sessions["bob"]["id"]}"' in page.text
+        # the browser's cookie alone does not kill through the API: no XSRF value with it
+        refused = browser.delete(f"/{API}/{sessions['bob']['id']}")
+        assert refused.status_code == 403
+    assert session_in(site, "bob", sessions["bob"]["id"])["state"] == "idle"
+
+
+def test_a_users_browser_is_refused_the_page(site, sessions):
+    with closing(logged_in(site, "alice")) as browser:
+        page = browser.get(f"/{PAGE}")
+        # by the Hub's OAuth (no access to the service) or by the service: 403 either way
+        assert page.status_code == 403, page.text[:500]
+        assert sessions["bob"]["id"] not in page.text
 
 
 def test_the_service_refuses_who_is_not_an_admin(site, sessions):
