@@ -484,6 +484,9 @@ class BrokerLifecycle:
                 continue
             quiet_since = max(record.unattached_since, record.last_activity)
             if now - quiet_since > idle:
+                # Another live server's embedded session: its Livy id means another session here.
+                if self.endpoints.is_embedded(record.endpoint) and not await self.judges(record):
+                    continue
                 log.info(
                     "spark broker: reaping session %s, unattached since %s", record.id, quiet_since
                 )

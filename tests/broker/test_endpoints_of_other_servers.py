@@ -3,10 +3,13 @@ and loads the run-time endpoints another server saved when it meets their sessio
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from jupyter_spark_broker.broker.endpoints import EndpointConfig
 from jupyter_spark_broker.broker.users import SERVER_OWNER
+from jupyter_spark_broker.registry.orm import utcnow
 from tests.broker.conftest import restart_broker
 
 
@@ -91,3 +94,34 @@ async def test_a_stopping_server_ends_only_its_own_embedded_sessions(api, broker
     await broker_app.broker.lifecycle.poll_states()
     assert (await api.get(f"sessions/{mine.json['session_id']}")).json["state"] == "killed"
     assert (await api.get(f"sessions/{theirs.id}")).json["state"] == "idle"
+
+
+async def test_the_reaper_leaves_another_servers_embedded_sessions(api, broker_app):
+    """Livy ids are per Livy: a session of server B's embedded Livy, idle for long, is B's to reap.
+    Reaped here, its Livy id would delete this server's own session of that id."""
+    mine = await api.post("attachments", {"path": "kept.ipynb", "endpoint": "local"})
+    assert mine.status == 201
+    session_id = mine.json["session_id"]
+    first = await api.post(f"sessions/{session_id}/statements", {"code": "1"}, params={"wait": 60})
+    assert first.json["state"] == "available"
+    broker = broker_app.broker
+    own = await broker.registry.get_session(session_id)
+    await broker.registry.heartbeat("server-b")  # alive, with an embedded Livy of its own
+    long_ago = utcnow() - timedelta(seconds=broker.idle_timeout * 2)
+    theirs = await broker.registry.insert_session(
+        id="b1000000000000000000000000000000",
+        endpoint="local",
+        livy_id=own.livy_id,  # the same number, in another Livy
+        livy_name="made-by-server-b",
+        kind="pyspark",
+        state="idle",
+        owner=SERVER_OWNER,
+        share_key=None,
+        config={},
+        unattached_since=long_ago,
+    )
+    await broker.registry.update_session(theirs.id, last_activity=long_ago)
+    await broker.lifecycle.reap()
+    assert (await api.get(f"sessions/{theirs.id}")).json["state"] == "idle"
+    again = await api.post(f"sessions/{session_id}/statements", {"code": "2"}, params={"wait": 60})
+    assert again.status == 201 and again.json["state"] == "available", again.json
