@@ -14,13 +14,15 @@ from typing import Any
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
+from tornado.log import app_log
 
 from ..broker.broker import SparkBroker
-from ..broker.errors import BrokerError, Conflict, Forbidden, NotFound
+from ..broker.errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
 from ..broker.ownership import hub_grants_admin
 from ..registry.records import SessionRecord
 from ..server.models import ListSessionsQuery, notebook_path, validate
 from ..server.replies import ErrorReply, Session, SessionList
+from ..server.request_guards import MAX_NAME_LENGTH
 from .page import render_sessions_page
 
 API = "api/sessions"
@@ -78,13 +80,17 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
             super().log_exception(typ, value, tb)
 
     def log_line(self, message: str) -> None:
-        from tornado.log import app_log
-
         app_log.info(
             "spark-broker service: %s %s: %s", self.request.method, self.request.path, message
         )
 
     async def record(self, session_id: str) -> SessionRecord:
+        if len(session_id) > MAX_NAME_LENGTH:  # a short 400, not a 404 that echoes it whole
+            raise InvalidRequest(
+                f"session_id: {len(session_id)} characters, more than the {MAX_NAME_LENGTH} an id "
+                "may have",
+                reason="invalid_field",
+            )
         record = await self.broker.registry.get_session(session_id)
         if record is None:
             raise NotFound(f"no Spark session {session_id!r}")

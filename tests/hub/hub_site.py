@@ -121,14 +121,14 @@ class HubSite:
         db_url: str,
         *,
         hub_admins: list[str],
-        operators: list[str] = [],  # noqa: B006 (read only)
+        operators: tuple[str, ...] = (),
         broker_config: dict[str, Any] | None = None,
     ):
         self.workdir = workdir
         self.livy_url = livy_url
         self.db_url = db_url
         self.hub_admins = hub_admins
-        self.operators = operators
+        self.operators = list(operators)
         self.broker_config = broker_config or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

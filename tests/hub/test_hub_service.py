@@ -46,7 +46,7 @@ def site(start_local_livy, postgres_server):
             livy.url,
             postgres_server.new_database(),
             hub_admins=["ops"],
-            operators=["dana"],
+            operators=("dana",),
             broker_config=TIMERS,
         ) as hub:
             for user in ("alice", "bob", "ops", "dana"):
@@ -182,6 +182,10 @@ def test_the_service_refuses_who_is_not_an_admin(site, sessions):
     refused = site.as_user("alice", "DELETE", f"{API}/{sessions['bob']['id']}")
     assert refused.status_code == 403
     assert refused.json()["reason"] == "not_an_operator"
+    unknown = site.as_user("ops", "DELETE", f"{API}/{'x' * 300}")
+    assert unknown.status_code == 400 and unknown.json()["reason"] == "invalid_field"
+    unknown = site.as_user("ops", "DELETE", f"{API}/no-such-session")
+    assert unknown.status_code == 404 and unknown.json()["reason"] == "not_found"
     assert session_in(site, "bob", sessions["bob"]["id"])["state"] == "idle"
 
 
