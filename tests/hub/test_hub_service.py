@@ -19,6 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jupyter_spark_broker.kernel.client import BrokerClient, BrokerRefused
+from jupyter_spark_broker.kernel.errors import SESSION_ENDED
+from jupyter_spark_broker.kernel.settings import KernelSettings
 from jupyter_spark_broker.server.replies import SessionList
 from tests.hub.hub_site import PROXY, SERVICE, HubSite, until
 
@@ -68,7 +71,7 @@ def attach_in_a_kernel(hub: HubSite, user: str, notebook: str) -> dict:
         json={"path": notebook, "kernel_id": kernel.json()["id"]},
     )
     assert attached.status_code == 201, attached.text
-    session = attached.json()["session"]
+    session = {**attached.json()["session"], "kernel_id": kernel.json()["id"]}
     assert session["owner"] == user
     until(
         lambda: session_in(hub, user, session["id"])["state"] == "idle",
@@ -199,12 +202,22 @@ def test_an_admin_kills_bobs_session_through_the_service(site, sessions):
         what="bob's server to see his session killed",
     )
     assert "ops" in ended["message"]
-    # his next cell is told so
-    cell = site.as_user(
-        "bob", "POST", f"user/bob/spark-broker/api/sessions/{bobs}/statements", json={"code": "1"}
+    # his next cell is told so, by his kernel's own client (its magics show this message and
+    # attach anew on the cell after)
+    kernel = BrokerClient(
+        KernelSettings(
+            url=f"{site.url}/user/bob/",
+            token=site.tokens["bob"],
+            notebook_path="bob.ipynb",
+            kernel_id=sessions["bob"]["kernel_id"],
+            endpoint=None,
+        )
     )
-    assert cell.status_code == 409, cell.text
-    assert "killed" in cell.json()["message"]
+    with pytest.raises(BrokerRefused) as refused:
+        kernel.submit(bobs, "1")
+    kernel.close()
+    assert refused.value.status == 409 and refused.value.reason in SESSION_ENDED
+    assert "is killed: killed by ops" in str(refused.value)
     # and alice's session lives on
     assert session_in(site, "alice", sessions["alice"]["id"])["state"] == "idle"
 
