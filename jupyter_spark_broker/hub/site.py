@@ -47,9 +47,12 @@ def site_broker(parent: LoggingConfigurable) -> SparkBroker:
     poller takes its turn at the endpoints' lease, and the reaper drops the attachments of servers
     that stopped beating and kills the sessions left unattached for ``idle_timeout``."""
     db_url, key_file = registry_location(parent.config)
-    return SparkBroker(
+    broker = SparkBroker(
         parent=parent,
         registry=Registry(db_url),
         endpoints=SiteEndpoints(parent=parent),
         sealer=Sealer(key_file),
     )  # it runs no kernels: every attachment is some server's, judged by that server's beat
+    # It starts no sessions: the warm pool is the servers' (its default is on their embedded Livy).
+    broker.profile_catalog.warm_pool = {}
+    return broker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,8 +11,10 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
+from jupyter_spark_broker.broker.errors import Conflict
 from jupyter_spark_broker.broker.ownership import Ownership, hub_grants_admin
-from jupyter_spark_broker.hub.site import registry_location
+from jupyter_spark_broker.hub.app import HubServiceApp
+from jupyter_spark_broker.hub.site import registry_location, site_broker
 
 SCOPE = "custom:spark-broker:admin"
 
@@ -78,3 +81,19 @@ def test_the_service_outside_a_hub_says_what_it_misses(tmp_path):
     )
     assert result.returncode != 0
     assert "JUPYTERHUB_API_TOKEN" in result.stderr + result.stdout
+
+
+def test_the_services_broker_keeps_no_warm_pool_and_no_embedded_livy(tmp_path):
+    app = HubServiceApp()
+    app.config = Config(
+        {
+            "SparkBrokerApp": {"db_url": f"sqlite:///{tmp_path}/r.sqlite"},
+            "SparkProfiles": {"warm_pool": {"default": 2}},
+        }
+    )
+    broker = site_broker(app)
+    assert broker.registry.url == f"sqlite:///{tmp_path}/r.sqlite"
+    assert broker.profile_catalog.warm_pool == {}
+    assert broker.endpoints.is_embedded("local")
+    with pytest.raises(Conflict, match="embedded local Livy"):
+        asyncio.run(broker.endpoints.client("local"))
