@@ -256,6 +256,22 @@ class HubSite:
             timeout=SLOW,
         )
 
+    def server_process(self, name: str) -> int:
+        """The pid of ``name``'s single-user server, among this site's (its config dir)."""
+        wanted = {
+            f"JUPYTERHUB_USER={name}".encode(),
+            f"JUPYTER_CONFIG_DIR={self.workdir / 'config'}".encode(),
+        }
+        for proc in Path("/proc").iterdir():
+            try:
+                command = (proc / "cmdline").read_bytes()
+                environ = set((proc / "environ").read_bytes().split(b"\0"))
+            except (OSError, ValueError):
+                continue
+            if b"jupyterhub.singleuser" in command and wanted <= environ:
+                return int(proc.name)
+        raise LookupError(f"no single-user server of {name} runs")
+
     # -- a user's calls --------------------------------------------------------------------------
 
     def as_user(self, name: str, method: str, path: str, **kwargs: Any) -> httpx.Response:

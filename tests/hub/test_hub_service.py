@@ -10,8 +10,10 @@ stopped.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import tempfile
 from contextlib import closing
 from pathlib import Path
@@ -52,7 +54,7 @@ def site(start_local_livy, postgres_server):
             operators=("dana",),
             broker_config=TIMERS,
         ) as hub:
-            for user in ("alice", "bob", "ops", "dana"):
+            for user in ("alice", "bob", "ops", "dana", "carol"):
                 hub.add_user(user)
                 hub.start_server(user)
             yield hub
@@ -98,6 +100,7 @@ def sessions(site) -> dict[str, dict]:
     return {
         "alice": attach_in_a_kernel(site, "alice", "alice.ipynb"),
         "bob": attach_in_a_kernel(site, "bob", "bob.ipynb"),
+        "carol": attach_in_a_kernel(site, "carol", "carol.ipynb"),
     }
 
 
@@ -245,16 +248,21 @@ def test_the_pages_kill_button_kills(site, sessions):
 
 
 def test_the_service_reaps_the_sessions_of_stopped_servers(site, sessions):
+    # carol's server dies without a word (its machine went away): it just stops beating
+    os.kill(site.server_process("carol"), signal.SIGKILL)
     for user in ("alice", "bob", "ops", "dana"):
-        site.stop_server(user)  # as the Hub's culler does
-    alices = sessions["alice"]["id"]
+        site.stop_server(user)  # as the Hub's idle culler does: the server says it stops
+    site.stop_server("carol")  # the Hub notices
 
-    def reaped() -> dict | None:
+    def reaped(owner: str) -> dict | None:
         listed = site.as_user("ops", "GET", API).json()["sessions"]
-        session = next(s for s in listed if s["id"] == alices)
+        session = next(s for s in listed if s["id"] == sessions[owner]["id"])
         return session if session["state"] == "killed" else None
 
-    # No single-user server is left to reap it: the service does, idle_timeout after its server
-    # stopped beating.
-    session = until(reaped, what="the service to reap alice's session")
-    assert session["message"].startswith("reaped"), session
+    # No single-user server is left to reap them: the service does, idle_timeout after alice's
+    # server stopped, and after carol's was silent for server_timeout.
+    for owner in ("alice", "carol"):
+        session = until(
+            lambda owner=owner: reaped(owner), what=f"the service to reap {owner}'s session"
+        )
+        assert session["message"].startswith("reaped"), session
