@@ -20,12 +20,12 @@ class AdminSettings(Protocol):
 
 
 def hub_grants_admin(hub_user: Mapping[str, Any], scope: str) -> bool:
-    """Whether JupyterHub's model of a user (``/hub/api/user``: ``admin``, ``scopes``) makes them a
-    broker admin: a Hub admin, or a holder of ``scope`` unfiltered (a scope narrowed to some users
-    with ``!`` does not reach every user's sessions)."""
-    if hub_user.get("kind", "user") != "user":
-        return False
-    return bool(hub_user.get("admin")) or bool(scope and scope in hub_user.get("scopes", ()))
+    """Whether JupyterHub's model of a user or service (``/hub/api/user``: ``kind``, ``admin``,
+    ``scopes``) makes them a broker admin: a Hub admin (a user), or a holder of ``scope`` unfiltered,
+    user or service (a scope narrowed with ``!`` does not reach every user's sessions)."""
+    if hub_user.get("kind", "user") == "user" and hub_user.get("admin"):
+        return True
+    return bool(scope and scope in hub_user.get("scopes", ()))
 
 
 class Ownership:

@@ -27,8 +27,9 @@ SCOPE = "custom:spark-broker:admin"
         ({"name": "alice", "kind": "user", "admin": False, "scopes": ["access:servers"]}, False),
         # narrowed to some users, the scope does not reach every user's sessions
         ({"name": "eve", "kind": "user", "admin": False, "scopes": [f"{SCOPE}!group=x"]}, False),
-        # a service's token is nobody's admin, whatever its scopes
-        ({"name": "bot", "kind": "service", "admin": True, "scopes": [SCOPE]}, False),
+        # a service (a site's monitoring, say) by the scope its role grants, not by a flag
+        ({"name": "bot", "kind": "service", "admin": False, "scopes": [SCOPE]}, True),
+        ({"name": "bot", "kind": "service", "admin": True, "scopes": []}, False),
     ],
 )
 def test_hub_grants_admin(model, admin):
