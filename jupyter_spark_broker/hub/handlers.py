@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from html import escape
 from http.client import responses
 from typing import Any
 
@@ -17,12 +18,12 @@ from tornado import web
 from tornado.log import app_log
 
 from ..broker.broker import SparkBroker
-from ..broker.errors import BrokerError, Conflict, Forbidden, InvalidRequest, NotFound
+from ..broker.errors import BrokerError, Conflict, Forbidden, NotFound
 from ..broker.ownership import hub_grants_admin
 from ..registry.records import SessionRecord
 from ..server.models import ListSessionsQuery, notebook_path, validate
 from ..server.replies import ErrorReply, Session, SessionList
-from ..server.request_guards import MAX_NAME_LENGTH
+from ..server.request_guards import check_id_length
 from .page import render_sessions_page
 
 API = "api/sessions"
@@ -85,12 +86,7 @@ class ServiceHandler(HubOAuthenticated, web.RequestHandler):
         )
 
     async def record(self, session_id: str) -> SessionRecord:
-        if len(session_id) > MAX_NAME_LENGTH:  # a short 400, not a 404 that echoes it whole
-            raise InvalidRequest(
-                f"session_id: {len(session_id)} characters, more than the {MAX_NAME_LENGTH} an id "
-                "may have",
-                reason="invalid_field",
-            )
+        check_id_length("session_id", session_id)
         record = await self.broker.registry.get_session(session_id)
         if record is None:
             raise NotFound(f"no Spark session {session_id!r}")
@@ -157,15 +153,19 @@ class SessionAPIHandler(APIHandler):
         self.reply(204)
 
 
-class PageHandler(ServiceHandler):
+class BrowserHandler(ServiceHandler):
+    """What a browser asks for: its errors are short HTML pages."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        problem = self.problem(status_code, **kwargs)
+        self.finish(f"<!doctype html><title>{status_code}</title><p>{escape(problem.message)}</p>")
+
+
+class PageHandler(BrowserHandler):
     """Every user's live sessions (all of them with ``?all=1``), each with a kill button."""
 
     def not_logged_in(self) -> None:
         self.redirect(self.get_login_url())  # the Hub's OAuth, back to this page
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        problem = self.problem(status_code, **kwargs)
-        self.finish(f"<!doctype html><title>{status_code}</title><p>{_escape(problem.message)}</p>")
 
     async def get(self) -> None:
         if self._finished:
@@ -188,12 +188,8 @@ class PageHandler(ServiceHandler):
         )
 
 
-class KillFormHandler(ServiceHandler):
+class KillFormHandler(BrowserHandler):
     """The page's kill button (a form, with tornado's XSRF check)."""
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        problem = self.problem(status_code, **kwargs)
-        self.finish(f"<!doctype html><title>{status_code}</title><p>{_escape(problem.message)}</p>")
 
     async def post(self, session_id: str) -> None:
         await self.kill(session_id)
@@ -213,12 +209,6 @@ def as_operators_see(broker: SparkBroker, record: SessionRecord) -> SessionRecor
     if broker.endpoints.is_embedded(record.endpoint):
         return dataclasses.replace(record, spark_ui_url=None, driver_log_url=None)
     return record
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
 
 
 def service_handlers(

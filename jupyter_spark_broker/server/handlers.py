@@ -71,7 +71,7 @@ from .replies import (
     SessionWithAttachments,
     StatementReply,
 )
-from .request_guards import MAX_NAME_LENGTH
+from .request_guards import MAX_NAME_LENGTH, check_id_length
 
 if TYPE_CHECKING:
     from .extension import BrokerExtension
@@ -110,15 +110,9 @@ class BrokerHandler(ExtensionHandlerMixin, APIHandler):
             self.broker.owners.hub_says(self.user, model)
 
     def _check_path_ids(self) -> None:
-        """Ids and names in the path are at most MAX_NAME_LENGTH characters: a longer one is a
-        short 400, not a 404 that echoes it whole."""
         for name, value in self.path_kwargs.items():
-            is_id = name.endswith("_id") or name == "name"  # not the Spark UI proxy's page path
-            if is_id and len(value) > MAX_NAME_LENGTH:
-                raise InvalidRequest(
-                    f"{name}: {len(value)} characters, more than the {MAX_NAME_LENGTH} an id may have",
-                    reason="invalid_field",
-                )
+            if name.endswith("_id") or name == "name":  # not the Spark UI proxy's page path
+                check_id_length(name, value)
 
     def route(self) -> str:
         """This call as the audit trail names it: "DELETE spark-broker/api/sessions/{session_id}"."""

@@ -27,6 +27,16 @@ def check_request_auth(auth: str, authenticators: Mapping[str, str]) -> None:
         )
 
 
+def check_id_length(name: str, value: str) -> None:
+    """An id or name in a URL path is at most MAX_NAME_LENGTH characters: a longer one is a short
+    400, not a 404 that echoes it whole."""
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidRequest(
+            f"{name}: {len(value)} characters, more than the {MAX_NAME_LENGTH} an id may have",
+            reason="invalid_field",
+        )
+
+
 def plain_text(value: str) -> str:
     """For pydantic validators: no control characters (NUL, newlines...) in names and paths."""
     if CONTROL_CHARACTERS.search(value):
